@@ -1,0 +1,164 @@
+"""Firms: Mesa agents with a social media strategy per target market.
+
+A firm's strategy lives in the model's strategy arrays (one row per firm, one
+column per market) so that the user phases can read every firm's plan at once;
+the firm owns its row and changes it when it acts (daily plan, budget, adaptive
+imitation, partner search). Its social CRM capability, books and marketing
+performance are its own attributes, which the DataCollector reports.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+    from sim.scenario import FirmSection
+
+
+class Firm(mesa.Agent):
+    """A firm in the market: our business or a competitor or partner."""
+
+    model: MarketModel
+
+    def __init__(self, model: MarketModel, spec: FirmSection, index: int) -> None:
+        super().__init__(model)
+        self.name = spec.name
+        self.index = index  # row in the model's strategy and user arrays
+        self.home_market = model.market_index[spec.home_market]
+        self.product_quality = spec.product_quality
+        self.gross_margin = spec.gross_margin
+        self.crm_capability = spec.initial_crm_capability
+        self.base_response_capacity = spec.response_capacity
+        self.cost_per_post = spec.cost_per_post
+        self.cost_per_response = spec.cost_per_response
+        self.adaptive = spec.adaptive
+        self.revision_interval = spec.revision_interval
+        self.imitation_rate = spec.imitation_rate
+        self.seeks_partners = spec.seeks_partners
+        self.reciprocity = spec.reciprocity
+        self.is_focal = spec.name == model.spec.focal_firm
+        # Today's books (currency) and the running totals.
+        self.revenue = 0.0
+        self.costs = 0.0
+        self.profit = 0.0
+        self.total_revenue = 0.0
+        self.total_costs = 0.0
+        self.total_profit = 0.0
+        self.performance = 0.0
+        self.interactions = 0.0  # weighted social media interactions captured today
+        self.strategy_revisions = 0
+
+    # ------------------------------------------------------------------ views
+    @property
+    def target_markets(self) -> np.ndarray:
+        return np.flatnonzero(self.model.strategy.active[self.index])
+
+    @property
+    def response_capacity(self) -> float:
+        """Comments the firm can answer today; grows with social CRM capability."""
+        crm = self.model.spec.crm
+        return self.base_response_capacity * (1.0 + crm.response_effect * self.crm_capability)
+
+    @property
+    def guanxi_level(self) -> float:
+        """Sum of tie strengths, capped at 1: the moderator of CRM learning (Luo 2024)."""
+        return self.model.guanxi.level(self.index)
+
+    @property
+    def ties(self) -> int:
+        return self.model.guanxi.degree(self.index)
+
+    # ------------------------------------------------------------------ phase 1
+    def act(self) -> None:
+        """Plan today's posts and ads within budget, revise strategy, look for partners."""
+        model = self.model
+        if self.adaptive and (model.steps + self.index) % self.revision_interval == 0:
+            self.revise_strategy()
+        self.plan_day()
+        guanxi = model.spec.guanxi
+        if (
+            guanxi.enabled
+            and self.seeks_partners
+            and (model.steps + self.index) % guanxi.search_interval == 0
+        ):
+            model.guanxi.search_partner(self)
+
+    def plan_day(self) -> None:
+        """Draw today's posts per market; pay posts first, then ads, within the budget."""
+        model, f = self.model, self.index
+        strategy = model.strategy
+        posts = np.zeros(model.n_markets, dtype=np.int64)
+        ad_reach = np.zeros(model.n_markets)
+        spend = 0.0
+        for m in self.target_markets:
+            budget = strategy.budget[f, m]
+            wanted = model.rng.poisson(strategy.posts_per_day[f, m])
+            affordable = int(budget // self.cost_per_post) if self.cost_per_post > 0 else wanted
+            posts[m] = min(wanted, affordable)
+            left = budget - posts[m] * self.cost_per_post
+            ad_cost = (
+                strategy.paid_reach[f, m]
+                * model.non_followers(f, m)
+                * model.markets[m].ad_cost_per_impression
+            )
+            scale = 1.0 if ad_cost <= left else max(left, 0.0) / ad_cost
+            ad_reach[m] = strategy.paid_reach[f, m] * scale
+            spend += posts[m] * self.cost_per_post + ad_cost * scale
+        model.posts_today[f] = posts
+        model.ad_reach_today[f] = ad_reach
+        self.costs = spend
+
+    def revise_strategy(self) -> None:
+        """Imitate a better-performing partner, else peer, in the markets both target."""
+        model = self.model
+        partners = model.guanxi.partners(self.index)
+        if partners:
+            reference = model.firm_by_index[partners[model.rng.integers(len(partners))]]
+        else:
+            peers = [
+                other
+                for other in model.firms
+                if other is not self
+                and np.any(model.strategy.active[other.index] & model.strategy.active[self.index])
+            ]
+            if not peers:
+                return
+            reference = peers[model.rng.integers(len(peers))]
+        if reference.performance <= self.performance:
+            return
+        model.strategy.imitate(self.index, reference.index, self.imitation_rate, model.rng)
+        self.strategy_revisions += 1
+
+    # ------------------------------------------------------------------ phase 8
+    def update_crm(self) -> None:
+        """Social CRM capability: learned from interactions, faster with guanxi, decays.
+
+        growth = learning_rate * x / (x + half_saturation) * (1 + acceleration * guanxi)
+                 * (1 - capability), with x the weighted interactions captured today;
+        plus knowledge spill-over from more capable partners (computed by the guanxi
+        network), minus decay * capability.
+        """
+        crm = self.model.spec.crm
+        x = self.interactions
+        use = x / (x + crm.half_saturation)
+        moderation = 1.0 + self.model.spec.guanxi.crm_acceleration * self.guanxi_level
+        growth = crm.learning_rate * use * moderation * (1.0 - self.crm_capability)
+        spillover = self.model.knowledge_gain[self.index]
+        self.crm_capability = float(
+            np.clip(
+                self.crm_capability + growth + spillover - crm.decay * self.crm_capability, 0, 1
+            )
+        )
+
+    def close_books(self, revenue: float, extra_costs: float) -> None:
+        """Record today's revenue and the costs incurred after planning (answers, upkeep)."""
+        self.revenue = revenue
+        self.costs += extra_costs
+        self.profit = revenue * self.gross_margin - self.costs
+        self.total_revenue += self.revenue
+        self.total_costs += self.costs
+        self.total_profit += self.profit

@@ -1,0 +1,276 @@
+"""Guanxi: ties among firms on a networkx graph.
+
+Luo (2024): guanxi is "a close and universal interpersonal relationship built on
+high-quality social interactions and mutual benefits" that gives access to
+knowledge, information and policy support and strengthens social-media-enabled CRM.
+The seed adds that ties must be evaluated for equal benefit and severed when no
+longer mutually beneficial. Here:
+
+* **Search** (every ``search_interval`` days): a firm with room for a partner scores
+  the others by similarity (shared markets, similar performance), success
+  (performance) and introduction (a shared partner), and picks one with
+  probability proportional to exp(score).
+* **Formation**: both sides must expect a positive net benefit (cross-promotion,
+  knowledge, policy support, referrals, minus upkeep).
+* **Exchange** (daily): the benefits each side actually received are computed by the
+  model's user phases (cross-promotion impressions valued at the market's ad price,
+  referral margin, knowledge spill-over valued per CRM point, avoided filtering
+  valued per post) and booked on the edge: ``benefit`` received and ``favours``
+  given, both ways. Reciprocated favours strengthen the tie; every tie decays.
+* **Evaluation** (every ``evaluation_window`` days of a tie's life): each side
+  totals what the tie brought it in the window minus upkeep; the tie is severed when
+  either side's net benefit is negative or the exchange is too one-sided.
+
+Node and edge keys are firm indices; edge data carry both directions keyed by index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.firms import Firm
+    from sim.model import MarketModel
+
+
+@dataclass
+class TieEvent:
+    step: int
+    firm_a: str
+    firm_b: str
+    event: str  # "formed" or "severed"
+    reason: str = ""
+
+
+@dataclass
+class GuanxiNetwork:
+    model: MarketModel
+    graph: nx.Graph = field(default_factory=nx.Graph)
+    events: list[TieEvent] = field(default_factory=list)
+    severed_at: dict[frozenset, int] = field(default_factory=dict)
+    formed_today: int = 0
+    severed_today: int = 0
+
+    def __post_init__(self) -> None:
+        for firm in self.model.firms:
+            self.graph.add_node(firm.index, name=firm.name)
+
+    # ------------------------------------------------------------------ queries
+    def partners(self, firm: int) -> list[int]:
+        return sorted(self.graph.neighbors(firm))
+
+    def degree(self, firm: int) -> int:
+        return self.graph.degree(firm)
+
+    def level(self, firm: int) -> float:
+        """Guanxi level: the sum of the firm's tie strengths, capped at 1."""
+        return min(1.0, sum(d["strength"] for _, _, d in self.graph.edges(firm, data=True)))
+
+    def strength_matrix(self) -> np.ndarray:
+        """(F, F) symmetric tie strengths (0 where no tie)."""
+        n = self.model.n_firms
+        matrix = np.zeros((n, n))
+        for a, b, data in self.graph.edges(data=True):
+            matrix[a, b] = matrix[b, a] = data["strength"]
+        return matrix
+
+    # ------------------------------------------------------------------ search
+    def search_partner(self, firm: Firm) -> None:
+        """One partner search by ``firm``; forms a tie if both expect to gain."""
+        spec = self.model.spec.guanxi
+        if self.degree(firm.index) >= spec.max_partners:
+            return
+        candidates = [
+            other
+            for other in self.model.firms
+            if other is not firm
+            and other.seeks_partners
+            and not self.graph.has_edge(firm.index, other.index)
+            and self.degree(other.index) < spec.max_partners
+            and not self.cooling_down(firm.index, other.index)
+        ]
+        if not candidates:
+            return
+        scores = np.array([self.attractiveness(firm, other) for other in candidates])
+        weights = np.exp(scores - scores.max())
+        choice = candidates[self.model.rng.choice(len(candidates), p=weights / weights.sum())]
+        if (
+            self.expected_benefit(firm, choice) > spec.upkeep_cost
+            and self.expected_benefit(choice, firm) > spec.upkeep_cost
+        ):
+            self.form(firm, choice)
+
+    def cooling_down(self, a: int, b: int) -> bool:
+        """Whether a and b severed a tie less than reform_cooldown days ago."""
+        severed = self.severed_at.get(frozenset((a, b)))
+        return (
+            severed is not None
+            and self.model.steps - severed < self.model.spec.guanxi.reform_cooldown
+        )
+
+    def attractiveness(self, firm: Firm, other: Firm) -> float:
+        """Partner-search score: similarity, success and introductions through partners."""
+        spec = self.model.spec.guanxi
+        active = self.model.strategy.active
+        shared = np.sum(active[firm.index] & active[other.index])
+        union = np.sum(active[firm.index] | active[other.index])
+        similarity = 0.5 * shared / union + 0.5 * (1.0 - abs(firm.performance - other.performance))
+        introduced = bool(
+            set(self.graph.neighbors(firm.index)) & set(self.graph.neighbors(other.index))
+        )
+        return (
+            spec.similarity_weight * similarity
+            + spec.success_weight * other.performance
+            + spec.introduction_weight * introduced
+        )
+
+    def expected_benefit(self, receiver: Firm, giver: Firm) -> float:
+        """Daily benefit ``receiver`` expects from a new tie with ``giver`` (currency/day).
+
+        Expectations use a new tie's strength and assume the giver reciprocates fully:
+        cross-promotion of the receiver's posts to the giver's followers, knowledge
+        from a more capable giver, policy support where the giver is at home and
+        institutions matter, and referrals of the giver's customers.
+        """
+        model, spec = self.model, self.model.spec.guanxi
+        strength = spec.initial_strength
+        f, g = receiver.index, giver.index
+        value = 0.0
+        for m in receiver.target_markets:
+            market = model.markets[m]
+            impressions = (
+                spec.cross_promotion
+                * strength
+                * model.followers_count[g, m]
+                * market.organic_reach
+                * model.strategy.posts_per_day[f, m]
+            )
+            value += impressions * market.ad_cost_per_impression
+            referrals = spec.referral_rate * strength * model.customers_count[g, m]
+            value += (
+                referrals
+                * model.spec.users.purchase_intent_base
+                * market.purchase_value
+                * receiver.gross_margin
+            )
+            if giver.home_market == m and receiver.home_market != m:
+                filtered = (
+                    market.content_regulation
+                    * (1.0 - model.strategy.localisation[f, m])
+                    * model.strategy.posts_per_day[f, m]
+                )
+                value += (
+                    spec.policy_support
+                    * strength
+                    * market.institutional_weight
+                    * filtered
+                    * receiver.cost_per_post
+                )
+        gap = max(0.0, giver.crm_capability - receiver.crm_capability)
+        value += spec.knowledge_spillover * strength * gap * spec.crm_point_value
+        return value
+
+    # ------------------------------------------------------------------ life cycle
+    def form(self, a: Firm, b: Firm) -> None:
+        self.graph.add_edge(
+            a.index,
+            b.index,
+            strength=self.model.spec.guanxi.initial_strength,
+            formed_at=self.model.steps,
+            benefit={a.index: 0.0, b.index: 0.0},  # received, cumulative
+            favours={a.index: 0.0, b.index: 0.0},  # given, cumulative
+            window_benefit={a.index: 0.0, b.index: 0.0},
+        )
+        self.formed_today += 1
+        self.events.append(TieEvent(self.model.steps, a.name, b.name, "formed"))
+
+    def exchange(self, benefit: np.ndarray) -> None:
+        """Book today's benefits, ``benefit[g, f]`` = value firm f received from g.
+
+        Each side pays the upkeep; reciprocated favours strengthen a tie
+        (by strengthen_rate x the smaller/larger favour ratio x (1 - strength)) and
+        every tie decays by decay_rate x strength.
+        """
+        spec = self.model.spec.guanxi
+        for a, b, data in self.graph.edges(data=True):
+            to_a, to_b = float(benefit[b, a]), float(benefit[a, b])
+            for node, received, given in ((a, to_a, to_b), (b, to_b, to_a)):
+                data["benefit"][node] += received
+                data["window_benefit"][node] += received
+                data["favours"][node] += given
+            larger = max(to_a, to_b)
+            balance = min(to_a, to_b) / larger if larger > 0 else 0.0
+            strength = data["strength"]
+            strength += spec.strengthen_rate * balance * (1.0 - strength)
+            strength -= spec.decay_rate * strength
+            data["strength"] = float(np.clip(strength, 0.0, 1.0))
+
+    def evaluate(self) -> None:
+        """Sever ties whose window shows no mutual benefit or too one-sided an exchange."""
+        spec = self.model.spec.guanxi
+        step = self.model.steps
+        names = self.model.firm_by_index
+        for a, b, data in list(self.graph.edges(data=True)):
+            age = step - data["formed_at"]
+            if age == 0 or age % spec.evaluation_window != 0:
+                continue
+            window = data["window_benefit"]
+            upkeep = spec.upkeep_cost * spec.evaluation_window
+            net_a, net_b = window[a] - upkeep, window[b] - upkeep
+            total = window[a] + window[b]
+            imbalance = abs(window[a] - window[b]) / total if total > 0 else 1.0
+            reason = ""
+            if net_a < 0 or net_b < 0:
+                loser = names[a].name if net_a < net_b else names[b].name
+                reason = f"not mutually beneficial ({loser} net {min(net_a, net_b):.0f})"
+            elif imbalance > spec.max_imbalance:
+                reason = f"one-sided (imbalance {imbalance:.2f})"
+            if reason:
+                self.graph.remove_edge(a, b)
+                self.severed_at[frozenset((a, b))] = step
+                self.severed_today += 1
+                self.events.append(TieEvent(step, names[a].name, names[b].name, "severed", reason))
+            else:
+                data["window_benefit"] = {a: 0.0, b: 0.0}
+
+    def start_day(self) -> None:
+        self.formed_today = 0
+        self.severed_today = 0
+
+    # ------------------------------------------------------------------ reporting
+    def edge_rows(self) -> list[dict]:
+        """One row per tie: strength, age, benefit received and favours given each way."""
+        names = self.model.firm_by_index
+        rows = []
+        for a, b, data in self.graph.edges(data=True):
+            rows.append(
+                {
+                    "step": self.model.steps,
+                    "firm_a": names[a].name,
+                    "firm_b": names[b].name,
+                    "strength": data["strength"],
+                    "age": self.model.steps - data["formed_at"],
+                    "benefit_a": data["benefit"][a],
+                    "benefit_b": data["benefit"][b],
+                    "favours_a": data["favours"][a],
+                    "favours_b": data["favours"][b],
+                }
+            )
+        return rows
+
+    def density(self) -> float:
+        return nx.density(self.graph) if self.graph.number_of_nodes() > 1 else 0.0
+
+    def clustering(self) -> float:
+        return nx.average_clustering(self.graph) if self.graph.number_of_nodes() else 0.0
+
+    def mean_strength(self) -> float:
+        strengths = [d["strength"] for _, _, d in self.graph.edges(data=True)]
+        return float(np.mean(strengths)) if strengths else 0.0
+
+    def centrality(self) -> dict[int, float]:
+        return nx.degree_centrality(self.graph) if self.graph.number_of_nodes() > 1 else {}

@@ -1,0 +1,915 @@
+"""The market model: users (numpy arrays), firms (Mesa agents) and guanxi (networkx).
+
+One step is one day and follows ``../shared/design.md``:
+
+1. firms act (``AgentSet.shuffle_do``): posts, ads within budget, adaptive revision,
+   partner search;
+2. exposure: followers see posts (organic reach x attention, which grows with SNS
+   dependency), ads reach non-followers, partners cross-promote, shares travel on
+   strong and weak ties, partners refer customers, and word of mouth spreads
+   awareness (Goldenberg et al. 2001; Bass 1969 when fully mixed);
+3. consumption and engagement (following -> consuming -> engaging; Zhang 2025);
+4. firms answer a share of comments within capacity (raised by CRM capability);
+5. attitude update: content valence and fit, answers, neighbours' expressed
+   opinions weighted by collectivism, over-posting fatigue, decay;
+6. follow and unfollow;
+7. purchase through an in-platform shop or a redirect;
+8. social CRM capability (Luo 2024): learned from interactions, accelerated by
+   guanxi, knowledge spill-over from partners, decay;
+9. guanxi: book favours and benefits, strengthen and decay ties, evaluate, sever;
+10. collect data.
+
+Only the entries a user touched today (saw something from a firm) are processed in
+phases 3-7, so the cost of a step grows with activity rather than users x firms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import scipy.sparse as sp
+
+from sim.firms import Firm
+from sim.guanxi import GuanxiNetwork
+from sim.network import UserNetwork, build_user_network
+from sim.scenario import Scenario, load_scenario, scenario_from_data
+from sim.strategy import StrategyTable
+from sim.users import Population
+
+# Columns of the per-firm, per-market daily flows (see MarketModel.flows).
+FLOWS = (
+    "posts",
+    "impressions",
+    "reach",
+    "consumed",
+    "engagements",
+    "answered",
+    "ignored",
+    "new_followers",
+    "unfollows",
+    "conversions",
+    "new_customers",
+    "revenue",
+    "ad_impressions",
+    "cross_promotion_impressions",
+    "share_impressions",
+    "referrals",
+)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass
+class Touched:
+    """Today's (user, firm) entries with at least one exposure, as flat indices."""
+
+    index: np.ndarray  # flat index into (N, F)
+    user: np.ndarray
+    firm: np.ndarray
+    market: np.ndarray
+    seen: np.ndarray  # items seen today (posts, ads, shares, cross-promotion, referrals)
+    own_posts: np.ndarray  # of which the firm's own posts seen as a follower
+    referred: np.ndarray  # bool: referred by a partner today
+
+
+class MarketModel(mesa.Model):
+    """Agent-based market of users, firms and guanxi ties, built from one scenario.
+
+    Args:
+        spec: a validated :class:`Scenario`, a bundled scenario's name or a TOML path.
+        rng: seed or generator for every random draw; defaults to ``[model] seed``.
+        **overrides: scenario parameters by dotted path with ``__`` for dots, e.g.
+            ``guanxi__enabled=False`` or ``firms__ours__strategies__china__shop=True``
+            (usable with ``mesa.batch_run``); validated like the file.
+    """
+
+    def __init__(
+        self, spec: Scenario | str | Path = "baseline", *, rng: Any = None, **overrides: Any
+    ) -> None:
+        dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+        if not isinstance(spec, Scenario):
+            spec = load_scenario(spec, dotted)
+        elif dotted:
+            spec = scenario_from_data(spec.model_dump(mode="json"), "scenario", dotted)
+        super().__init__(rng=spec.model.seed if rng is None else rng)
+        self.spec = spec
+        self.markets = spec.markets
+        self.market_index = {m.name: i for i, m in enumerate(spec.markets)}
+        self.n_markets = len(spec.markets)
+        self.n_firms = len(spec.firms)
+
+        self.population = Population.from_scenario(spec, self.rng)
+        self.network: UserNetwork | None = None
+        if spec.network.structure == "social":
+            self.network = build_user_network(
+                self.population.market,
+                spec.network.strong_ties,
+                spec.network.weak_ties,
+                spec.network.homophily,
+                self.rng,
+            )
+        self.strategy = StrategyTable.from_scenario(spec)
+        for index, firm_spec in enumerate(spec.firms):
+            Firm(self, firm_spec, index)
+        self.firms = self.agents_by_type[Firm]
+        self.firm_by_index = {firm.index: firm for firm in self.firms}
+        self.focal = next(firm for firm in self.firms if firm.is_focal)
+        self.guanxi = GuanxiNetwork(self)
+
+        self._precompute()
+        self.posts_today = np.zeros((self.n_firms, self.n_markets), np.int64)
+        self.ad_reach_today = np.zeros((self.n_firms, self.n_markets))
+        self.knowledge_gain = np.zeros(self.n_firms)
+        self.flows = np.zeros((len(FLOWS), self.n_firms, self.n_markets))
+        self.expressed = sp.csr_matrix((self.population.n_users, self.n_firms), dtype=bool)
+        self._benefit = np.zeros((self.n_firms, self.n_firms))
+        self._update_metrics()
+        self.datacollector = build_datacollector()
+        self._collect()
+
+    # ------------------------------------------------------------------ setup
+    def _precompute(self) -> None:
+        pop, spec = self.population, self.spec
+        mk = pop.market
+        self.collectivism = np.array([1.0 - m.individualism / 100.0 for m in self.markets])
+        attention = (spec.users.attention_base + pop.sns_dependency) / (
+            spec.users.attention_base + 1.0
+        )
+        organic = np.array([m.organic_reach for m in self.markets], np.float32)
+        self.organic_seen = (organic[mk] * attention).astype(np.float32)  # (N,)
+        self.active_nf = self.strategy.active.T[mk]  # (N, F)
+        home = np.array([firm.home_market for firm in sorted(self.firms, key=lambda f: f.index)])
+        self.home_market = home
+        individualism = np.array([m.individualism for m in self.markets])
+        # Cultural distance between a firm's home and each market, 0-1 (Hofstede).
+        self.cultural_distance = np.abs(individualism[home][:, None] - individualism[None, :]) / 100
+        self.foreign = home[:, None] != np.arange(self.n_markets)[None, :]
+        if self.network is not None:
+            net = spec.network
+            self._wom_weights = (
+                self.network.strong * np.float32(np.log1p(-min(net.strong_tie_wom, 0.999999)))
+                + self.network.weak * np.float32(np.log1p(-min(net.weak_tie_wom, 0.999999)))
+            ).tocsr()
+            self._ties = (self.network.strong + self.network.weak).tocsr()
+            self._ties.data[:] = 1.0
+            # log P(not made aware by word of mouth today), kept up to date incrementally.
+            self._log_not_aware = np.asarray(
+                self._wom_weights @ pop.aware.astype(np.float32), dtype=np.float32
+            )
+
+    # ------------------------------------------------------------------ helpers
+    def non_followers(self, firm: int, market: int) -> int:
+        block = self.population.block(market)
+        return int(block.stop - block.start - self.followers_count[firm, market])
+
+    @property
+    def users(self) -> Population:
+        return self.population
+
+    def _flow(self, name: str, touched: Touched, weights: np.ndarray) -> None:
+        """Add per-entry ``weights`` to today's flow ``name`` by (firm, market)."""
+        cell = touched.firm * self.n_markets + touched.market
+        self.flows[FLOWS.index(name)] += np.bincount(
+            cell, weights=weights, minlength=self.n_firms * self.n_markets
+        ).reshape(self.n_firms, self.n_markets)
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """One day, in the order of the design."""
+        self.flows[:] = 0.0
+        self._benefit[:] = 0.0
+        self.guanxi.start_day()
+        self.firms.shuffle_do("act")
+        touched = self.expose()
+        consumed, engagements = self.consume_and_engage(touched)
+        answered, ignored = self.answer_comments(touched, engagements)
+        self.update_attitudes(touched, consumed, answered, ignored)
+        self.follow_and_unfollow(touched, consumed)
+        bought = self.purchase(touched, consumed)
+        self.remember_expressions(touched, engagements, bought)
+        self.update_crm_capability()
+        self.update_guanxi()
+        self._update_metrics()
+        self._collect()
+
+    # ------------------------------------------------------------------ phase 2
+    def expose(self) -> Touched:
+        """Who sees what from which firm today, and who becomes aware."""
+        pop, spec, rng = self.population, self.spec, self.rng
+        n_users, n_firms = pop.n_users, self.n_firms
+        mk = pop.market
+        strength = self.guanxi.strength_matrix() if spec.guanxi.enabled else None
+        has_ties = strength is not None and strength.any()
+        reciprocity = np.array([self.firm_by_index[f].reciprocity for f in range(n_firms)])
+
+        # Regulation filters unlocalised foreign posts; local partners' policy support
+        # (Luo 2024) avoids part of it where institutions matter.
+        policy = np.zeros((n_firms, self.n_markets))
+        if has_ties:
+            institutional = np.array([m.institutional_weight for m in self.markets])
+            local = self.home_market[:, None] == np.arange(self.n_markets)[None, :]  # (G, M)
+            support = strength * reciprocity[:, None]  # (G, F)
+            policy = np.minimum(
+                1.0, spec.guanxi.policy_support * institutional[None, :] * (support.T @ local)
+            )
+        regulation = np.array([m.content_regulation for m in self.markets])
+        filtered_share = self.foreign * regulation[None, :] * (1.0 - self.strategy.localisation)
+        pass_share = 1.0 - filtered_share * (1.0 - policy)  # (F, M)
+        if has_ties:
+            self._book_policy_support(strength, reciprocity, filtered_share)
+
+        posts_nf = self.posts_today.T[mk]  # (N, F)
+        seen_prob = self.organic_seen[:, None] * pass_share.T[mk].astype(np.float32)  # (N, F)
+
+        # Own posts seen by followers.
+        own = np.zeros((n_users, n_firms), np.int32)
+        mask = pop.following & (posts_nf > 0)
+        own[mask] = rng.binomial(posts_nf[mask], seen_prob[mask])
+        seen = own.copy()
+
+        # Ads reach non-followers in targeted markets.
+        ad_firms = np.flatnonzero(self.ad_reach_today.any(axis=1))
+        if ad_firms.size:
+            reach = self.ad_reach_today[ad_firms].T[mk]  # (N, A)
+            eligible = self.active_nf[:, ad_firms] & ~pop.following[:, ad_firms]
+            hit = eligible & (rng.random(reach.shape, dtype=np.float32) < reach)
+            seen[:, ad_firms] += hit
+            self._flow_dense("ad_impressions", hit, ad_firms)
+
+        # Partners cross-promote our posts to their followers (guanxi).
+        if has_ties:
+            promotion = spec.guanxi.cross_promotion * strength * reciprocity[:, None]  # (G, F)
+            reach_share = pop.following.astype(np.float32) @ promotion.astype(np.float32)
+            candidates = (reach_share > 0) & ~pop.following & self.active_nf & (posts_nf > 0)
+            prob = np.minimum(1.0, seen_prob[candidates] * reach_share[candidates])
+            extra = np.zeros((n_users, n_firms), np.int32)
+            extra[candidates] = rng.binomial(posts_nf[candidates], prob)
+            seen += extra
+            self._flow_dense("cross_promotion_impressions", extra, np.arange(n_firms))
+            self._book_cross_promotion(promotion, posts_nf, seen_prob)
+
+        # Shares: what ties engaged with or bought yesterday shows up in one's feed.
+        self._expressing, self._expressed_attitude = self._neighbour_expressions()
+        share_hits = self._share_exposure()
+        if share_hits is not None:
+            seen += share_hits
+            self._flow_dense("share_impressions", share_hits, np.arange(n_firms))
+
+        # Referrals: partners pass on their customers (guanxi).
+        referred = np.zeros((n_users, n_firms), bool)
+        if has_ties and spec.guanxi.referral_rate > 0:
+            self._referral_weights = spec.guanxi.referral_rate * strength * reciprocity[:, None]
+            rate = pop.customer.astype(np.float32) @ self._referral_weights.astype(np.float32)
+            candidates = (rate > 0) & ~pop.customer & self.active_nf
+            referred[candidates] = rng.random(int(candidates.sum()), dtype=np.float32) < np.minimum(
+                1.0, rate[candidates]
+            )
+            seen += referred
+
+        # Awareness: from anything seen, and from word of mouth among aware users.
+        newly_aware = (seen > 0) & ~pop.aware
+        newly_aware |= self._word_of_mouth() & self.active_nf
+        pop.aware |= newly_aware
+        if self.network is not None and newly_aware.any():
+            gained = self._wom_weights @ sp.csr_matrix(newly_aware.astype(np.float32))
+            self._log_not_aware += gained.toarray()
+
+        index = np.flatnonzero(seen)
+        user, firm = np.divmod(index, n_firms)
+        touched = Touched(
+            index=index,
+            user=user,
+            firm=firm,
+            market=mk[user],
+            seen=seen.ravel()[index],
+            own_posts=own.ravel()[index],
+            referred=referred.ravel()[index],
+        )
+        self.flows[FLOWS.index("posts")] = self.posts_today
+        self._flow("impressions", touched, touched.seen)
+        self._flow("reach", touched, np.ones(index.size))
+        self._flow("referrals", touched, touched.referred)
+        return touched
+
+    def _flow_dense(self, name: str, counts: np.ndarray, firms: np.ndarray) -> None:
+        """Add a dense (N, len(firms)) count matrix to flow ``name`` by market."""
+        row = FLOWS.index(name)
+        for m in range(self.n_markets):
+            self.flows[row, firms, m] += counts[self.population.block(m)].sum(axis=0)
+
+    def _neighbour_expressions(self) -> tuple[Any, Any]:
+        """Per (user, firm): number of ties who expressed yesterday, and their attitudes' sum."""
+        expressed = self.expressed
+        if expressed.nnz == 0:
+            return None, None
+        attitude_of_expressers = expressed.multiply(self.population.attitude).tocsr()
+        if self.network is not None:
+            count = (self._ties @ expressed.astype(np.float32)).tocsr()
+            total = (self._ties @ attitude_of_expressers).tocsr()
+            return count, total
+        # Fully mixed: everyone hears the market's expressers, scaled to a tie count.
+        return None, None
+
+    def _share_exposure(self) -> np.ndarray | None:
+        """Items seen through ties' shares: P = 1 - (1 - share_reach)^(expressing ties)."""
+        pop, net, rng = self.population, self.spec.network, self.rng
+        share_reach = net.share_reach
+        if share_reach <= 0 or self.expressed.nnz == 0:
+            return None
+        hits = np.zeros((pop.n_users, self.n_firms), np.int32)
+        if self.network is not None:
+            count = self._expressing.tocoo()
+            prob = -np.expm1(count.data * np.log1p(-min(share_reach, 0.999999)))
+            hit = rng.random(prob.size) < prob
+            hits[count.row[hit], count.col[hit]] = 1
+        else:
+            degree = net.strong_ties + net.weak_ties
+            expressed = self.expressed.toarray()
+            for m in range(self.n_markets):
+                block = pop.block(m)
+                size = block.stop - block.start
+                share = expressed[block].sum(axis=0) / max(size, 1)
+                prob = -np.expm1(-share_reach * degree * share)
+                hits[block] = rng.random((size, self.n_firms)) < prob[None, :]
+        return hits & self.active_nf
+
+    def _word_of_mouth(self) -> np.ndarray:
+        """Unaware users made aware by aware others today (Goldenberg et al. 2001).
+
+        Social network: P = 1 - (1 - b_s)^m_s (1 - b_w)^m_w with m_s, m_w the aware
+        strong and weak ties. Fully mixed: P = 1 - (1 - q / N_m)^A_m with A_m the aware
+        users of the market, so that the hazard is about q x (aware share), as in Bass.
+        """
+        pop, rng = self.population, self.rng
+        unaware = ~pop.aware & self.active_nf
+        result = np.zeros_like(unaware)
+        if not unaware.any():
+            return result
+        if self.network is not None:
+            prob = -np.expm1(self._log_not_aware[unaware])
+            result[unaware] = rng.random(prob.size, dtype=np.float32) < prob
+            return result
+        q = self.spec.network.mixed_wom
+        for m in range(self.n_markets):
+            block = pop.block(m)
+            size = block.stop - block.start
+            if size == 0:
+                continue
+            aware_count = pop.aware[block].sum(axis=0)
+            prob = -np.expm1(aware_count * np.log1p(-min(q / size, 0.999999)))
+            result[block] = unaware[block] & (rng.random((size, self.n_firms)) < prob[None, :])
+        return result
+
+    # ------------------------------------------------------------------ phase 3
+    def content_fit(self, touched: Touched) -> np.ndarray:
+        """Fit of a firm's content with the user's motives (0-1), after culture and CRM.
+
+        fit = transactional share x transactional motive + relational share x relational
+        motive; unlocalised content loses fit in proportion to the cultural distance
+        between the firm's home and the market; CRM capability improves targeting,
+        closing part of the gap to a perfect fit.
+        """
+        pop, f, m = self.population, touched.firm, touched.market
+        fit = (
+            self.strategy.transactional_share[f, m] * pop.transactional_motive[touched.user]
+            + self.strategy.relational_share[f, m] * pop.relational_motive[touched.user]
+        )
+        fit *= 1.0 - self.cultural_distance[f, m] * (1.0 - self.strategy.localisation[f, m])
+        crm = self.crm_array()[f]
+        return fit + self.spec.crm.targeting_effect * crm * (1.0 - fit)
+
+    def consume_and_engage(self, touched: Touched) -> tuple[np.ndarray, np.ndarray]:
+        """Items consumed and engagements per touched entry (Zhang 2025's behaviours)."""
+        pop, users, rng = self.population, self.spec.users, self.rng
+        dependency = pop.sns_dependency[touched.user]
+        attitude = pop.attitude.ravel()[touched.index]
+        fit = self.content_fit(touched)
+        self._fit = fit
+        p_consume = sigmoid(
+            users.consume_intercept
+            + users.consume_per_dependency * dependency
+            + users.consume_per_fit * fit
+            + users.consume_per_attitude * attitude
+        )
+        consumed = rng.binomial(touched.seen, p_consume)
+        p_engage = sigmoid(
+            users.engage_intercept
+            + users.engage_per_dependency * dependency
+            + users.engage_per_relational_motive * pop.relational_motive[touched.user]
+            + users.engage_per_fit * fit
+            + users.engage_per_attitude * attitude
+            + users.engage_per_collectivism * self.collectivism[touched.market]
+        )
+        engagements = rng.binomial(consumed, p_engage)
+        self._flow("consumed", touched, consumed)
+        self._flow("engagements", touched, engagements)
+        return consumed, engagements
+
+    # ------------------------------------------------------------------ phase 4
+    def answer_comments(
+        self, touched: Touched, engagements: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Firms answer a share of comments within capacity and the budget left."""
+        comments = self.flows[FLOWS.index("engagements")]  # (F, M)
+        wanted = self.strategy.responsiveness * comments
+        answer_share = np.zeros_like(wanted)
+        for firm in self.firms:
+            f = firm.index
+            total = wanted[f].sum()
+            if total <= 0:
+                continue
+            budget_left = max(0.0, self.strategy.budget[f].sum() - firm.costs)
+            affordable = (
+                budget_left / firm.cost_per_response if firm.cost_per_response > 0 else np.inf
+            )
+            capacity = min(firm.response_capacity, affordable)
+            scale = min(1.0, capacity / total)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                answer_share[f] = np.where(comments[f] > 0, wanted[f] * scale / comments[f], 0)
+        commented = engagements > 0
+        p_answer = answer_share[touched.firm, touched.market]
+        answered = commented & (self.rng.random(touched.index.size) < p_answer)
+        ignored = commented & ~answered
+        self._flow("answered", touched, answered)
+        self._flow("ignored", touched, ignored)
+        return answered, ignored
+
+    # ------------------------------------------------------------------ phase 5
+    def update_attitudes(
+        self,
+        touched: Touched,
+        consumed: np.ndarray,
+        answered: np.ndarray,
+        ignored: np.ndarray,
+    ) -> None:
+        """Content valence, answers, fatigue, neighbours' opinions, decay."""
+        pop, users = self.population, self.spec.users
+        flat = pop.attitude.reshape(-1)
+        attitude = flat[touched.index].astype(np.float64)
+        valence = 2.0 * self._fit - 1.0
+        learned = 1.0 - (1.0 - users.attitude_learning_rate) ** consumed
+        attitude += learned * (valence - attitude)
+        attitude += users.response_effect * answered - users.ignored_effect * ignored
+        excess = np.maximum(0.0, touched.own_posts - users.fatigue_threshold)
+        attitude -= users.fatigue_per_post * excess
+        self._excess_posts = excess
+        flat[touched.index] = np.clip(attitude, -1.0, 1.0)
+        self._social_influence()
+        pop.attitude *= np.float32(1.0 - users.attitude_decay)
+
+    def _social_influence(self) -> None:
+        """Move aware users toward the mean opinion their ties expressed yesterday.
+
+        The weight is social_influence x collectivism of the market: relational users
+        weigh others' opinions more.
+        """
+        pop = self.population
+        weight = self.spec.users.social_influence * self.collectivism
+        if self.network is not None:
+            if self._expressing is None:
+                return
+            count = self._expressing.tocoo()
+            total = self._expressed_attitude.tocsr()
+            opinion = np.asarray(total[count.row, count.col]).ravel() / count.data
+            rows, cols = count.row, count.col
+            keep = pop.aware[rows, cols]
+            rows, cols, opinion = rows[keep], cols[keep], opinion[keep]
+            current = pop.attitude[rows, cols]
+            w = weight[pop.market[rows]]
+            pop.attitude[rows, cols] = current + w * (opinion - current)
+            return
+        expressed = self.expressed.toarray()
+        if not expressed.any():
+            return
+        for m in range(self.n_markets):
+            block = pop.block(m)
+            speakers = expressed[block]
+            counts = speakers.sum(axis=0)
+            has = counts > 0
+            if not has.any():
+                continue
+            opinion = (pop.attitude[block] * speakers).sum(axis=0)[has] / counts[has]
+            target = pop.attitude[block][:, has]
+            listeners = pop.aware[block][:, has]
+            updated = target + weight[m] * (opinion[None, :] - target) * listeners
+            sub = pop.attitude[block]
+            sub[:, has] = updated
+            pop.attitude[block] = sub
+
+    # ------------------------------------------------------------------ phase 6
+    def follow_and_unfollow(self, touched: Touched, consumed: np.ndarray) -> None:
+        pop, users, rng = self.population, self.spec.users, self.rng
+        following = pop.following.reshape(-1)
+        attitude = pop.attitude.reshape(-1)[touched.index]
+        dependency = pop.sns_dependency[touched.user]
+        f, m = touched.firm, touched.market
+        could_follow = (consumed > 0) & ~following[touched.index]
+        p_follow = sigmoid(
+            users.follow_intercept
+            + users.follow_per_transactional
+            * self.strategy.transactional_share[f, m]
+            * pop.transactional_motive[touched.user]
+            + users.follow_per_relational
+            * self.strategy.relational_share[f, m]
+            * pop.relational_motive[touched.user]
+            + users.follow_per_dependency * dependency
+            + users.follow_per_attitude * attitude
+        )
+        follows = could_follow & (rng.random(touched.index.size) < p_follow)
+
+        # Unfollowing: base rate, over-posting fatigue and negative attitude, reduced
+        # by the firm's CRM capability (retention).
+        fatigue = np.zeros(pop.following.shape, np.float32)
+        fatigue.reshape(-1)[touched.index] = self._excess_posts
+        rows, cols = np.nonzero(pop.following)
+        retention = 1.0 - self.spec.crm.retention_effect * self.crm_array()[cols]
+        p_unfollow = (
+            users.unfollow_base
+            + users.unfollow_per_fatigue * fatigue[rows, cols]
+            + users.unfollow_per_negative_attitude * np.maximum(0.0, -pop.attitude[rows, cols])
+        ) * retention
+        leaves = rng.random(rows.size) < p_unfollow
+        pop.following[rows[leaves], cols[leaves]] = False
+        following[touched.index[follows]] = True
+
+        self._flow("new_followers", touched, follows)
+        unfollow_cells = cols[leaves] * self.n_markets + pop.market[rows[leaves]]
+        self.flows[FLOWS.index("unfollows")] += np.bincount(
+            unfollow_cells, minlength=self.n_firms * self.n_markets
+        ).reshape(self.n_firms, self.n_markets)
+
+    # ------------------------------------------------------------------ phase 7
+    def purchase(self, touched: Touched, consumed: np.ndarray) -> np.ndarray:
+        """Purchases by users who consumed a firm's content today.
+
+        intent = base x (1 + incentive x promotional share) x (1 + attitude)
+                 x (1 + conversion_effect x CRM capability);
+        P(buy) = intent x checkout rate, where the checkout rate is the redirect rate, or
+        with an in-platform shop the redirect rate plus the shop premium x seamlessness.
+        """
+        pop, users, rng = self.population, self.spec.users, self.rng
+        f, m = touched.firm, touched.market
+        attitude = pop.attitude.reshape(-1)[touched.index]
+        crm = self.crm_array()
+        intent = (
+            users.purchase_intent_base
+            * (1.0 + users.incentive_effect * self.strategy.promotional_share[f, m])
+            * (1.0 + attitude)
+            * (1.0 + self.spec.crm.conversion_effect * crm[f])
+        )
+        seamless = np.array([mk.shop_seamlessness for mk in self.markets])
+        checkout = np.where(
+            self.strategy.shop[f, m],
+            users.redirect_checkout_rate
+            + (users.shop_checkout_rate - users.redirect_checkout_rate) * seamless[m],
+            users.redirect_checkout_rate,
+        )
+        bought = (consumed > 0) & (
+            rng.random(touched.index.size) < np.minimum(1.0, intent * checkout)
+        )
+        customers = pop.customer.reshape(-1)
+        new_customers = bought & ~customers[touched.index]
+        customers[touched.index[bought]] = True
+        quality = np.array([self.firm_by_index[i].product_quality for i in range(self.n_firms)])
+        flat = pop.attitude.reshape(-1)
+        idx = touched.index[bought]
+        flat[idx] += users.experience_weight * (quality[f[bought]] - flat[idx])
+        value = np.array([mk.purchase_value for mk in self.markets])
+        revenue = bought * value[m]
+        self._flow("conversions", touched, bought)
+        self._flow("new_customers", touched, new_customers)
+        self._flow("revenue", touched, revenue)
+        if touched.referred.any():
+            self._book_referrals(touched, bought & touched.referred, revenue)
+        return bought
+
+    def remember_expressions(
+        self, touched: Touched, engagements: np.ndarray, bought: np.ndarray
+    ) -> None:
+        """Users who engaged or bought today express their opinion to ties tomorrow."""
+        speaking = (engagements > 0) | bought
+        shape = (self.population.n_users, self.n_firms)
+        self.expressed = sp.csr_matrix(
+            (np.ones(int(speaking.sum()), bool), (touched.user[speaking], touched.firm[speaking])),
+            shape=shape,
+        )
+
+    # ------------------------------------------------------------------ phase 8
+    def crm_array(self) -> np.ndarray:
+        return np.array([self.firm_by_index[f].crm_capability for f in range(self.n_firms)])
+
+    def update_crm_capability(self) -> None:
+        """Interactions captured and answered build CRM capability; partners share know-how."""
+        flows = self.flows
+        engagements = flows[FLOWS.index("engagements")].sum(axis=1)
+        answered = flows[FLOWS.index("answered")].sum(axis=1)
+        self.knowledge_gain[:] = 0.0
+        if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
+            crm = self.crm_array()
+            strength = self.guanxi.strength_matrix()
+            reciprocity = np.array([self.firm_by_index[g].reciprocity for g in range(self.n_firms)])
+            gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
+            gain = self.spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
+            self.knowledge_gain[:] = gain.sum(axis=0)
+            self._benefit += gain * self.spec.guanxi.crm_point_value
+        for firm in self.firms:
+            firm.interactions = (
+                engagements[firm.index] + self.spec.crm.answer_weight * answered[firm.index]
+            )
+        self.firms.do("update_crm")
+
+    # ------------------------------------------------------------------ phase 9
+    def update_guanxi(self) -> None:
+        """Book favours, strengthen or decay ties, evaluate and sever; close the books."""
+        spec = self.spec.guanxi
+        if spec.enabled:
+            self.guanxi.exchange(self._benefit)
+            self.guanxi.evaluate()
+        answered = self.flows[FLOWS.index("answered")].sum(axis=1)
+        revenue = self.flows[FLOWS.index("revenue")].sum(axis=1)
+        for firm in self.firms:
+            upkeep = spec.upkeep_cost * self.guanxi.degree(firm.index)
+            firm.close_books(
+                float(revenue[firm.index]),
+                float(answered[firm.index] * firm.cost_per_response + upkeep),
+            )
+
+    def _book_cross_promotion(
+        self, promotion: np.ndarray, posts_nf: np.ndarray, seen_prob: np.ndarray
+    ) -> None:
+        """Value of partners' cross-promotion: expected impressions at the ad price."""
+        pop = self.population
+        price = np.array([m.ad_cost_per_impression for m in self.markets], np.float32)
+        audience = (
+            (~pop.following & self.active_nf) * posts_nf * seen_prob * price[pop.market][:, None]
+        )
+        impressions_value = pop.following.T.astype(np.float32) @ audience.astype(np.float32)
+        self._benefit += promotion * impressions_value  # (G, F)
+
+    def _book_policy_support(
+        self, strength: np.ndarray, reciprocity: np.ndarray, filtered_share: np.ndarray
+    ) -> None:
+        """Value of policy support: filtered posts avoided x cost of a post."""
+        institutional = np.array([m.institutional_weight for m in self.markets])
+        cost = np.array([self.firm_by_index[f].cost_per_post for f in range(self.n_firms)])
+        for m in range(self.n_markets):
+            local = self.home_market == m  # (G,)
+            avoided = filtered_share[:, m] * self.posts_today[:, m] * cost  # (F,)
+            share = (
+                self.spec.guanxi.policy_support
+                * institutional[m]
+                * strength
+                * reciprocity[:, None]
+                * local[:, None]
+            )
+            self._benefit += share * avoided[None, :]
+
+    def _book_referrals(self, touched: Touched, referred_buys: np.ndarray, revenue: np.ndarray):
+        """Margin on referred purchases, split among the partners who could have referred."""
+        pop = self.population
+        margin = np.array([self.firm_by_index[f].gross_margin for f in range(self.n_firms)])
+        users, firms = touched.user[referred_buys], touched.firm[referred_buys]
+        weights = pop.customer[users].astype(float) * self._referral_weights[:, firms].T  # (k, G)
+        totals = weights.sum(axis=1, keepdims=True)
+        shares = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+        value = revenue[referred_buys] * margin[firms]
+        for g in range(self.n_firms):
+            np.add.at(self._benefit[g], firms, shares[:, g] * value)
+
+    # ------------------------------------------------------------------ metrics
+    def _update_metrics(self) -> None:
+        """Stocks per (firm, market), firm performance and the firm attributes reported."""
+        pop = self.population
+        n_f, n_m = self.n_firms, self.n_markets
+        self.aware_count = np.zeros((n_f, n_m))
+        self.followers_count = np.zeros((n_f, n_m))
+        self.customers_count = np.zeros((n_f, n_m))
+        self.attitude_mean = np.zeros((n_f, n_m))
+        self.attitude_sd = np.zeros((n_f, n_m))
+        self.market_size = np.diff(pop.bounds).astype(float)
+        for m in range(n_m):
+            block = pop.block(m)
+            aware = pop.aware[block]
+            attitude = pop.attitude[block].astype(np.float64)
+            count = aware.sum(axis=0)
+            self.aware_count[:, m] = count
+            self.followers_count[:, m] = pop.following[block].sum(axis=0)
+            self.customers_count[:, m] = pop.customer[block].sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(count > 0, (attitude * aware).sum(axis=0) / count, 0.0)
+                second = np.where(count > 0, (attitude**2 * aware).sum(axis=0) / count, 0.0)
+            self.attitude_mean[:, m] = mean
+            self.attitude_sd[:, m] = np.sqrt(np.maximum(0.0, second - mean**2))
+        size = np.maximum(self.market_size, 1)[None, :]
+        customers_all = self.customers_count.sum(axis=0, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            customer_share = np.where(customers_all > 0, self.customers_count / customers_all, 0)
+        # Marketing performance index, 0-1: mean over target markets of awareness share,
+        # attitude among the aware (rescaled to 0-1) and share of the market's customers.
+        components = (self.aware_count / size + (self.attitude_mean + 1) / 2 + customer_share) / 3
+        centrality = self.guanxi.centrality()
+        for firm in self.firms:
+            f, markets = firm.index, firm.target_markets
+            firm.performance = float(components[f, markets].mean())
+            firm.followers = int(self.followers_count[f].sum())
+            firm.aware = int(self.aware_count[f].sum())
+            firm.customers = int(self.customers_count[f].sum())
+            aware_total = self.aware_count[f].sum()
+            firm.mean_attitude = float(
+                (self.attitude_mean[f] * self.aware_count[f]).sum() / aware_total
+                if aware_total
+                else 0.0
+            )
+            firm.centrality = float(centrality.get(f, 0.0))
+            firm.guanxi = firm.guanxi_level
+            firm.tie_count = firm.ties
+
+    def firm_market_rows(self) -> list[dict[str, Any]]:
+        """Today's outcomes per firm and target market (the firm x market time series)."""
+        rows = []
+        flows = {name: self.flows[i] for i, name in enumerate(FLOWS)}
+        for firm in sorted(self.firms, key=lambda x: x.index):
+            f = firm.index
+            for m in firm.target_markets:
+                followers = self.followers_count[f, m]
+                posts = flows["posts"][f, m]
+                impressions_m = flows["impressions"][:, m].sum()
+                ad_cost = flows["ad_impressions"][f, m] * self.markets[m].ad_cost_per_impression
+                marketing_cost = posts * firm.cost_per_post + ad_cost
+                new_customers = flows["new_customers"][f, m]
+                followers_before = (
+                    followers - flows["new_followers"][f, m] + flows["unfollows"][f, m]
+                )
+                rows.append(
+                    {
+                        "step": self.steps,
+                        "firm": firm.name,
+                        "market": self.markets[m].name,
+                        "focal": firm.is_focal,
+                        "attitude_mean": self.attitude_mean[f, m],
+                        "attitude_sd": self.attitude_sd[f, m],
+                        "awareness": self.aware_count[f, m] / max(self.market_size[m], 1),
+                        "followers": followers,
+                        "customers": self.customers_count[f, m],
+                        **{name: flows[name][f, m] for name in FLOWS},
+                        "engagement_rate": (
+                            flows["engagements"][f, m] / followers / posts
+                            if followers and posts
+                            else 0.0
+                        ),
+                        "marketing_cost": marketing_cost,
+                        "customer_acquisition_cost": (
+                            marketing_cost / new_customers if new_customers else float("nan")
+                        ),
+                        "retention": (
+                            1.0 - flows["unfollows"][f, m] / followers_before
+                            if followers_before
+                            else 1.0
+                        ),
+                        "share_of_voice": (
+                            flows["impressions"][f, m] / impressions_m if impressions_m else 0.0
+                        ),
+                    }
+                )
+        return rows
+
+    def _collect(self) -> None:
+        self.datacollector.collect(self)
+        for row in self.firm_market_rows():
+            self.datacollector.add_table_row("firm_market", row)
+        if self.steps % self.spec.model.edge_snapshot_interval == 0:
+            for row in self.guanxi.edge_rows():
+                self.datacollector.add_table_row("guanxi_edges", row)
+
+
+# ---------------------------------------------------------------------- reporters
+# Module-level functions so that models pickle and run in worker processes.
+def focal_attitude(model: MarketModel) -> float:
+    return model.focal.mean_attitude
+
+
+def focal_followers(model: MarketModel) -> int:
+    return model.focal.followers
+
+
+def focal_customers(model: MarketModel) -> int:
+    return model.focal.customers
+
+
+def focal_crm_capability(model: MarketModel) -> float:
+    return model.focal.crm_capability
+
+
+def focal_profit(model: MarketModel) -> float:
+    return model.focal.profit
+
+
+def focal_revenue(model: MarketModel) -> float:
+    return model.focal.revenue
+
+
+def focal_performance(model: MarketModel) -> float:
+    return model.focal.performance
+
+
+def tie_count(model: MarketModel) -> int:
+    return model.guanxi.graph.number_of_edges()
+
+
+def ties_formed(model: MarketModel) -> int:
+    return model.guanxi.formed_today
+
+
+def ties_severed(model: MarketModel) -> int:
+    return model.guanxi.severed_today
+
+
+def tie_density(model: MarketModel) -> float:
+    return model.guanxi.density()
+
+
+def tie_clustering(model: MarketModel) -> float:
+    return model.guanxi.clustering()
+
+
+def mean_tie_strength(model: MarketModel) -> float:
+    return model.guanxi.mean_strength()
+
+
+MODEL_REPORTERS = {
+    "focal_attitude": focal_attitude,
+    "focal_followers": focal_followers,
+    "focal_customers": focal_customers,
+    "focal_crm_capability": focal_crm_capability,
+    "focal_revenue": focal_revenue,
+    "focal_profit": focal_profit,
+    "focal_performance": focal_performance,
+    "ties": tie_count,
+    "ties_formed": ties_formed,
+    "ties_severed": ties_severed,
+    "tie_density": tie_density,
+    "tie_clustering": tie_clustering,
+    "mean_tie_strength": mean_tie_strength,
+}
+
+FIRM_REPORTERS = {
+    "firm": "name",
+    "focal": "is_focal",
+    "crm_capability": "crm_capability",
+    "performance": "performance",
+    "mean_attitude": "mean_attitude",
+    "aware": "aware",
+    "followers": "followers",
+    "customers": "customers",
+    "revenue": "revenue",
+    "costs": "costs",
+    "profit": "profit",
+    "total_profit": "total_profit",
+    "ties": "tie_count",
+    "guanxi_level": "guanxi",
+    "centrality": "centrality",
+    "strategy_revisions": "strategy_revisions",
+}
+
+EDGE_COLUMNS = [
+    "step",
+    "firm_a",
+    "firm_b",
+    "strength",
+    "age",
+    "benefit_a",
+    "benefit_b",
+    "favours_a",
+    "favours_b",
+]
+
+
+def build_datacollector() -> mesa.DataCollector:
+    firm_market_columns = [
+        "step",
+        "firm",
+        "market",
+        "focal",
+        "attitude_mean",
+        "attitude_sd",
+        "awareness",
+        "followers",
+        "customers",
+        *FLOWS,
+        "engagement_rate",
+        "marketing_cost",
+        "customer_acquisition_cost",
+        "retention",
+        "share_of_voice",
+    ]
+    return mesa.DataCollector(
+        model_reporters=MODEL_REPORTERS,
+        agent_reporters=FIRM_REPORTERS,
+        tables={"firm_market": firm_market_columns, "guanxi_edges": EDGE_COLUMNS},
+    )

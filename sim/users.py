@@ -1,0 +1,111 @@
+"""Users held as numpy arrays: traits per user, relationship state per user and firm.
+
+Users are sorted by market, so each market is a contiguous block ``[start, stop)``
+and per-market totals are slices. Traits are drawn from Beta distributions with the
+market's mean and standard deviation:
+
+* ``sns_dependency``: how much the user relies on social network sites (higher in
+  China, Zhang 2025);
+* ``transactional_motive`` (information, incentives) and ``relational_motive``
+  (social integration, identification; stronger in China, Zhang 2025).
+
+Per user and firm (shape ``(users, firms)``): ``aware``, ``following``, ``attitude``
+(the opinion of that business, -1 to 1) and ``customer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import MarketSection, Scenario
+
+
+def beta_parameters(mean: float, sd: float) -> tuple[float, float]:
+    """(alpha, beta) of the Beta distribution with this mean and standard deviation."""
+    concentration = mean * (1.0 - mean) / sd**2 - 1.0
+    if concentration <= 0:
+        raise ValueError(
+            f"sd {sd} is too large for mean {mean}: need sd < sqrt(mean * (1 - mean)) = "
+            f"{np.sqrt(mean * (1 - mean)):.3f}"
+        )
+    return mean * concentration, (1.0 - mean) * concentration
+
+
+def users_per_market(markets: list[MarketSection], n_users: int) -> np.ndarray:
+    """Split ``n_users`` by user_share with the largest-remainder rule (sums exactly)."""
+    shares = np.array([m.user_share for m in markets], dtype=float)
+    exact = n_users * shares / shares.sum()
+    counts = np.floor(exact).astype(np.int64)
+    remainder = n_users - counts.sum()
+    counts[np.argsort(-(exact - counts), kind="stable")[:remainder]] += 1
+    return counts
+
+
+@dataclass
+class Population:
+    market: np.ndarray  # (N,) int market index, sorted
+    bounds: np.ndarray  # (M + 1,) block boundaries: market m is [bounds[m], bounds[m + 1])
+    sns_dependency: np.ndarray  # (N,) float32 in (0, 1)
+    transactional_motive: np.ndarray  # (N,) float32 in (0, 1)
+    relational_motive: np.ndarray  # (N,) float32 in (0, 1)
+    aware: np.ndarray  # (N, F) bool
+    following: np.ndarray  # (N, F) bool
+    attitude: np.ndarray  # (N, F) float32 in [-1, 1]
+    customer: np.ndarray  # (N, F) bool
+
+    @property
+    def n_users(self) -> int:
+        return self.market.size
+
+    def block(self, m: int) -> slice:
+        return slice(int(self.bounds[m]), int(self.bounds[m + 1]))
+
+    @classmethod
+    def from_scenario(cls, spec: Scenario, rng: np.random.Generator) -> Population:
+        counts = users_per_market(spec.markets, spec.model.n_users)
+        n_users, n_firms = int(counts.sum()), len(spec.firms)
+        market = np.repeat(np.arange(len(spec.markets)), counts)
+        traits = {
+            "sns_dependency": ("dependency_mean", "dependency_sd"),
+            "transactional_motive": ("transactional_motive_mean", "motive_sd"),
+            "relational_motive": ("relational_motive_mean", "motive_sd"),
+        }
+        values = {name: np.empty(n_users, np.float32) for name in traits}
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        for m, spec_m in enumerate(spec.markets):
+            block = slice(bounds[m], bounds[m + 1])
+            for name, (mean_key, sd_key) in traits.items():
+                a, b = beta_parameters(getattr(spec_m, mean_key), getattr(spec_m, sd_key))
+                values[name][block] = rng.beta(a, b, size=counts[m])
+        population = cls(
+            market=market,
+            bounds=bounds,
+            aware=np.zeros((n_users, n_firms), bool),
+            following=np.zeros((n_users, n_firms), bool),
+            attitude=np.zeros((n_users, n_firms), np.float32),
+            customer=np.zeros((n_users, n_firms), bool),
+            **values,
+        )
+        population._seed_relationships(spec, rng)
+        return population
+
+    def _seed_relationships(self, spec: Scenario, rng: np.random.Generator) -> None:
+        """Initial awareness, following and attitude from each strategy's initial_* keys."""
+        market_index = {m.name: i for i, m in enumerate(spec.markets)}
+        for f, firm in enumerate(spec.firms):
+            for strategy in firm.strategies:
+                block = self.block(market_index[strategy.market])
+                size = block.stop - block.start
+                aware = rng.random(size) < strategy.initial_awareness
+                follow_given_aware = (
+                    strategy.initial_followers / strategy.initial_awareness
+                    if strategy.initial_awareness > 0
+                    else 0.0
+                )
+                following = aware & (rng.random(size) < follow_given_aware)
+                attitude = np.clip(rng.normal(strategy.initial_attitude, 0.2, size), -1, 1)
+                self.aware[block, f] = aware
+                self.following[block, f] = following
+                self.attitude[block, f] = np.where(aware, attitude, 0.0)
