@@ -452,7 +452,8 @@ class MarketModel(mesa.Model):
         pop, users = self.population, self.spec.users
         flat = pop.attitude.reshape(-1)
         attitude = flat[touched.index].astype(np.float64)
-        valence = 2.0 * self._fit - 1.0
+        neutral = users.neutral_fit
+        valence = np.clip((self._fit - neutral) / (1.0 - neutral), -1.0, 1.0)
         learned = 1.0 - (1.0 - users.attitude_learning_rate) ** consumed
         attitude += learned * (valence - attitude)
         attitude += users.response_effect * answered - users.ignored_effect * ignored

@@ -23,12 +23,14 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.errors import GuanxiError
+
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 MAX_SCENARIO_BYTES = 1_000_000
 CONTENT_TYPES = ("informational", "promotional", "entertaining", "relational")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(GuanxiError):
     """A scenario (file, override or value) that cannot be used; message is one line."""
 
 
@@ -139,7 +141,7 @@ class UsersSection(Section):
         le=10,
     )
     follow_intercept: float = param(
-        -4.5,
+        -5.5,
         "Logit of following a firm after consuming its content. Assumption.",
         ge=-15,
         le=10,
@@ -168,7 +170,7 @@ class UsersSection(Section):
         1.5, "Logit increase in following per unit attitude. Assumption.", ge=-10, le=10
     )
     unfollow_base: float = param(
-        0.002,
+        0.0015,
         "Daily probability that a follower unfollows. Assumption.",
         unit="1/day",
         ge=0,
@@ -192,6 +194,13 @@ class UsersSection(Section):
         "Share of the gap to a consumed post's valence closed per post. Assumption.",
         ge=0,
         le=1,
+    )
+    neutral_fit: float = param(
+        0.3,
+        "Content-motive fit at which consumed content leaves attitude unchanged; better "
+        "fitting content improves it, worse fitting content harms it. Assumption.",
+        ge=0,
+        lt=1,
     )
     response_effect: float = param(
         0.15, "Attitude gain when the firm answers the user's comment. Assumption.", ge=0, le=2
@@ -227,7 +236,7 @@ class UsersSection(Section):
         le=1,
     )
     purchase_intent_base: float = param(
-        0.1,
+        0.03,
         "Probability that consuming a firm's content on a day leads to a purchase "
         "intent, at neutral attitude. Assumption.",
         ge=0,
@@ -323,7 +332,7 @@ class CrmSection(Section):
     """Social CRM capability: built from social media interactions (Luo 2024)."""
 
     learning_rate: float = param(
-        0.01,
+        0.004,
         "Maximum daily growth of CRM capability (toward 1). Assumption.",
         unit="1/day",
         ge=0,
@@ -343,7 +352,7 @@ class CrmSection(Section):
         le=100,
     )
     decay: float = param(
-        0.002,
+        0.003,
         "Daily share of CRM capability lost without use. Assumption.",
         unit="1/day",
         ge=0,

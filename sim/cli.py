@@ -1,0 +1,242 @@
+"""The `guanxi` command line: run, compare and list scenarios (and more, see COMMANDS).
+
+Every user error (bad file, unknown key, value out of range, ...) is one line on
+stderr and exit code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from sim.errors import GuanxiError
+
+# Modules that add subcommands: each has register(subparsers) setting func=handler.
+COMMANDS: tuple[str, ...] = ()
+
+# Wide enough for the summary table when output goes to a file or a pipe.
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except GuanxiError as exc:
+        print(f"guanxi: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("guanxi: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"guanxi: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="guanxi",
+        description="Social-media marketing strategy simulator: users, firms, social CRM "
+        "capability and guanxi, at home and in China.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one scenario and report what happened to our business")
+    run.add_argument("scenario", help="bundled scenario name or path to a TOML file")
+    run.add_argument("--steps", type=positive_int, help="days to simulate (default: [model] steps)")
+    run.add_argument("--seed", type=seed_int, help="random seed (default: [model] seed)")
+    add_set_option(run)
+    run.add_argument("--out", type=Path, help="directory for Parquet series, summary.json, charts")
+    run.add_argument("--plot", action="store_true", help="also write PNG charts to --out")
+    run.set_defaults(func=cmd_run)
+
+    scenarios = sub.add_parser("scenarios", help="list the bundled scenarios")
+    scenarios.set_defaults(func=cmd_scenarios)
+
+    comp = sub.add_parser(
+        "compare", help="compare two variants of a scenario with common random numbers"
+    )
+    comp.add_argument("scenario", help="bundled scenario name or path to a TOML file")
+    comp.add_argument("--a", nargs="*", default=[], metavar="K=V", help="overrides for variant A")
+    comp.add_argument("--b", nargs="*", default=[], metavar="K=V", help="overrides for variant B")
+    comp.add_argument("--reps", type=positive_int, default=10, help="replications (default 10)")
+    comp.add_argument("--steps", type=positive_int, help="days per run (default: [model] steps)")
+    comp.add_argument("--seed", type=seed_int, help="base seed (default: [model] seed)")
+    add_set_option(comp, help_text="overrides applied to both variants")
+    comp.add_argument("--workers", type=positive_int, default=1, help="worker processes")
+    comp.set_defaults(func=cmd_compare)
+
+    for module in COMMANDS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def add_set_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help=help_text
+        or "override a parameter by dotted path, e.g. guanxi.enabled=false or "
+        "firms.ours.strategies.china.shop=true (repeatable)",
+    )
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a seed 0..2^63-1, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a seed 0..2^63-1, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------------- run
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.runner import firm_summary_rows, run_with_progress, write_outputs
+    from sim.scenario import load_scenario
+
+    spec = load_scenario(args.scenario, args.overrides)
+    if args.plot and args.out is None:
+        raise GuanxiError("--plot needs --out DIR to write the charts to")
+    if args.out is not None:
+        check_writable_dir(args.out)
+    steps = args.steps or spec.model.steps
+    seed = spec.model.seed if args.seed is None else args.seed
+    model = run_with_progress(spec, steps, seed)
+    print_summary(spec, model, firm_summary_rows(model), steps, seed)
+    if args.out is not None:
+        written = write_outputs(model, args.out, seed, plot=args.plot)
+        console.print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def check_writable_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise GuanxiError(f"--out {path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise GuanxiError(f"--out {path}: not writable ({exc.strerror})") from None
+
+
+def print_summary(spec, model, rows, steps: int, seed: int) -> None:
+    table = Table(
+        title=f"{spec.model.name}: {steps} days, {spec.model.n_users:,} users, seed {seed}",
+        title_justify="left",
+    )
+    columns = [
+        ("firm", "firm", "{}"),
+        ("market", "market", "{}"),
+        ("attitude", "attitude", "{:+.3f}"),
+        ("attitude_change", "Δ attitude", "{:+.3f}"),
+        ("followers", "followers", "{:,}"),
+        ("engagement_rate", "engagement rate", "{:.2%}"),
+        ("conversions", "conversions", "{:,}"),
+        ("revenue", "revenue", "{:,.0f}"),
+        ("profit", "profit (firm)", "{:,.0f}"),
+        ("crm_capability", "CRM capability", "{:.3f}"),
+        ("ties", "ties", "{}"),
+    ]
+    for _, header, _ in columns:
+        table.add_column(header, justify="left" if header in ("firm", "market") else "right")
+    for row in rows:
+        table.add_row(*(fmt.format(row[key]) for key, _, fmt in columns))
+    console.print(table)
+    events = model.guanxi.events
+    if events:
+        formed = sum(e.event == "formed" for e in events)
+        severed = [e for e in events if e.event == "severed"]
+        console.print(f"guanxi: {formed} ties formed, {len(severed)} severed")
+
+
+# ---------------------------------------------------------------------- scenarios
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from sim.scenario import bundled_scenarios, load_scenario
+
+    table = Table(title="Bundled scenarios", title_justify="left")
+    table.add_column("name")
+    table.add_column("description")
+    for name in bundled_scenarios():
+        spec = load_scenario(name)
+        table.add_row(name, spec.model.description)
+    console.print(table)
+    return 0
+
+
+# ---------------------------------------------------------------------- compare
+def cmd_compare(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from rich.progress import Progress
+
+    from sim.compare import OUTCOMES, compare, variant
+    from sim.scenario import load_scenario
+
+    base = load_scenario(args.scenario, args.overrides)
+    a = variant(base, args.a, "A (--a)")
+    b = variant(base, args.b, "B (--b)")
+    steps = args.steps or base.model.steps
+    seed = base.model.seed if args.seed is None else args.seed
+    executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
+    try:
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+            task = progress.add_task("replications", total=2 * args.reps)
+            result = compare(a, b, args.reps, steps, seed, executor, lambda: progress.advance(task))
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    table = Table(
+        title=f"{base.model.name}: focal firm '{base.focal_firm}', {args.reps} replications "
+        f"x {steps} days, common random numbers; mean [95% CI]",
+        title_justify="left",
+    )
+    for header in ("outcome", "A", "B", "B - A"):
+        table.add_column(header, justify="left" if header == "outcome" else "right")
+    for key, label in OUTCOMES.items():
+        cells = [format_estimate(result.outcomes[key][v]) for v in ("A", "B", "B - A")]
+        table.add_row(label, *cells)
+    console.print(f"A: {' '.join(args.a) or '(base scenario)'}")
+    console.print(f"B: {' '.join(args.b) or '(base scenario)'}")
+    console.print(table)
+    return 0
+
+
+def format_estimate(estimate) -> str:
+    scale = max(abs(estimate.mean), abs(estimate.low), abs(estimate.high))
+    fmt = "{:,.0f}" if scale >= 100 else "{:.3f}"
+    mean = fmt.format(estimate.mean)
+    if estimate.low == estimate.high:
+        return mean
+    return f"{mean} [{fmt.format(estimate.low)}, {fmt.format(estimate.high)}]"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Two variants of one scenario compared with common random numbers.
+
+Replication r of variant A and replication r of variant B use the same seed, so
+that the user population, network and every other draw start alike and the
+difference B - A reflects the variants rather than chance (Law, Simulation
+Modeling and Analysis: common random numbers). The paired differences give the
+confidence interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.runner import focal_outcomes, run_model
+from sim.scenario import Scenario, scenario_from_data
+from sim.stats import Estimate, mean_ci
+
+OUTCOMES = {
+    "attitude": "Mean attitude toward us (aware users, -1..1)",
+    "followers": "Followers",
+    "customers": "Customers",
+    "conversions": "Conversions (purchases)",
+    "revenue": "Revenue (currency)",
+    "profit": "Profit (currency)",
+    "crm_capability": "Social CRM capability (0..1)",
+    "performance": "Marketing performance index (0..1)",
+    "ties": "Guanxi ties",
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    outcomes: dict[str, dict[str, Estimate]]  # outcome -> {"A", "B", "B - A"}
+    seeds: list[int]
+    a: Scenario
+    b: Scenario
+
+
+def replication_seeds(base_seed: int, reps: int) -> list[int]:
+    """Independent seeds for replications, derived from the base seed (SeedSequence)."""
+    children = np.random.SeedSequence(base_seed).spawn(reps)
+    return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]
+
+
+def variant(base: Scenario, overrides: Mapping[str, Any] | Iterable[str], name: str) -> Scenario:
+    return scenario_from_data(base.model_dump(mode="json"), f"variant {name}", overrides)
+
+
+def _focal(spec: Scenario, steps: int, seed: int) -> dict[str, float]:
+    outcome = focal_outcomes(run_model(spec, steps, seed))
+    return {key: float(outcome[key]) for key in OUTCOMES}
+
+
+def compare(
+    a: Scenario,
+    b: Scenario,
+    reps: int,
+    steps: int,
+    seed: int,
+    executor: Executor | None = None,
+    on_done: Callable[[], None] | None = None,
+) -> Comparison:
+    """Run both variants ``reps`` times with common random numbers."""
+    seeds = replication_seeds(seed, reps)
+    jobs = [(spec, steps, s) for s in seeds for spec in (a, b)]
+    if executor is None:
+        results = []
+        for job in jobs:
+            results.append(_focal(*job))
+            if on_done:
+                on_done()
+    else:
+        futures = [executor.submit(_focal, *job) for job in jobs]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            if on_done:
+                on_done()
+    runs_a, runs_b = results[0::2], results[1::2]
+    table = {}
+    for key in OUTCOMES:
+        va = np.array([r[key] for r in runs_a])
+        vb = np.array([r[key] for r in runs_b])
+        table[key] = {"A": mean_ci(va), "B": mean_ci(vb), "B - A": mean_ci(vb - va)}
+    return Comparison(table, seeds, a, b)

@@ -1,0 +1,205 @@
+"""Running one scenario and writing what happened: the engine behind `guanxi run`.
+
+Outputs in a directory (all deterministic for a scenario and seed, so two runs
+with the same inputs are byte-identical):
+
+* ``model.parquet``: model-level series per step (focal firm, guanxi graph);
+* ``firms.parquet``: per firm per step (CRM capability, performance, books, ties);
+* ``firm_market.parquet``: per firm, target market and step (attitude, funnel,
+  engagement rate, conversions, revenue, costs, CAC, retention, share of voice);
+* ``guanxi_edges.parquet``: the ties over time with strength and the benefit each
+  side received; ``guanxi_events.parquet``: ties formed and severed, with reasons;
+* ``summary.json``: the fully resolved scenario, the seed, the package version and
+  the focal firm's outcomes; with ``plot=True``, PNG charts of the main series.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.model import MarketModel
+from sim.scenario import Scenario
+
+
+def package_version() -> str:
+    try:
+        return version("guanxi-sim")
+    except Exception:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def run_model(
+    spec: Scenario,
+    steps: int | None = None,
+    seed: int | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> MarketModel:
+    """Build the model from ``spec`` and run it for ``steps`` days (default [model] steps)."""
+    model = MarketModel(spec, rng=spec.model.seed if seed is None else seed)
+    for day in range(steps if steps is not None else spec.model.steps):
+        model.step()
+        if on_step is not None:
+            on_step(day + 1)
+    return model
+
+
+def run_with_progress(spec: Scenario, steps: int, seed: int, show: bool | None = None):
+    """Run with a progress bar on long runs (when the terminal is interactive)."""
+    if show is None:
+        show = sys.stderr.isatty() and steps * spec.model.n_users * len(spec.firms) >= 2e7
+    if not show:
+        return run_model(spec, steps, seed)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(spec.model.name, total=steps)
+        return run_model(spec, steps, seed, lambda _: progress.advance(task))
+
+
+# ---------------------------------------------------------------------- frames
+def model_frame(model: MarketModel) -> pd.DataFrame:
+    frame = model.datacollector.get_model_vars_dataframe().reset_index(names="step")
+    return frame
+
+
+def firms_frame(model: MarketModel) -> pd.DataFrame:
+    frame = model.datacollector.get_agent_vars_dataframe().reset_index()
+    return frame.rename(columns={"Step": "step", "AgentID": "agent_id"})
+
+
+def firm_market_frame(model: MarketModel) -> pd.DataFrame:
+    return model.datacollector.get_table_dataframe("firm_market")
+
+
+def edges_frame(model: MarketModel) -> pd.DataFrame:
+    return model.datacollector.get_table_dataframe("guanxi_edges")
+
+
+def events_frame(model: MarketModel) -> pd.DataFrame:
+    columns = ["step", "firm_a", "firm_b", "event", "reason"]
+    return pd.DataFrame([asdict(e) for e in model.guanxi.events], columns=columns)
+
+
+def focal_outcomes(model: MarketModel) -> dict[str, Any]:
+    """The focal firm's outcomes at the end of a run: the numbers strategists compare."""
+    firm = model.focal
+    fm = firm_market_frame(model)
+    mine = fm[fm.firm == firm.name]
+    by_market = {}
+    for market, rows in mine.groupby("market", sort=False):
+        first, last = rows.iloc[0], rows.iloc[-1]
+        by_market[market] = {
+            "attitude": float(last.attitude_mean),
+            "attitude_change": float(last.attitude_mean - first.attitude_mean),
+            "awareness": float(last.awareness),
+            "followers": int(last.followers),
+            "customers": int(last.customers),
+            "engagement_rate": float(rows.engagement_rate.iloc[1:].mean())
+            if len(rows) > 1
+            else 0.0,
+            "conversions": int(rows.conversions.sum()),
+            "revenue": float(rows.revenue.sum()),
+        }
+    return {
+        "firm": firm.name,
+        "attitude": firm.mean_attitude,
+        "followers": firm.followers,
+        "customers": firm.customers,
+        "conversions": int(mine.conversions.sum()),
+        "revenue": firm.total_revenue,
+        "profit": firm.total_profit,
+        "crm_capability": firm.crm_capability,
+        "performance": firm.performance,
+        "ties": firm.ties,
+        "markets": by_market,
+    }
+
+
+def firm_summary_rows(model: MarketModel) -> list[dict[str, Any]]:
+    """One row per firm and market, focal firm first, for the terminal summary."""
+    fm = firm_market_frame(model)
+    first_step = fm[fm.step == fm.step.min()].set_index(["firm", "market"])
+    last = fm[fm.step == fm.step.max()]
+    totals = fm.groupby(["firm", "market"])[["conversions", "revenue"]].sum()
+    engagement = fm[fm.step > 0].groupby(["firm", "market"])["engagement_rate"].mean()
+    firms = sorted(model.firms, key=lambda f: (not f.is_focal, f.index))
+    rows = []
+    for firm in firms:
+        for _, r in last[last.firm == firm.name].iterrows():
+            key = (r.firm, r.market)
+            rows.append(
+                {
+                    "firm": firm.name + (" (focal)" if firm.is_focal else ""),
+                    "market": r.market,
+                    "attitude": r.attitude_mean,
+                    "attitude_change": r.attitude_mean - first_step.loc[key, "attitude_mean"],
+                    "followers": int(r.followers),
+                    "engagement_rate": float(engagement.get(key, 0.0)),
+                    "conversions": int(totals.loc[key, "conversions"]),
+                    "revenue": float(totals.loc[key, "revenue"]),
+                    "profit": firm.total_profit,
+                    "crm_capability": firm.crm_capability,
+                    "ties": firm.ties,
+                }
+            )
+    return rows
+
+
+# ---------------------------------------------------------------------- writing
+def write_outputs(model: MarketModel, out_dir: Path, seed: int, plot: bool = False) -> list[Path]:
+    """Write the Parquet series, summary.json and (optionally) PNG charts to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    tables = {
+        "model.parquet": model_frame(model),
+        "firms.parquet": firms_frame(model),
+        "firm_market.parquet": firm_market_frame(model),
+        "guanxi_edges.parquet": edges_frame(model),
+        "guanxi_events.parquet": events_frame(model),
+    }
+    for name, frame in tables.items():
+        written.append(_atomic_parquet(frame, out_dir / name))
+    summary = {
+        "package": "guanxi-sim",
+        "version": package_version(),
+        "seed": seed,
+        "steps": model.steps,
+        "focal": focal_outcomes(model),
+        "scenario": model.spec.model_dump(mode="json"),
+    }
+    path = out_dir / "summary.json"
+    _atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    written.append(path)
+    if plot:
+        from sim.plots import plot_run
+
+        written.extend(plot_run(tables, model.spec, out_dir))
+    return written
+
+
+def _atomic_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
