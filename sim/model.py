@@ -407,6 +407,8 @@ class MarketModel(mesa.Model):
             + users.engage_per_collectivism * self.collectivism[touched.market]
         )
         engagements = rng.binomial(consumed, p_engage)
+        np.add.at(pop.consumed_total, touched.user, consumed)
+        np.add.at(pop.engaged_total, touched.user, engagements)
         self._flow("consumed", touched, consumed)
         self._flow("engagements", touched, engagements)
         return consumed, engagements
@@ -574,6 +576,7 @@ class MarketModel(mesa.Model):
         bought = (consumed > 0) & (
             rng.random(touched.index.size) < np.minimum(1.0, intent * checkout)
         )
+        np.add.at(pop.purchases_total, touched.user, bought)
         customers = pop.customer.reshape(-1)
         new_customers = bought & ~customers[touched.index]
         customers[touched.index[bought]] = True

@@ -54,6 +54,10 @@ class Population:
     following: np.ndarray  # (N, F) bool
     attitude: np.ndarray  # (N, F) float32 in [-1, 1]
     customer: np.ndarray  # (N, F) bool
+    # Cumulative behaviour per user over the run, across firms (for survey-style analysis).
+    consumed_total: np.ndarray | None = None  # (N,) items of company content consumed
+    engaged_total: np.ndarray | None = None  # (N,) engagements (likes, comments, shares)
+    purchases_total: np.ndarray | None = None  # (N,) purchases
 
     @property
     def n_users(self) -> int:
@@ -88,6 +92,8 @@ class Population:
             customer=np.zeros((n_users, n_firms), bool),
             **values,
         )
+        for name in ("consumed_total", "engaged_total", "purchases_total"):
+            setattr(population, name, np.zeros(n_users, np.int32))
         population._seed_relationships(spec, rng)
         return population
 
