@@ -56,8 +56,10 @@ def main() -> None:
     print(f"users={args.users} firms={args.firms} steps={args.steps}")
     print(f"build_s={built - start:.2f} run_s={done - built:.2f} total_s={done - start:.2f}")
     print(f"per_step_ms={(done - built) / args.steps * 1000:.1f} peak_rss_mib={peak_mib:.0f}")
-    print(f"target: total < 60 s -> {'MET' if done - start < 60 else 'NOT MET'}; "
-          f"peak < 2048 MiB -> {'MET' if peak_mib < 2048 else 'NOT MET'}")
+    print(
+        f"target: total < 60 s -> {'MET' if done - start < 60 else 'NOT MET'}; "
+        f"peak < 2048 MiB -> {'MET' if peak_mib < 2048 else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

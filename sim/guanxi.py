@@ -70,6 +70,15 @@ class GuanxiNetwork:
         """Guanxi level: the sum of the firm's tie strengths, capped at 1."""
         return min(1.0, sum(d["strength"] for _, _, d in self.graph.edges(firm, data=True)))
 
+    def directed_ties(self) -> list[tuple[int, int, float]]:
+        """(giver, receiver, strength x giver's reciprocity) for both directions of each tie."""
+        firms = self.model.firm_by_index
+        ties = []
+        for a, b, data in self.graph.edges(data=True):
+            ties.append((a, b, data["strength"] * firms[a].reciprocity))
+            ties.append((b, a, data["strength"] * firms[b].reciprocity))
+        return ties
+
     def strength_matrix(self) -> np.ndarray:
         """(F, F) symmetric tie strengths (0 where no tie)."""
         n = self.model.n_firms

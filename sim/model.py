@@ -26,6 +26,7 @@ phases 3-7, so the cost of a step grows with activity rather than users x firms.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -200,171 +201,270 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ phase 2
     def expose(self) -> Touched:
-        """Who sees what from which firm today, and who becomes aware."""
-        pop, spec, rng = self.population, self.spec, self.rng
-        n_users, n_firms = pop.n_users, self.n_firms
-        mk = pop.market
-        strength = self.guanxi.strength_matrix() if spec.guanxi.enabled else None
-        has_ties = strength is not None and strength.any()
-        reciprocity = np.array([self.firm_by_index[f].reciprocity for f in range(n_firms)])
+        """Who sees what from which firm today, and who becomes aware.
 
-        # Regulation filters unlocalised foreign posts; local partners' policy support
-        # (Luo 2024) avoids part of it where institutions matter.
-        policy = np.zeros((n_firms, self.n_markets))
-        if has_ties:
-            institutional = np.array([m.institutional_weight for m in self.markets])
-            local = self.home_market[:, None] == np.arange(self.n_markets)[None, :]  # (G, M)
-            support = strength * reciprocity[:, None]  # (G, F)
-            policy = np.minimum(
-                1.0, spec.guanxi.policy_support * institutional[None, :] * (support.T @ local)
-            )
-        regulation = np.array([m.content_regulation for m in self.markets])
-        filtered_share = self.foreign * regulation[None, :] * (1.0 - self.strategy.localisation)
-        pass_share = 1.0 - filtered_share * (1.0 - policy)  # (F, M)
-        if has_ties:
-            self._book_policy_support(strength, reciprocity, filtered_share)
+        Each channel yields (flat entry index, items) pairs; only entries that see
+        something are ever touched, so the cost follows activity, not users x firms.
+        """
+        pop, spec = self.population, self.spec
+        n_firms = self.n_firms
+        ties = self.guanxi.directed_ties() if spec.guanxi.enabled else []
+        pass_share, filtered_share = self._content_filter(ties)
+        if ties:
+            self._book_policy_support(ties, filtered_share)
+        following = np.flatnonzero(pop.following)
+        follower_user, follower_firm = np.divmod(following, n_firms)
 
-        posts_nf = self.posts_today.T[mk]  # (N, F)
-        seen_prob = self.organic_seen[:, None] * pass_share.T[mk].astype(np.float32)  # (N, F)
+        channels: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            "own": self._own_posts(following, follower_user, follower_firm, pass_share),
+            "ad_impressions": self._ads(),
+            "cross_promotion_impressions": self._cross_promotion(
+                ties, follower_user, follower_firm, pass_share
+            ),
+            "share_impressions": self._shares(),
+        }
+        referral_index, referral_source = self._referrals(ties)
+        channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
 
-        # Own posts seen by followers.
-        own = np.zeros((n_users, n_firms), np.int32)
-        mask = pop.following & (posts_nf > 0)
-        own[mask] = rng.binomial(posts_nf[mask], seen_prob[mask])
-        seen = own.copy()
+        index = np.concatenate([c[0] for c in channels.values()])
+        items = np.concatenate([c[1] for c in channels.values()])
+        keep = items > 0
+        index, items = index[keep], items[keep]
+        unique, inverse = np.unique(index, return_inverse=True)
+        seen = np.bincount(inverse, weights=items, minlength=unique.size).astype(np.int64)
+        own_index, own_items = channels["own"]
+        own = np.zeros(unique.size, np.int64)
+        own[np.searchsorted(unique, own_index[own_items > 0])] = own_items[own_items > 0]
+        referred = np.zeros(unique.size, bool)
+        referred[np.searchsorted(unique, referral_index)] = True
+        self._referral_source = dict(
+            zip(referral_index.tolist(), referral_source.tolist(), strict=True)
+        )
 
-        # Ads reach non-followers in targeted markets.
-        ad_firms = np.flatnonzero(self.ad_reach_today.any(axis=1))
-        if ad_firms.size:
-            reach = self.ad_reach_today[ad_firms].T[mk]  # (N, A)
-            eligible = self.active_nf[:, ad_firms] & ~pop.following[:, ad_firms]
-            hit = eligible & (rng.random(reach.shape, dtype=np.float32) < reach)
-            seen[:, ad_firms] += hit
-            self._flow_dense("ad_impressions", hit, ad_firms)
-
-        # Partners cross-promote our posts to their followers (guanxi).
-        if has_ties:
-            promotion = spec.guanxi.cross_promotion * strength * reciprocity[:, None]  # (G, F)
-            reach_share = pop.following.astype(np.float32) @ promotion.astype(np.float32)
-            candidates = (reach_share > 0) & ~pop.following & self.active_nf & (posts_nf > 0)
-            prob = np.minimum(1.0, seen_prob[candidates] * reach_share[candidates])
-            extra = np.zeros((n_users, n_firms), np.int32)
-            extra[candidates] = rng.binomial(posts_nf[candidates], prob)
-            seen += extra
-            self._flow_dense("cross_promotion_impressions", extra, np.arange(n_firms))
-            self._book_cross_promotion(promotion, posts_nf, seen_prob)
-
-        # Shares: what ties engaged with or bought yesterday shows up in one's feed.
-        self._expressing, self._expressed_attitude = self._neighbour_expressions()
-        share_hits = self._share_exposure()
-        if share_hits is not None:
-            seen += share_hits
-            self._flow_dense("share_impressions", share_hits, np.arange(n_firms))
-
-        # Referrals: partners pass on their customers (guanxi).
-        referred = np.zeros((n_users, n_firms), bool)
-        if has_ties and spec.guanxi.referral_rate > 0:
-            self._referral_weights = spec.guanxi.referral_rate * strength * reciprocity[:, None]
-            rate = pop.customer.astype(np.float32) @ self._referral_weights.astype(np.float32)
-            candidates = (rate > 0) & ~pop.customer & self.active_nf
-            referred[candidates] = rng.random(int(candidates.sum()), dtype=np.float32) < np.minimum(
-                1.0, rate[candidates]
-            )
-            seen += referred
-
-        # Awareness: from anything seen, and from word of mouth among aware users.
-        newly_aware = (seen > 0) & ~pop.aware
-        newly_aware |= self._word_of_mouth() & self.active_nf
-        pop.aware |= newly_aware
-        if self.network is not None and newly_aware.any():
-            gained = self._wom_weights @ sp.csr_matrix(newly_aware.astype(np.float32))
-            self._log_not_aware += gained.toarray()
-
-        index = np.flatnonzero(seen)
-        user, firm = np.divmod(index, n_firms)
+        user, firm = np.divmod(unique, n_firms)
         touched = Touched(
-            index=index,
+            index=unique,
             user=user,
             firm=firm,
-            market=mk[user],
-            seen=seen.ravel()[index],
-            own_posts=own.ravel()[index],
-            referred=referred.ravel()[index],
+            market=pop.market[user],
+            seen=seen,
+            own_posts=own,
+            referred=referred,
         )
+        self._become_aware(touched)
         self.flows[FLOWS.index("posts")] = self.posts_today
+        for name in ("ad_impressions", "cross_promotion_impressions", "share_impressions"):
+            self._flow_entries(name, *channels[name])
         self._flow("impressions", touched, touched.seen)
-        self._flow("reach", touched, np.ones(index.size))
+        self._flow("reach", touched, np.ones(unique.size))
         self._flow("referrals", touched, touched.referred)
         return touched
 
-    def _flow_dense(self, name: str, counts: np.ndarray, firms: np.ndarray) -> None:
-        """Add a dense (N, len(firms)) count matrix to flow ``name`` by market."""
-        row = FLOWS.index(name)
-        for m in range(self.n_markets):
-            self.flows[row, firms, m] += counts[self.population.block(m)].sum(axis=0)
+    def _content_filter(self, ties: list[tuple[int, int, float]]):
+        """Share of each firm's posts that pass platform regulation, per (firm, market).
 
-    def _neighbour_expressions(self) -> tuple[Any, Any]:
-        """Per (user, firm): number of ties who expressed yesterday, and their attitudes' sum."""
-        expressed = self.expressed
-        if expressed.nnz == 0:
-            return None, None
-        attitude_of_expressers = expressed.multiply(self.population.attitude).tocsr()
-        if self.network is not None:
-            count = (self._ties @ expressed.astype(np.float32)).tocsr()
-            total = (self._ties @ attitude_of_expressers).tocsr()
-            return count, total
-        # Fully mixed: everyone hears the market's expressers, scaled to a tie count.
-        return None, None
+        Regulation filters unlocalised foreign posts (content_regulation x (1 -
+        localisation)); policy support from partners at home in the market (Luo 2024)
+        avoids part of it where institutions matter.
+        """
+        regulation = np.array([m.content_regulation for m in self.markets])
+        filtered_share = self.foreign * regulation[None, :] * (1.0 - self.strategy.localisation)
+        policy = np.zeros((self.n_firms, self.n_markets))
+        if ties:
+            institutional = np.array([m.institutional_weight for m in self.markets])
+            for giver, receiver, weight in ties:
+                policy[receiver, self.home_market[giver]] += (
+                    self.spec.guanxi.policy_support
+                    * weight
+                    * institutional[self.home_market[giver]]
+                )
+            np.minimum(policy, 1.0, out=policy)
+        return 1.0 - filtered_share * (1.0 - policy), filtered_share
 
-    def _share_exposure(self) -> np.ndarray | None:
-        """Items seen through ties' shares: P = 1 - (1 - share_reach)^(expressing ties)."""
+    def _own_posts(self, following, follower_user, follower_firm, pass_share):
+        """Own posts seen by followers: Binomial(posts, organic reach x attention x pass)."""
+        posts = self.posts_today[follower_firm, self.population.market[follower_user]]
+        prob = (
+            self.organic_seen[follower_user]
+            * pass_share[follower_firm, self.population.market[follower_user]]
+        )
+        return following, self.rng.binomial(posts, prob)
+
+    def _ads(self) -> tuple[np.ndarray, np.ndarray]:
+        """Paid reach: each non-follower in a targeted market is reached with the ad share."""
+        pop, rng = self.population, self.rng
+        found = []
+        for f, m in zip(*np.nonzero(self.ad_reach_today), strict=True):
+            block = pop.block(m)
+            size = block.stop - block.start
+            users = block.start + np.flatnonzero(rng.random(size) < self.ad_reach_today[f, m])
+            users = users[~pop.following[users, f]]
+            found.append(users * self.n_firms + f)
+        index = np.concatenate(found) if found else np.empty(0, np.int64)
+        return index, np.ones(index.size, np.int64)
+
+    def _cross_promotion(self, ties, follower_user, follower_firm, pass_share):
+        """Partners show our posts to their followers (guanxi favour).
+
+        For a tie giver -> receiver with weight = strength x giver's reciprocity, each
+        follower of the giver who does not follow the receiver sees Binomial(receiver's
+        posts, cross_promotion x weight x organic reach x attention x pass) of them.
+        The impressions are booked as the receiver's benefit at the market's ad price.
+        """
+        if not ties:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        pop, rng, spec = self.population, self.rng, self.spec.guanxi
+        order = np.argsort(follower_firm, kind="stable")
+        starts = np.searchsorted(follower_firm[order], np.arange(self.n_firms + 1))
+        price = np.array([m.ad_cost_per_impression for m in self.markets])
+        found, counts = [], []
+        for giver, receiver, weight in ties:
+            users = follower_user[order[starts[giver] : starts[giver + 1]]]
+            market = pop.market[users]
+            posts = self.posts_today[receiver, market]
+            eligible = (posts > 0) & ~pop.following[users, receiver]
+            users, market, posts = users[eligible], market[eligible], posts[eligible]
+            prob = np.minimum(
+                1.0,
+                spec.cross_promotion
+                * weight
+                * self.organic_seen[users]
+                * pass_share[receiver, market],
+            )
+            seen = rng.binomial(posts, prob)
+            found.append(users * self.n_firms + receiver)
+            counts.append(seen)
+            self._benefit[giver, receiver] += float((seen * price[market]).sum())
+        return np.concatenate(found), np.concatenate(counts)
+
+    def _shares(self) -> tuple[np.ndarray, np.ndarray]:
+        """Items seen through ties' shares: P = 1 - (1 - share_reach)^(expressing ties).
+
+        Fully mixed: each user hears the market's expressers as if they were spread
+        over its strong + weak tie count.
+        """
         pop, net, rng = self.population, self.spec.network, self.rng
-        share_reach = net.share_reach
-        if share_reach <= 0 or self.expressed.nnz == 0:
-            return None
-        hits = np.zeros((pop.n_users, self.n_firms), np.int32)
+        self._expressing = self._expressed_attitude = None
+        empty = np.empty(0, np.int64), np.empty(0, np.int64)
+        if net.share_reach <= 0 or self.expressed.nnz == 0:
+            return empty
+        log_miss = np.log1p(-min(net.share_reach, 0.999999))
         if self.network is not None:
-            count = self._expressing.tocoo()
-            prob = -np.expm1(count.data * np.log1p(-min(share_reach, 0.999999)))
-            hit = rng.random(prob.size) < prob
-            hits[count.row[hit], count.col[hit]] = 1
+            # One sparse product gives, per (user, firm), the ties who spoke and the sum
+            # of their attitudes (for social influence in phase 5).
+            speakers = self.expressed.astype(np.float32)
+            attitudes = self.expressed.multiply(pop.attitude).astype(np.float32)
+            both = (self._ties @ sp.hstack([speakers, attitudes], format="csr")).tocsc()
+            self._expressing = both[:, : self.n_firms].tocoo()
+            self._expressed_attitude = both[:, self.n_firms :].tocsr()
+            count = self._expressing
+            hit = rng.random(count.nnz) < -np.expm1(count.data * log_miss)
+            users, firms = count.row[hit], count.col[hit]
         else:
             degree = net.strong_ties + net.weak_ties
             expressed = self.expressed.toarray()
+            users_list, firms_list = [], []
             for m in range(self.n_markets):
                 block = pop.block(m)
                 size = block.stop - block.start
                 share = expressed[block].sum(axis=0) / max(size, 1)
-                prob = -np.expm1(-share_reach * degree * share)
-                hits[block] = rng.random((size, self.n_firms)) < prob[None, :]
-        return hits & self.active_nf
+                prob = -np.expm1(-net.share_reach * degree * share)
+                u, f = np.nonzero(rng.random((size, self.n_firms)) < prob[None, :])
+                users_list.append(u + block.start)
+                firms_list.append(f)
+            users, firms = np.concatenate(users_list), np.concatenate(firms_list)
+        users, firms = users.astype(np.int64), firms.astype(np.int64)
+        active = self.active_nf[users, firms]
+        index = users[active] * self.n_firms + firms[active]
+        return index, np.ones(index.size, np.int64)
+
+    def _referrals(self, ties) -> tuple[np.ndarray, np.ndarray]:
+        """Partners refer their customers to us: P = referral_rate x strength x reciprocity.
+
+        Returns the referred entries and the referring partner of each (the first, when
+        several partners refer the same user on one day).
+        """
+        rate = self.spec.guanxi.referral_rate
+        if not ties or rate <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        pop, rng = self.population, self.rng
+        customers = np.flatnonzero(pop.customer)
+        customer_user, customer_firm = np.divmod(customers, self.n_firms)
+        found, sources = [], []
+        for giver, receiver, weight in ties:
+            users = customer_user[customer_firm == giver]
+            eligible = self.active_nf[users, receiver] & ~pop.customer[users, receiver]
+            users = users[eligible]
+            users = users[rng.random(users.size) < rate * weight]
+            found.append(users * self.n_firms + receiver)
+            sources.append(np.full(users.size, giver))
+        index, source = np.concatenate(found), np.concatenate(sources)
+        index, first = np.unique(index, return_index=True)
+        return index, source[first]
+
+    def _become_aware(self, touched: Touched) -> None:
+        """Anything seen makes a user aware; so does word of mouth among aware users."""
+        pop = self.population
+        flat_aware = pop.aware.reshape(-1)
+        newly = touched.index[~flat_aware[touched.index]]
+        flat_aware[newly] = True
+        by_word = self._word_of_mouth()
+        flat_aware[by_word] = True
+        newly = np.concatenate([newly, by_word])
+        if self.network is not None and newly.size:
+            self._spread_awareness(newly)
+
+    def _spread_awareness(self, newly: np.ndarray) -> None:
+        """Add the newly aware users' tie weights to their neighbours' log P(not aware)."""
+        users, firms = np.divmod(newly, self.n_firms)
+        weights = self._wom_weights
+        starts, stops = weights.indptr[users], weights.indptr[users + 1]
+        lengths = stops - starts
+        if lengths.sum() == 0:
+            return
+        # Positions of every neighbour entry of every newly aware user, without a loop.
+        offsets = np.repeat(stops - lengths.cumsum(), lengths) + np.arange(lengths.sum())
+        neighbours = weights.indices[offsets]
+        target = neighbours.astype(np.int64) * self.n_firms + np.repeat(firms, lengths)
+        np.add.at(self._log_not_aware.reshape(-1), target, weights.data[offsets])
 
     def _word_of_mouth(self) -> np.ndarray:
-        """Unaware users made aware by aware others today (Goldenberg et al. 2001).
+        """Flat entries of unaware users made aware by aware others today.
 
-        Social network: P = 1 - (1 - b_s)^m_s (1 - b_w)^m_w with m_s, m_w the aware
-        strong and weak ties. Fully mixed: P = 1 - (1 - q / N_m)^A_m with A_m the aware
-        users of the market, so that the hazard is about q x (aware share), as in Bass.
+        Social network (Goldenberg et al. 2001): P = 1 - (1 - b_s)^m_s (1 - b_w)^m_w with
+        m_s, m_w the aware strong and weak ties. Fully mixed (Bass 1969):
+        P = 1 - (1 - q / N_m)^A_m with A_m the aware users of the market, a hazard of
+        about q x (aware share).
         """
         pop, rng = self.population, self.rng
-        unaware = ~pop.aware & self.active_nf
-        result = np.zeros_like(unaware)
-        if not unaware.any():
-            return result
         if self.network is not None:
-            prob = -np.expm1(self._log_not_aware[unaware])
-            result[unaware] = rng.random(prob.size, dtype=np.float32) < prob
-            return result
+            candidates = np.flatnonzero((self._log_not_aware < 0) & ~pop.aware & self.active_nf)
+            prob = -np.expm1(self._log_not_aware.reshape(-1)[candidates])
+            return candidates[rng.random(candidates.size) < prob]
         q = self.spec.network.mixed_wom
+        found = []
         for m in range(self.n_markets):
             block = pop.block(m)
             size = block.stop - block.start
             if size == 0:
                 continue
-            aware_count = pop.aware[block].sum(axis=0)
-            prob = -np.expm1(aware_count * np.log1p(-min(q / size, 0.999999)))
-            result[block] = unaware[block] & (rng.random((size, self.n_firms)) < prob[None, :])
-        return result
+            prob = -np.expm1(pop.aware[block].sum(axis=0) * np.log1p(-min(q / size, 0.999999)))
+            hit = (
+                ~pop.aware[block]
+                & self.active_nf[block]
+                & (rng.random((size, self.n_firms)) < prob[None, :])
+            )
+            users, firms = np.nonzero(hit)
+            found.append((users + block.start) * self.n_firms + firms)
+        return np.concatenate(found) if found else np.empty(0, np.int64)
+
+    def _flow_entries(self, name: str, index: np.ndarray, items: np.ndarray) -> None:
+        """Add per-entry ``items`` (flat (user, firm) indices) to flow ``name``."""
+        users, firms = np.divmod(index, self.n_firms)
+        cell = firms * self.n_markets + self.population.market[users]
+        self.flows[FLOWS.index(name)] += np.bincount(
+            cell, weights=items, minlength=self.n_firms * self.n_markets
+        ).reshape(self.n_firms, self.n_markets)
 
     # ------------------------------------------------------------------ phase 3
     def content_fit(self, touched: Touched) -> np.ndarray:
@@ -407,8 +507,9 @@ class MarketModel(mesa.Model):
             + users.engage_per_collectivism * self.collectivism[touched.market]
         )
         engagements = rng.binomial(consumed, p_engage)
-        np.add.at(pop.consumed_total, touched.user, consumed)
-        np.add.at(pop.engaged_total, touched.user, engagements)
+        n_users = pop.n_users
+        pop.consumed_total += np.bincount(touched.user, consumed, n_users).astype(np.int32)
+        pop.engaged_total += np.bincount(touched.user, engagements, n_users).astype(np.int32)
         self._flow("consumed", touched, consumed)
         self._flow("engagements", touched, engagements)
         return consumed, engagements
@@ -528,17 +629,23 @@ class MarketModel(mesa.Model):
 
         # Unfollowing: base rate, over-posting fatigue and negative attitude, reduced
         # by the firm's CRM capability (retention).
-        fatigue = np.zeros(pop.following.shape, np.float32)
-        fatigue.reshape(-1)[touched.index] = self._excess_posts
-        rows, cols = np.nonzero(pop.following)
+        entries = np.flatnonzero(pop.following)
+        rows, cols = np.divmod(entries, self.n_firms)
+        # Fatigue today of each follower entry (zero unless it was touched).
+        position = np.minimum(np.searchsorted(touched.index, entries), touched.index.size - 1)
+        fatigue = np.zeros(entries.size)
+        if touched.index.size:
+            hit = touched.index[position] == entries
+            fatigue[hit] = self._excess_posts[position[hit]]
         retention = 1.0 - self.spec.crm.retention_effect * self.crm_array()[cols]
         p_unfollow = (
             users.unfollow_base
-            + users.unfollow_per_fatigue * fatigue[rows, cols]
-            + users.unfollow_per_negative_attitude * np.maximum(0.0, -pop.attitude[rows, cols])
+            + users.unfollow_per_fatigue * fatigue
+            + users.unfollow_per_negative_attitude
+            * np.maximum(0.0, -pop.attitude.reshape(-1)[entries])
         ) * retention
         leaves = rng.random(rows.size) < p_unfollow
-        pop.following[rows[leaves], cols[leaves]] = False
+        following[entries[leaves]] = False
         following[touched.index[follows]] = True
 
         self._flow("new_followers", touched, follows)
@@ -576,7 +683,7 @@ class MarketModel(mesa.Model):
         bought = (consumed > 0) & (
             rng.random(touched.index.size) < np.minimum(1.0, intent * checkout)
         )
-        np.add.at(pop.purchases_total, touched.user, bought)
+        pop.purchases_total += np.bincount(touched.user, bought, pop.n_users).astype(np.int32)
         customers = pop.customer.reshape(-1)
         new_customers = bought & ~customers[touched.index]
         customers[touched.index[bought]] = True
@@ -644,47 +751,28 @@ class MarketModel(mesa.Model):
                 float(answered[firm.index] * firm.cost_per_response + upkeep),
             )
 
-    def _book_cross_promotion(
-        self, promotion: np.ndarray, posts_nf: np.ndarray, seen_prob: np.ndarray
-    ) -> None:
-        """Value of partners' cross-promotion: expected impressions at the ad price."""
-        pop = self.population
-        price = np.array([m.ad_cost_per_impression for m in self.markets], np.float32)
-        audience = (
-            (~pop.following & self.active_nf) * posts_nf * seen_prob * price[pop.market][:, None]
-        )
-        impressions_value = pop.following.T.astype(np.float32) @ audience.astype(np.float32)
-        self._benefit += promotion * impressions_value  # (G, F)
-
     def _book_policy_support(
-        self, strength: np.ndarray, reciprocity: np.ndarray, filtered_share: np.ndarray
+        self, ties: list[tuple[int, int, float]], filtered_share: np.ndarray
     ) -> None:
-        """Value of policy support: filtered posts avoided x cost of a post."""
+        """Value of policy support: filtered posts avoided x the receiver's cost of a post."""
         institutional = np.array([m.institutional_weight for m in self.markets])
-        cost = np.array([self.firm_by_index[f].cost_per_post for f in range(self.n_firms)])
-        for m in range(self.n_markets):
-            local = self.home_market == m  # (G,)
-            avoided = filtered_share[:, m] * self.posts_today[:, m] * cost  # (F,)
-            share = (
+        for giver, receiver, weight in ties:
+            m = self.home_market[giver]
+            avoided = (
                 self.spec.guanxi.policy_support
+                * weight
                 * institutional[m]
-                * strength
-                * reciprocity[:, None]
-                * local[:, None]
+                * filtered_share[receiver, m]
+                * self.posts_today[receiver, m]
             )
-            self._benefit += share * avoided[None, :]
+            self._benefit[giver, receiver] += avoided * self.firm_by_index[receiver].cost_per_post
 
     def _book_referrals(self, touched: Touched, referred_buys: np.ndarray, revenue: np.ndarray):
-        """Margin on referred purchases, split among the partners who could have referred."""
-        pop = self.population
-        margin = np.array([self.firm_by_index[f].gross_margin for f in range(self.n_firms)])
-        users, firms = touched.user[referred_buys], touched.firm[referred_buys]
-        weights = pop.customer[users].astype(float) * self._referral_weights[:, firms].T  # (k, G)
-        totals = weights.sum(axis=1, keepdims=True)
-        shares = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-        value = revenue[referred_buys] * margin[firms]
-        for g in range(self.n_firms):
-            np.add.at(self._benefit[g], firms, shares[:, g] * value)
+        """Gross margin on referred purchases, booked as the referring partner's favour."""
+        for entry, value in zip(touched.index[referred_buys], revenue[referred_buys], strict=True):
+            giver = self._referral_source[int(entry)]
+            receiver = int(entry) % self.n_firms
+            self._benefit[giver, receiver] += value * self.firm_by_index[receiver].gross_margin
 
     # ------------------------------------------------------------------ metrics
     def _update_metrics(self) -> None:
@@ -699,15 +787,18 @@ class MarketModel(mesa.Model):
         self.market_size = np.diff(pop.bounds).astype(float)
         for m in range(n_m):
             block = pop.block(m)
-            aware = pop.aware[block]
-            attitude = pop.attitude[block].astype(np.float64)
-            count = aware.sum(axis=0)
+            # Unaware users hold attitude 0 (only touched, hence aware, entries change),
+            # so sums over all users equal sums over the aware.
+            attitude = pop.attitude[block]
+            count = np.count_nonzero(pop.aware[block], axis=0)
             self.aware_count[:, m] = count
-            self.followers_count[:, m] = pop.following[block].sum(axis=0)
-            self.customers_count[:, m] = pop.customer[block].sum(axis=0)
+            self.followers_count[:, m] = np.count_nonzero(pop.following[block], axis=0)
+            self.customers_count[:, m] = np.count_nonzero(pop.customer[block], axis=0)
+            total = attitude.sum(axis=0, dtype=np.float64)
+            squares = np.einsum("ij,ij->j", attitude, attitude, dtype=np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(count > 0, (attitude * aware).sum(axis=0) / count, 0.0)
-                second = np.where(count > 0, (attitude**2 * aware).sum(axis=0) / count, 0.0)
+                mean = np.where(count > 0, total / count, 0.0)
+                second = np.where(count > 0, squares / count, 0.0)
             self.attitude_mean[:, m] = mean
             self.attitude_sd[:, m] = np.sqrt(np.maximum(0.0, second - mean**2))
         size = np.maximum(self.market_size, 1)[None, :]
@@ -862,23 +953,27 @@ MODEL_REPORTERS = {
     "mean_tie_strength": mean_tie_strength,
 }
 
+# attrgetter rather than attribute names: Mesa wraps names in closures, which do not pickle.
 FIRM_REPORTERS = {
-    "firm": "name",
-    "focal": "is_focal",
-    "crm_capability": "crm_capability",
-    "performance": "performance",
-    "mean_attitude": "mean_attitude",
-    "aware": "aware",
-    "followers": "followers",
-    "customers": "customers",
-    "revenue": "revenue",
-    "costs": "costs",
-    "profit": "profit",
-    "total_profit": "total_profit",
-    "ties": "tie_count",
-    "guanxi_level": "guanxi",
-    "centrality": "centrality",
-    "strategy_revisions": "strategy_revisions",
+    column: attrgetter(attribute)
+    for column, attribute in {
+        "firm": "name",
+        "focal": "is_focal",
+        "crm_capability": "crm_capability",
+        "performance": "performance",
+        "mean_attitude": "mean_attitude",
+        "aware": "aware",
+        "followers": "followers",
+        "customers": "customers",
+        "revenue": "revenue",
+        "costs": "costs",
+        "profit": "profit",
+        "total_profit": "total_profit",
+        "ties": "tie_count",
+        "guanxi_level": "guanxi",
+        "centrality": "centrality",
+        "strategy_revisions": "strategy_revisions",
+    }.items()
 }
 
 EDGE_COLUMNS = [

@@ -569,6 +569,23 @@ class MarketSection(Section):
         100.0, "Revenue per purchase. Assumption.", unit="currency", ge=0, le=1e9
     )
 
+    @model_validator(mode="after")
+    def _beta_feasible(self) -> MarketSection:
+        # Traits are Beta distributed: the spread must be below sqrt(mean * (1 - mean)).
+        for mean_key, sd_key in (
+            ("dependency_mean", "dependency_sd"),
+            ("transactional_motive_mean", "motive_sd"),
+            ("relational_motive_mean", "motive_sd"),
+        ):
+            mean, sd = getattr(self, mean_key), getattr(self, sd_key)
+            limit = (mean * (1 - mean)) ** 0.5
+            if sd >= limit:
+                raise ValueError(
+                    f"markets.{self.name}.{sd_key}: {sd} is too large for {mean_key} {mean}; "
+                    f"allowed: < {limit:.3f}"
+                )
+        return self
+
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
