@@ -44,8 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (and exit code 2), like every other user error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="guanxi",
         description="Social-media marketing strategy simulator: users, firms, social CRM "
         "capability and guanxi, at home and in China.",
