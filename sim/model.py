@@ -67,6 +67,15 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class Heard:
+    """(user, firm) entries whose ties expressed an opinion of the firm yesterday."""
+
+    index: np.ndarray  # flat index into (N, F), sorted
+    speakers: np.ndarray  # number of ties who expressed
+    opinion_sum: np.ndarray  # sum of their attitudes
+
+
+@dataclass
 class Touched:
     """Today's (user, firm) entries with at least one exposure, as flat indices."""
 
@@ -218,9 +227,7 @@ class MarketModel(mesa.Model):
         channels: dict[str, tuple[np.ndarray, np.ndarray]] = {
             "own": self._own_posts(following, follower_user, follower_firm, pass_share),
             "ad_impressions": self._ads(),
-            "cross_promotion_impressions": self._cross_promotion(
-                ties, follower_user, follower_firm, pass_share
-            ),
+            "cross_promotion_impressions": self._cross_promotion(ties, pass_share),
             "share_impressions": self._shares(),
         }
         referral_index, referral_source = self._referrals(ties)
@@ -303,39 +310,38 @@ class MarketModel(mesa.Model):
         index = np.concatenate(found) if found else np.empty(0, np.int64)
         return index, np.ones(index.size, np.int64)
 
-    def _cross_promotion(self, ties, follower_user, follower_firm, pass_share):
+    def _cross_promotion(self, ties, pass_share):
         """Partners show our posts to their followers (guanxi favour).
 
         For a tie giver -> receiver with weight = strength x giver's reciprocity, each
-        follower of the giver who does not follow the receiver sees Binomial(receiver's
-        posts, cross_promotion x weight x organic reach x attention x pass) of them.
+        follower of the giver who does not follow the receiver sees one of the
+        receiver's posts that day with probability
+        min(1, cross_promotion x weight x organic reach x attention x pass x posts).
         The impressions are booked as the receiver's benefit at the market's ad price.
         """
         if not ties:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         pop, rng, spec = self.population, self.rng, self.spec.guanxi
-        order = np.argsort(follower_firm, kind="stable")
-        starts = np.searchsorted(follower_firm[order], np.arange(self.n_firms + 1))
         price = np.array([m.ad_cost_per_impression for m in self.markets])
-        found, counts = [], []
+        followers_of = {}
+        found = []
         for giver, receiver, weight in ties:
-            users = follower_user[order[starts[giver] : starts[giver + 1]]]
+            if giver not in followers_of:
+                followers_of[giver] = np.flatnonzero(pop.following[:, giver])
+            users = followers_of[giver]
             market = pop.market[users]
-            posts = self.posts_today[receiver, market]
-            eligible = (posts > 0) & ~pop.following[users, receiver]
-            users, market, posts = users[eligible], market[eligible], posts[eligible]
-            prob = np.minimum(
-                1.0,
+            prob = (
                 spec.cross_promotion
                 * weight
                 * self.organic_seen[users]
-                * pass_share[receiver, market],
+                * (pass_share[receiver] * self.posts_today[receiver])[market]
             )
-            seen = rng.binomial(posts, prob)
+            users = users[rng.random(users.size) < prob]
+            users = users[~pop.following[users, receiver]]
             found.append(users * self.n_firms + receiver)
-            counts.append(seen)
-            self._benefit[giver, receiver] += float((seen * price[market]).sum())
-        return np.concatenate(found), np.concatenate(counts)
+            self._benefit[giver, receiver] += float(price[pop.market[users]].sum())
+        index = np.concatenate(found)
+        return index, np.ones(index.size, np.int64)
 
     def _shares(self) -> tuple[np.ndarray, np.ndarray]:
         """Items seen through ties' shares: P = 1 - (1 - share_reach)^(expressing ties).
@@ -344,22 +350,18 @@ class MarketModel(mesa.Model):
         over its strong + weak tie count.
         """
         pop, net, rng = self.population, self.spec.network, self.rng
-        self._expressing = self._expressed_attitude = None
+        self._heard = None
         empty = np.empty(0, np.int64), np.empty(0, np.int64)
-        if net.share_reach <= 0 or self.expressed.nnz == 0:
+        if self.expressed.nnz == 0:
+            return empty
+        # Who heard which opinions also drives social influence in phase 5.
+        listeners = self._listeners() if self.network is not None else None
+        if net.share_reach <= 0:
             return empty
         log_miss = np.log1p(-min(net.share_reach, 0.999999))
-        if self.network is not None:
-            # One sparse product gives, per (user, firm), the ties who spoke and the sum
-            # of their attitudes (for social influence in phase 5).
-            speakers = self.expressed.astype(np.float32)
-            attitudes = self.expressed.multiply(pop.attitude).astype(np.float32)
-            both = (self._ties @ sp.hstack([speakers, attitudes], format="csr")).tocsc()
-            self._expressing = both[:, : self.n_firms].tocoo()
-            self._expressed_attitude = both[:, self.n_firms :].tocsr()
-            count = self._expressing
-            hit = rng.random(count.nnz) < -np.expm1(count.data * log_miss)
-            users, firms = count.row[hit], count.col[hit]
+        if listeners is not None:
+            hit = rng.random(listeners.index.size) < -np.expm1(listeners.speakers * log_miss)
+            users, firms = np.divmod(listeners.index[hit], self.n_firms)
         else:
             degree = net.strong_ties + net.weak_ties
             expressed = self.expressed.toarray()
@@ -378,24 +380,48 @@ class MarketModel(mesa.Model):
         index = users[active] * self.n_firms + firms[active]
         return index, np.ones(index.size, np.int64)
 
+    def _listeners(self) -> Heard:
+        """Per (user, firm) entry: how many ties expressed an opinion yesterday, and its sum.
+
+        Gathers the ties of every speaker (CSR rows of the symmetric tie matrix) and
+        groups by listener entry; the cost follows speakers x ties, not users.
+        """
+        pop, ties = self.population, self._ties
+        speakers = self.expressed.tocoo()
+        users, firms = speakers.row.astype(np.int64), speakers.col.astype(np.int64)
+        opinion = pop.attitude[users, firms]
+        starts, stops = ties.indptr[users], ties.indptr[users + 1]
+        lengths = stops - starts
+        offsets = np.repeat(stops - lengths.cumsum(), lengths) + np.arange(lengths.sum())
+        key = ties.indices[offsets].astype(np.int64) * self.n_firms + np.repeat(firms, lengths)
+        index, inverse = np.unique(key, return_inverse=True)
+        heard = Heard(
+            index=index,
+            speakers=np.bincount(inverse, minlength=index.size),
+            opinion_sum=np.bincount(inverse, np.repeat(opinion, lengths), index.size),
+        )
+        self._heard = heard
+        return heard
+
     def _referrals(self, ties) -> tuple[np.ndarray, np.ndarray]:
         """Partners refer their customers to us: P = referral_rate x strength x reciprocity.
 
-        Returns the referred entries and the referring partner of each (the first, when
-        several partners refer the same user on one day).
+        Only users in a market we target who are not yet our customers count. Returns
+        the referred entries and the referring partner of each (the first, when several
+        partners refer the same user on one day).
         """
         rate = self.spec.guanxi.referral_rate
         if not ties or rate <= 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         pop, rng = self.population, self.rng
-        customers = np.flatnonzero(pop.customer)
-        customer_user, customer_firm = np.divmod(customers, self.n_firms)
+        customers_of = {}
         found, sources = [], []
         for giver, receiver, weight in ties:
-            users = customer_user[customer_firm == giver]
-            eligible = self.active_nf[users, receiver] & ~pop.customer[users, receiver]
-            users = users[eligible]
+            if giver not in customers_of:
+                customers_of[giver] = np.flatnonzero(pop.customer[:, giver])
+            users = customers_of[giver]
             users = users[rng.random(users.size) < rate * weight]
+            users = users[self.active_nf[users, receiver] & ~pop.customer[users, receiver]]
             found.append(users * self.n_firms + receiver)
             sources.append(np.full(users.size, giver))
         index, source = np.concatenate(found), np.concatenate(sources)
@@ -576,17 +602,16 @@ class MarketModel(mesa.Model):
         pop = self.population
         weight = self.spec.users.social_influence * self.collectivism
         if self.network is not None:
-            if self._expressing is None:
+            heard = self._heard
+            if heard is None:
                 return
-            count = self._expressing.tocoo()
-            total = self._expressed_attitude.tocsr()
-            opinion = np.asarray(total[count.row, count.col]).ravel() / count.data
-            rows, cols = count.row, count.col
-            keep = pop.aware[rows, cols]
-            rows, cols, opinion = rows[keep], cols[keep], opinion[keep]
-            current = pop.attitude[rows, cols]
-            w = weight[pop.market[rows]]
-            pop.attitude[rows, cols] = current + w * (opinion - current)
+            index = heard.index
+            keep = pop.aware.reshape(-1)[index]
+            index, opinion = index[keep], (heard.opinion_sum / heard.speakers)[keep]
+            flat = pop.attitude.reshape(-1)
+            current = flat[index]
+            w = weight[pop.market[index // self.n_firms]]
+            flat[index] = current + w * (opinion - current)
             return
         expressed = self.expressed.toarray()
         if not expressed.any():
