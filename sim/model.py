@@ -66,6 +66,23 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def group_sums(
+    keys: np.ndarray, size: int, *weights: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Distinct ``keys`` (sorted) and, for each weight array, its sum per key.
+
+    Keys are flat (user, firm) indices below ``size``. Sorting costs O(k log k);
+    a dense bincount costs O(size); whichever is cheaper for this k is used.
+    """
+    if keys.size * 16 >= size:
+        present = np.bincount(keys, minlength=size)
+        index = np.flatnonzero(present)
+        sums = [np.bincount(keys, w, minlength=size)[index] for w in weights]
+        return index, sums
+    index, inverse = np.unique(keys, return_inverse=True)
+    return index, [np.bincount(inverse, w, minlength=index.size) for w in weights]
+
+
 @dataclass
 class Heard:
     """(user, firm) entries whose ties expressed an opinion of the firm yesterday."""
@@ -237,8 +254,8 @@ class MarketModel(mesa.Model):
         items = np.concatenate([c[1] for c in channels.values()])
         keep = items > 0
         index, items = index[keep], items[keep]
-        unique, inverse = np.unique(index, return_inverse=True)
-        seen = np.bincount(inverse, weights=items, minlength=unique.size).astype(np.int64)
+        unique, (seen,) = group_sums(index, pop.n_users * n_firms, items)
+        seen = seen.astype(np.int64)
         own_index, own_items = channels["own"]
         own = np.zeros(unique.size, np.int64)
         own[np.searchsorted(unique, own_index[own_items > 0])] = own_items[own_items > 0]
@@ -394,12 +411,10 @@ class MarketModel(mesa.Model):
         lengths = stops - starts
         offsets = np.repeat(stops - lengths.cumsum(), lengths) + np.arange(lengths.sum())
         key = ties.indices[offsets].astype(np.int64) * self.n_firms + np.repeat(firms, lengths)
-        index, inverse = np.unique(key, return_inverse=True)
-        heard = Heard(
-            index=index,
-            speakers=np.bincount(inverse, minlength=index.size),
-            opinion_sum=np.bincount(inverse, np.repeat(opinion, lengths), index.size),
+        index, (speakers_heard, opinion_sum) = group_sums(
+            key, pop.n_users * self.n_firms, np.ones(key.size), np.repeat(opinion, lengths)
         )
+        heard = Heard(index=index, speakers=speakers_heard, opinion_sum=opinion_sum)
         self._heard = heard
         return heard
 
