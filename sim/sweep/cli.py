@@ -1,0 +1,146 @@
+"""The ``guanxi sweep``, ``guanxi sweep-report`` and ``guanxi sensitivity`` commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.errors import GuanxiError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the sweep commands to the ``guanxi`` parser."""
+    from sim.cli import add_set_option, positive_int
+
+    sweep = subparsers.add_parser(
+        "sweep",
+        help="run a batch parameter sweep (grid, LHS, Sobol, Morris) locally or on Dask",
+        description="Run every run of a sweep file; results stream to DIR as Parquet.",
+    )
+    sweep.add_argument("sweep", help="bundled sweep name or path to a sweep TOML file")
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results directory (default: runs/<sweep file name>)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="local worker processes, or LocalCluster workers (default: cores available)",
+    )
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="run on Dask: 'local' starts a LocalCluster; tcp://HOST:8786 uses a running "
+        "scheduler (dask scheduler / dask worker)",
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="continue the sweep in DIR: run only what is missing"
+    )
+    add_set_option(sweep, help_text="override a base-scenario parameter, e.g. model.n_users=2000")
+    sweep.set_defaults(func=cmd_sweep)
+
+    report = subparsers.add_parser(
+        "sweep-report", help="summary table (CSV, Markdown) and charts of a sweep's results"
+    )
+    report.add_argument("dir", type=Path, help="the sweep's results directory")
+    report.add_argument("--out", type=Path, help="where to write (default: DIR/report)")
+    report.set_defaults(func=cmd_report)
+
+    sens = subparsers.add_parser(
+        "sensitivity", help="Sobol or Morris sensitivity indices (SALib) of a sweep's outcomes"
+    )
+    sens.add_argument("dir", type=Path, help="the results directory of a sobol or morris sweep")
+    sens.add_argument("--out", type=Path, help="where to write (default: DIR/sensitivity)")
+    sens.set_defaults(func=cmd_sensitivity)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from sim.cli import console
+    from sim.sweep.engines import make_engine, scheduler_address, start_worker_server
+    from sim.sweep.report import point_summary, summary_table
+    from sim.sweep.run import print_interrupted, run_sweep
+    from sim.sweep.spec import load_sweep, resolve_sweep_path
+    from sim.sweep.store import SweepStore
+
+    if args.scheduler not in (None, "local"):
+        scheduler_address(args.scheduler)  # a malformed address fails before anything starts
+    if args.scheduler is None:
+        start_worker_server()
+    plan = load_sweep(args.sweep, args.overrides)
+    out = args.out or Path("runs") / resolve_sweep_path(args.sweep).stem
+    if args.scheduler not in (None, "local") and args.workers:
+        raise GuanxiError("--workers: not used with --scheduler ADDRESS (the cluster has its own)")
+    console.print(
+        f"sweep {plan.name}: {plan.method} design, {len(plan.points):,} points x "
+        f"{plan.replications} replications = {plan.n_runs:,} runs of {plan.steps} days"
+    )
+    # Check DIR before starting any worker, write to it once the engine is up.
+    SweepStore.create(out, plan, resume=args.resume, check_only=True)
+    status = None
+    with make_engine(args.workers, args.scheduler) as engine:
+        console.print(f"engine: {engine.description}")
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs, [red]{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        task = progress.add_task(plan.name, total=plan.n_runs, failed=0)
+
+        def on_progress(state) -> None:
+            nonlocal status
+            if status is None and state.already_done:
+                progress.console.print(
+                    f"resuming: {state.already_done} of {state.total} runs already done"
+                )
+            status = state
+            progress.update(task, completed=state.done, failed=state.failed)
+
+        try:
+            with progress:
+                status = run_sweep(plan, out, engine, resume=args.resume, on_progress=on_progress)
+        except KeyboardInterrupt:
+            print_interrupted(out, status)
+            raise
+    console.print(
+        f"done: {status.done} of {status.total} runs in {out} ({status.ran} run now, "
+        f"{status.failed} failed, {status.elapsed_s:.1f} s)"
+    )
+    store = SweepStore.open(out)
+    console.print(summary_table(store, point_summary(store)))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.cli import console
+    from sim.sweep.report import write_report
+
+    written = write_report(args.dir, args.out, console=console)
+    console.print(f"wrote {len(written)} files to {written[0].parent}")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sim.cli import console
+    from sim.sweep.sensitivity import write_sensitivity
+
+    _, written = write_sensitivity(args.dir, args.out, console=console)
+    console.print(f"wrote {len(written)} files to {written[0].parent}")
+    return 0

@@ -1,0 +1,694 @@
+"""Sweep files: the base scenario, what to vary, how to sample it and how often to repeat.
+
+A sweep file is TOML, parsed as data and validated with pydantic like a scenario
+(:mod:`sim.scenario`); every failure is one :class:`SweepError` line naming the file,
+the key and what is allowed::
+
+    [sweep]
+    name = "strategy_grid"
+    scenario = "baseline"        # bundled name, or a path relative to this file
+    seed = 2025                  # sweep seed: every run's seed derives from it
+    replications = 5
+    steps = 365                  # days per run (default: the scenario's [model] steps)
+    record = "final"             # "final": end of run only; "daily": every day
+    outcomes = ["attitude", "profit", "china.followers"]   # default: all
+    common_random_numbers = false
+
+    [sweep.fixed]                # set in the base scenario before varying (like --set)
+    "model.n_users" = 5000
+
+    [design]
+    method = "grid"              # "grid", "lhs", "sobol" or "morris"
+
+    [[parameters]]
+    path = "firms.ours.strategies.china.posts_per_day"   # any scenario parameter
+    values = [1, 2, 4]
+
+    [[parameters]]
+    path = "firms.ours.strategies.china.responsiveness"
+    low = 0.1
+    high = 0.9
+    levels = 3                   # grid: 3 evenly spaced values
+
+Instead of ``sweep.scenario`` a sweep may carry its base scenario inline as a
+``[scenario]`` table (``[scenario.model]``, ``[[scenario.markets]]``, ...).
+
+Parameters are factors of the design: explicit ``values`` (numbers, booleans or
+names), a range ``low``..``high`` (``levels`` evenly spaced points for a grid; a
+``distribution`` for the samplers: ``uniform``, ``loguniform``, ``triangular`` with
+``peak``, ``normal`` with ``mean`` and ``sd``, truncated to the range or the
+parameter's bounds). A true/false parameter with neither varies over both.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import tomllib
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.errors import GuanxiError
+from sim.scenario import (
+    SCENARIO_DIR,
+    Scenario,
+    ScenarioError,
+    bundled_scenarios,
+    parse_assignment,
+    read_scenario_file,
+    resolve_scenario_path,
+    scenario_from_data,
+    set_path,
+)
+
+SWEEP_DIR = SCENARIO_DIR / "sweeps"
+MAX_SWEEP_BYTES = 1_000_000
+MAX_RUNS = 1_000_000
+DESIGN_METHODS = ("grid", "lhs", "sobol", "morris")
+DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
+
+# Domain tags of the SeedSequence spawn keys, so that no two uses share a stream.
+_RUN_KEY, _COMMON_RUN_KEY, _DESIGN_KEY = 0, 1, 2
+
+
+class SweepError(GuanxiError):
+    """A sweep file, option or results directory that cannot be used; one line."""
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class SweepSection(_Table):
+    """``[sweep]``: what is run and recorded."""
+
+    name: str = Field("", description="Short name; default: the file's stem.")
+    description: str = Field("", description="The question the sweep answers.")
+    scenario: str | None = Field(
+        None, description="Base scenario: bundled name or path (relative to the sweep file)."
+    )
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="Sweep seed; run seeds derive from it.")
+    replications: int = Field(1, ge=1, le=100_000, description="Runs per design point.")
+    steps: int | None = Field(
+        None, ge=1, le=100_000, description="Days per run; default: the scenario's [model] steps."
+    )
+    record: Literal["final", "daily"] = Field(
+        "final", description="Record outcomes at the end of each run or on every day."
+    )
+    outcomes: list[str] = Field(
+        default_factory=list, description="Outcomes to record (see sim.sweep.outcomes); [] = all."
+    )
+    common_random_numbers: bool = Field(
+        False,
+        description="Replication r uses the same seed at every design point (sharper "
+        "comparisons between points); otherwise seeds differ by point too.",
+    )
+    fixed: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted-path overrides of the base scenario."
+    )
+
+
+class DesignSection(_Table):
+    """``[design]``: how design points are chosen."""
+
+    method: Literal["grid", "lhs", "sobol", "morris"] = "grid"
+    samples: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RUNS,
+        description="lhs: points; sobol: base samples N (a power of 2); morris: trajectories.",
+    )
+    second_order: bool | None = Field(
+        None, description="sobol only: also design for second-order indices (default true)."
+    )
+    levels: int | None = Field(
+        None, ge=2, le=1000, description="morris only: grid levels p, even (default 4)."
+    )
+
+
+class ParameterSection(_Table):
+    """``[[parameters]]``: one factor, a scenario parameter by dotted path."""
+
+    path: str = Field(..., min_length=1)
+    values: list[bool | int | float | str] | None = Field(None, min_length=1)
+    low: float | None = None
+    high: float | None = None
+    levels: int | None = Field(None, ge=2, le=10_000)
+    distribution: Literal["uniform", "loguniform", "triangular", "normal"] = "uniform"
+    peak: float | None = None
+    mean: float | None = None
+    sd: float | None = Field(None, gt=0)
+
+
+class SweepFile(_Table):
+    """A whole sweep file."""
+
+    sweep: SweepSection
+    design: DesignSection = Field(default_factory=DesignSection)
+    parameters: list[ParameterSection] = Field(..., min_length=1)
+    scenario: dict[str, Any] | None = None
+
+
+# --------------------------------------------------------------------------- factors
+@dataclass(frozen=True)
+class Factor:
+    """One varied parameter, checked against the scenario schema.
+
+    ``kind`` is the parameter's type: ``float``, ``int``, ``bool`` or ``choice``.
+    ``values`` are discrete levels (explicit, both booleans, or a grid over a range);
+    otherwise ``low``..``high`` with ``distribution`` is sampled continuously.
+    """
+
+    path: str
+    kind: Literal["float", "int", "bool", "choice"]
+    values: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    distribution: str = "uniform"
+    peak: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+
+    def salib_bounds(self) -> tuple[list[float], str]:
+        """SALib bounds and distribution name; discrete levels map from uniform [0, k)."""
+        if self.values is not None:
+            return [0.0, float(len(self.values))], "unif"
+        lo, hi = float(self.low), float(self.high)  # type: ignore[arg-type]
+        match self.distribution:
+            case "uniform":
+                return [lo, hi], "unif"
+            case "loguniform":
+                return [lo, hi], "logunif"
+            case "triangular":
+                return [lo, hi, (float(self.peak) - lo) / (hi - lo)], "triang"  # type: ignore[arg-type]
+            case _:  # normal, truncated to [low, high]
+                return [lo, hi, float(self.mean), float(self.sd)], "truncnorm"  # type: ignore[arg-type]
+
+    def from_salib(self, x: float) -> Any:
+        """The parameter value for one SALib sample coordinate."""
+        if self.values is not None:
+            return self.values[min(max(int(math.floor(x)), 0), len(self.values) - 1)]
+        value = min(max(float(x), float(self.low)), float(self.high))  # type: ignore[arg-type]
+        return int(round(value)) if self.kind == "int" else value
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description for the manifest."""
+        keys = ("path", "kind", "values", "low", "high", "distribution", "peak", "mean", "sd")
+        out = {k: getattr(self, k) for k in keys}
+        out["values"] = list(self.values) if self.values is not None else None
+        return {k: v for k, v in out.items() if v is not None}
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class Run:
+    """One run of a sweep: design point, replication and its seed."""
+
+    run: int
+    point: int
+    replication: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A resolved sweep: everything needed to run it and to recognise it on resume."""
+
+    source: str  # the sweep file
+    text: str  # its contents, kept in the manifest
+    spec: SweepFile
+    name: str
+    base: Scenario  # base scenario after [sweep.fixed] and --set
+    overrides: tuple[str, ...]  # --set given on the command line
+    factors: tuple[Factor, ...]
+    method: str
+    points: tuple[tuple[Any, ...], ...]  # parameter values per point, in factor order
+    sample: np.ndarray | None  # SALib's sample matrix (lhs, sobol, morris)
+    problem: dict[str, Any] | None  # SALib problem definition
+    second_order: bool
+    morris_levels: int
+    outcomes: tuple[str, ...]
+    steps: int
+    replications: int
+    seed: int
+    record: str
+    common_random_numbers: bool
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.points) * self.replications
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.factors)
+
+    def point_parameters(self, point: int) -> dict[str, Any]:
+        return dict(zip(self.parameters, self.points[point], strict=True))
+
+    def runs(self) -> Iterator[Run]:
+        """Every run, point-major: run = point * replications + replication."""
+        for point in range(len(self.points)):
+            for replication in range(self.replications):
+                yield Run(
+                    point * self.replications + replication,
+                    point,
+                    replication,
+                    run_seed(self.seed, point, replication, self.common_random_numbers),
+                )
+
+    def base_data(self) -> dict[str, Any]:
+        return self.base.model_dump(mode="json")
+
+    def base_hash(self) -> str:
+        return sha256_json(self.base_data())
+
+
+def run_seed(sweep_seed: int, point: int, replication: int, common: bool = False) -> int:
+    """A run's model seed, 0..2^63-1, from the sweep seed, design point and replication.
+
+    numpy's ``SeedSequence`` with the spawn key (point, replication) gives independent
+    streams that do not depend on how many runs there are or where they run. With
+    common random numbers the point is left out, so replication r starts alike at every
+    point.
+    """
+    key = (_COMMON_RUN_KEY, replication) if common else (_RUN_KEY, point, replication)
+    state = np.random.SeedSequence(sweep_seed, spawn_key=key).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def design_rng(sweep_seed: int) -> np.random.Generator:
+    """The random source of the samplers (LHS, scrambled Sobol, Morris)."""
+    return np.random.default_rng(np.random.SeedSequence(sweep_seed, spawn_key=(_DESIGN_KEY,)))
+
+
+def sha256_json(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- loading
+def bundled_sweeps() -> dict[str, Path]:
+    """Bundled sweep files by name (file stem)."""
+    return {p.stem: p for p in sorted(SWEEP_DIR.glob("*.toml"))}
+
+
+def resolve_sweep_path(name_or_path: str | Path) -> Path:
+    """A bundled sweep's name or a path to a TOML file."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    bundled = bundled_sweeps()
+    if str(name_or_path) in bundled:
+        return bundled[str(name_or_path)]
+    raise SweepError(f"{path}: no such sweep file; bundled sweeps: {', '.join(bundled) or 'none'}")
+
+
+def load_sweep(name_or_path: str | Path, overrides: Iterable[str] = ()) -> SweepPlan:
+    """Read, validate and resolve a sweep file; ``overrides`` are ``--set`` assignments.
+
+    Raises :class:`SweepError` (or :class:`~sim.scenario.ScenarioError` for the base
+    scenario file) with one line naming the file, key and what is allowed.
+    """
+    path = resolve_sweep_path(name_or_path)
+    text = _read_text(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(f"{source}: malformed TOML: {exc}") from None
+    try:
+        spec = SweepFile.model_validate(raw)
+    except ValidationError as exc:
+        raise SweepError(f"{source}: {describe_validation_error(exc, raw)}") from None
+    overrides = tuple(overrides)
+    return resolve(spec, source, text, path.parent, overrides, default_name=path.stem)
+
+
+def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise SweepError(f"{path}: is a directory, expected a TOML sweep file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SweepError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(raw) > MAX_SWEEP_BYTES:
+        raise SweepError(f"{path}: {len(raw)} bytes; a sweep file may be at most 1,000,000")
+    if not raw.strip():
+        raise SweepError(f"{path}: file is empty; expected [sweep], [design] and [[parameters]]")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SweepError(f"{path}: not a text file (not UTF-8); expected TOML") from None
+
+
+def resolve(
+    spec: SweepFile,
+    source: str,
+    text: str,
+    folder: Path,
+    overrides: Sequence[str] = (),
+    default_name: str = "sweep",
+) -> SweepPlan:
+    """Check a validated sweep file against its base scenario and build its design."""
+    from sim.sweep.design import build_design
+    from sim.sweep.outcomes import available_outcomes
+
+    sweep = spec.sweep
+    raw_base, base_source = _base_scenario_data(spec, source, folder)
+    fixed: dict[str, Any] = {}
+    for dotted, value in sweep.fixed.items():
+        _check_path(raw_base, dotted, value, f"{source}: sweep.fixed.{dotted}")
+        fixed[dotted] = value
+    for assignment in overrides:
+        dotted, value = parse_assignment(assignment)
+        _check_path(raw_base, dotted, value, f"--set {dotted}")
+        fixed[dotted] = value
+    base = scenario_from_data(raw_base, base_source, fixed)
+    base_data = base.model_dump(mode="json")
+
+    factors = tuple(_factor(p, spec.design.method, base_data, source) for p in spec.parameters)
+    paths = [f.path for f in factors]
+    for path in paths:
+        if paths.count(path) > 1:
+            raise SweepError(f"{source}: parameters: '{path}' is listed twice; vary it once")
+    design = build_design(factors, spec.design, design_rng(sweep.seed), source)
+    n_runs = len(design.points) * sweep.replications
+    if n_runs > MAX_RUNS:
+        raise SweepError(
+            f"{source}: design: {len(design.points):,} points x {sweep.replications} "
+            f"replications = {n_runs:,} runs; at most {MAX_RUNS:,}"
+        )
+
+    allowed = available_outcomes(base)
+    outcomes = tuple(sweep.outcomes) or tuple(allowed)
+    for name in outcomes:
+        if name not in allowed:
+            raise SweepError(
+                f"{source}: sweep.outcomes: unknown outcome '{name}'{_suggest(name, allowed)}"
+            )
+    if len(set(outcomes)) != len(outcomes):
+        raise SweepError(f"{source}: sweep.outcomes: an outcome is listed twice")
+    return SweepPlan(
+        source=source,
+        text=text,
+        spec=spec,
+        name=sweep.name or default_name,
+        base=base,
+        overrides=tuple(overrides),
+        factors=factors,
+        method=spec.design.method,
+        points=design.points,
+        sample=design.sample,
+        problem=design.problem,
+        second_order=design.second_order,
+        morris_levels=design.morris_levels,
+        outcomes=outcomes,
+        steps=sweep.steps or base.model.steps,
+        replications=sweep.replications,
+        seed=sweep.seed,
+        record=sweep.record,
+        common_random_numbers=sweep.common_random_numbers,
+    )
+
+
+def _base_scenario_data(spec: SweepFile, source: str, folder: Path) -> tuple[dict, str]:
+    named, inline = spec.sweep.scenario, spec.scenario
+    if named is not None and inline is not None:
+        raise SweepError(
+            f"{source}: sweep.scenario and an inline [scenario] table both given; keep one"
+        )
+    if inline is not None:
+        return inline, f"{source} [scenario]"
+    if named is None:
+        raise SweepError(
+            f"{source}: sweep.scenario: missing; name a bundled scenario (e.g. 'baseline'), "
+            "a scenario file, or give an inline [scenario] table"
+        )
+    beside = folder / named
+    path = beside if beside.is_file() else resolve_scenario_path(named)
+    if not path.is_file():
+        raise SweepError(
+            f"{source}: sweep.scenario: '{named}' is not a file (beside the sweep file or "
+            f"from here) nor a bundled scenario; bundled: {', '.join(bundled_scenarios())}"
+        )
+    return read_scenario_file(path), str(path)
+
+
+def _check_path(raw: Mapping[str, Any], dotted: str, value: Any, where: str) -> None:
+    """Check that ``dotted`` names a scenario parameter (items by name) in ``raw``."""
+    data = json.loads(json.dumps(raw))  # set_path writes: work on a copy
+    try:
+        set_path(data, dotted, value, "check")
+    except ScenarioError as exc:
+        reason = str(exc).split(f"--set {dotted}: ", 1)[-1]
+        raise SweepError(f"{where}: {reason}") from None
+
+
+def schema_field(path: str) -> Any:
+    """The pydantic FieldInfo of a parameter path such as ``markets.china.organic_reach``."""
+    schema: type[BaseModel] = Scenario
+    parts = path.split(".")
+    i = 0
+    while True:
+        info = schema.model_fields[parts[i]]
+        annotation = info.annotation
+        if typing.get_origin(annotation) is list:  # list of tables: skip the item's name
+            schema, i = typing.get_args(annotation)[0], i + 2
+            continue
+        if i == len(parts) - 1:
+            return info
+        schema, i = annotation, i + 1
+
+
+def _kind(info: Any) -> tuple[str, tuple[Any, ...] | None]:
+    annotation = info.annotation
+    if typing.get_origin(annotation) is Literal:
+        return "choice", typing.get_args(annotation)
+    if annotation is bool:
+        return "bool", (False, True)
+    if annotation is int:
+        return "int", None
+    if annotation is float:
+        return "float", None
+    return "choice", None
+
+
+def _bounds(info: Any) -> tuple[float, bool, float, bool]:
+    """(lower, lower is strict, upper, upper is strict) from the schema metadata."""
+    lower, lower_strict, upper, upper_strict = -math.inf, False, math.inf, False
+    for meta in info.metadata:
+        if getattr(meta, "ge", None) is not None:
+            lower, lower_strict = float(meta.ge), False
+        if getattr(meta, "gt", None) is not None:
+            lower, lower_strict = float(meta.gt), True
+        if getattr(meta, "le", None) is not None:
+            upper, upper_strict = float(meta.le), False
+        if getattr(meta, "lt", None) is not None:
+            upper, upper_strict = float(meta.lt), True
+    return lower, lower_strict, upper, upper_strict
+
+
+def _bounds_text(lower: float, lower_strict: bool, upper: float, upper_strict: bool) -> str:
+    parts = []
+    if lower > -math.inf:
+        parts.append(f"{'>' if lower_strict else '>='} {lower:g}")
+    if upper < math.inf:
+        parts.append(f"{'<' if upper_strict else '<='} {upper:g}")
+    return " and ".join(parts) or "any number"
+
+
+def _factor(p: ParameterSection, method: str, base: dict[str, Any], source: str) -> Factor:
+    where = f"{source}: parameters.{p.path}"
+    probe = p.values[0] if p.values else (p.low if p.low is not None else 0)
+    _check_path(base, p.path, probe, where)
+    info = schema_field(p.path)
+    kind, options = _kind(info)
+    has_range = p.low is not None or p.high is not None or p.mean is not None
+    if p.values is not None and has_range:
+        raise SweepError(f"{where}: give values or a range (low, high), not both")
+    if method != "grid" and p.levels is not None:
+        raise SweepError(f"{where}.levels: only for design method 'grid' (this is '{method}')")
+
+    if kind in ("bool", "choice"):
+        if has_range:
+            raise SweepError(
+                f"{where}: not a number; give values, allowed: "
+                f"{', '.join(map(_toml, options)) if options else 'names (strings)'}"
+            )
+        values = tuple(p.values) if p.values is not None else options
+        if values is None:
+            raise SweepError(f"{where}: give values = [...] (names)")
+        for value in values:
+            if kind == "bool" and not isinstance(value, bool):
+                raise SweepError(f"{where}.values: {value!r} is not true/false")
+            if kind == "choice" and (
+                not isinstance(value, str) or (options and value not in options)
+            ):
+                allowed = ", ".join(map(_toml, options)) if options else "strings"
+                raise SweepError(f"{where}.values: {_toml(value)} not allowed; allowed: {allowed}")
+        _no_duplicates(values, where)
+        return Factor(p.path, kind, values=values)  # type: ignore[arg-type]
+
+    bounds = _bounds(info)
+    if p.values is not None:
+        for value in p.values:
+            _check_number(value, kind, bounds, f"{where}.values")
+        values = tuple(int(v) if kind == "int" else float(v) for v in p.values)
+        _no_duplicates(values, where)
+        return Factor(p.path, kind, values=values)  # type: ignore[arg-type]
+
+    lower, _, upper, _ = bounds
+    if p.distribution == "normal":
+        if p.mean is None or p.sd is None:
+            raise SweepError(f"{where}: distribution 'normal' needs mean and sd")
+        low = p.low if p.low is not None else lower
+        high = p.high if p.high is not None else upper
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise SweepError(f"{where}: distribution 'normal' needs low and high to truncate it")
+        _check_number(p.mean, "float", bounds, f"{where}.mean")
+    else:
+        if p.mean is not None or p.sd is not None:
+            raise SweepError(f"{where}: mean and sd are only for distribution 'normal'")
+        if p.low is None or p.high is None:
+            raise SweepError(
+                f"{where}: give values = [...] or a range with low and high "
+                f"(allowed: {_bounds_text(*bounds)})"
+            )
+        low, high = p.low, p.high
+    _check_number(low, kind, bounds, f"{where}.low")
+    _check_number(high, kind, bounds, f"{where}.high")
+    if not low < high:
+        raise SweepError(f"{where}: empty range: low {low:g} must be below high {high:g}")
+    if p.distribution == "triangular":
+        if p.peak is None or not low <= p.peak <= high:
+            raise SweepError(f"{where}.peak: distribution 'triangular' needs low <= peak <= high")
+        if high < 0:
+            raise SweepError(f"{where}: distribution 'triangular' needs high >= 0 (SALib)")
+    elif p.peak is not None:
+        raise SweepError(f"{where}.peak: only for distribution 'triangular'")
+    if p.distribution == "loguniform" and low <= 0:
+        raise SweepError(f"{where}.low: distribution 'loguniform' needs low > 0")
+
+    if method == "grid":
+        if p.distribution != "uniform":
+            raise SweepError(
+                f"{where}.distribution: '{p.distribution}' is for designs lhs, sobol, morris; "
+                "a grid takes values or low, high and levels"
+            )
+        if p.levels is None:
+            raise SweepError(f"{where}: a grid over low..high needs levels (number of points)")
+        grid = np.linspace(low, high, p.levels)
+        if kind == "int":
+            values = tuple(dict.fromkeys(int(round(v)) for v in grid))
+        else:
+            values = tuple(float(v) for v in grid)
+        return Factor(p.path, kind, values=values)  # type: ignore[arg-type]
+    if method == "morris" and p.distribution != "uniform":
+        raise SweepError(
+            f"{where}.distribution: Morris samples a uniform grid; allowed: uniform "
+            "(or give values)"
+        )
+    return Factor(
+        p.path,
+        kind,  # type: ignore[arg-type]
+        low=float(low),
+        high=float(high),
+        distribution=p.distribution,
+        peak=p.peak,
+        mean=p.mean,
+        sd=p.sd,
+    )
+
+
+def _check_number(value: Any, kind: str, bounds: tuple, where: str) -> None:
+    lower, lower_strict, upper, upper_strict = bounds
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SweepError(f"{where}: {_toml(value)} is not a number")
+    if kind == "int" and float(value) != int(value):
+        raise SweepError(f"{where}: {value!r} is not a whole number")
+    too_low = value <= lower if lower_strict else value < lower
+    too_high = value >= upper if upper_strict else value > upper
+    if too_low or too_high:
+        raise SweepError(f"{where}: {value:g} out of bounds; allowed: {_bounds_text(*bounds)}")
+
+
+def _no_duplicates(values: Sequence[Any], where: str) -> None:
+    seen = []
+    for value in values:
+        if value in seen:
+            raise SweepError(f"{where}.values: {_toml(value)} is listed twice")
+        seen.append(value)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return repr(value)
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; allowed: {', '.join(choices)}"
+
+
+# --------------------------------------------------------------------------- errors
+def describe_validation_error(exc: ValidationError, data: Mapping[str, Any]) -> str:
+    """One line for the first schema error: the key (parameters by path) and what is allowed."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    names: list[str] = []
+    node: Any = data
+    schema: type[BaseModel] | None = SweepFile
+    parent: type[BaseModel] | None = SweepFile
+    for part in loc:
+        if isinstance(part, int):
+            item = node[part] if isinstance(node, list) and part < len(node) else None
+            label = item.get("path") if isinstance(item, Mapping) else None
+            if isinstance(label, str) and label:
+                names[-1] = f"{names[-1]}.{label}" if names else label
+            else:
+                names.append(f"[{part}]")
+            node = item
+            continue
+        if schema is None:  # inside a value: a union member's tag, not a key
+            continue
+        names.append(str(part))
+        parent = schema
+        field = schema.model_fields.get(str(part)) if schema is not None else None
+        annotation = field.annotation if field is not None else None
+        args = typing.get_args(annotation)
+        inner = args[0] if typing.get_origin(annotation) is list and args else annotation
+        is_model = isinstance(inner, type) and issubclass(inner, BaseModel)
+        schema = inner if is_model else None
+        node = node.get(part) if isinstance(node, Mapping) else None
+    key = (".".join(names) or "file").replace(".[", "[")
+    kind = err["type"]
+    if "values" in loc and kind not in ("extra_forbidden", "missing", "too_short"):
+        return f"{key}: expected numbers, true/false or names (got {err.get('input')!r})"
+    if kind == "extra_forbidden":
+        allowed = parent.model_fields if parent is not None else []
+        return f"unknown key '{key}'{_suggest(str(loc[-1]), allowed)}"
+    if kind == "missing":
+        return f"missing required key '{key}'"
+    got = err.get("input")
+    got_text = f" (got {got!r})" if not isinstance(got, Mapping | list) and got is not None else ""
+    return f"{key}: {err['msg']}{got_text}"
