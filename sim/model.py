@@ -68,19 +68,19 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def group_sums(
     keys: np.ndarray, size: int, *weights: np.ndarray
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Distinct ``keys`` (sorted) and, for each weight array, its sum per key.
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Distinct ``keys`` (sorted), how often each occurs, and each weight's sum per key.
 
     Keys are flat (user, firm) indices below ``size``. Sorting costs O(k log k);
     a dense bincount costs O(size); whichever is cheaper for this k is used.
     """
     if keys.size * 16 >= size:
-        present = np.bincount(keys, minlength=size)
-        index = np.flatnonzero(present)
+        counts = np.bincount(keys, minlength=size)
+        index = np.flatnonzero(counts)
         sums = [np.bincount(keys, w, minlength=size)[index] for w in weights]
-        return index, sums
-    index, inverse = np.unique(keys, return_inverse=True)
-    return index, [np.bincount(inverse, w, minlength=index.size) for w in weights]
+        return index, counts[index], sums
+    index, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return index, counts, [np.bincount(inverse, w, minlength=index.size) for w in weights]
 
 
 @dataclass
@@ -254,7 +254,7 @@ class MarketModel(mesa.Model):
         items = np.concatenate([c[1] for c in channels.values()])
         keep = items > 0
         index, items = index[keep], items[keep]
-        unique, (seen,) = group_sums(index, pop.n_users * n_firms, items)
+        unique, _, (seen,) = group_sums(index, pop.n_users * n_firms, items)
         seen = seen.astype(np.int64)
         own_index, own_items = channels["own"]
         own = np.zeros(unique.size, np.int64)
@@ -411,8 +411,8 @@ class MarketModel(mesa.Model):
         lengths = stops - starts
         offsets = np.repeat(stops - lengths.cumsum(), lengths) + np.arange(lengths.sum())
         key = ties.indices[offsets].astype(np.int64) * self.n_firms + np.repeat(firms, lengths)
-        index, (speakers_heard, opinion_sum) = group_sums(
-            key, pop.n_users * self.n_firms, np.ones(key.size), np.repeat(opinion, lengths)
+        index, speakers_heard, (opinion_sum,) = group_sums(
+            key, pop.n_users * self.n_firms, np.repeat(opinion, lengths)
         )
         heard = Heard(index=index, speakers=speakers_heard, opinion_sum=opinion_sum)
         self._heard = heard
