@@ -1,0 +1,261 @@
+"""The Solara page without a browser (``solara.render``): controls, stepping, play,
+uploads, comparison and downloads act on the session's model."""
+
+from __future__ import annotations
+
+import time
+
+import ipyvuetify as v
+import pytest
+import solara
+import solara.components.file_download as file_download
+
+from sim.scenario import load_scenario
+from tests.viz_support import by_test_id, open_tab, small_session, wait_for
+from viz.app import Explorer, Page
+from viz.echarts_widget import GuardedEchartsWidget
+from viz.upload import ScenarioUploadWidget
+
+POSTS = "firms.ours.strategies.western_europe.posts_per_day"
+SHOP = "firms.ours.strategies.china.shop"
+
+
+@pytest.fixture
+def page():
+    """A rendered page on a small baseline; yields (session, render context)."""
+    session = small_session()
+    box, rc = solara.render(Explorer(session), handle_error=False)
+    yield session, rc
+    session.cancel_comparison()
+    rc.close()
+
+
+def text_of(rc, test_id: str) -> str:
+    return by_test_id(rc, v.Html, test_id).children[0]
+
+
+def chart(rc, test_id: str) -> GuardedEchartsWidget:
+    return by_test_id(rc, GuardedEchartsWidget, test_id)
+
+
+def test_page_renders_the_default_scenario():
+    box, rc = solara.render(Page(), handle_error=False)
+    try:
+        assert text_of(rc, "day-counter") == "Day 0 of 365"
+        assert rc.find(v.Select, label="Bundled scenario").widget.v_model == "baseline"
+        assert chart(rc, "chart-attitude_mean").option["series"]
+    finally:
+        rc.close()
+
+
+def test_step_advances_the_model_and_updates_charts_and_network(page):
+    session, rc = page
+    by_test_id(rc, v.Btn, "btn-step").click()
+    by_test_id(rc, v.Btn, "btn-step").click()
+    assert session.day == 2
+    assert text_of(rc, "day-counter") == "Day 2 of 365"
+    followers = chart(rc, "chart-followers")
+    assert followers.attributes["data-day"] == "2"
+    assert followers.option["series"][0]["data"][-1][0] == 2
+    open_tab(rc, "Guanxi network")
+    assert text_of(rc, "network-summary").startswith("Day 2:")
+    assert chart(rc, "chart-guanxi-network").attributes["data-day"] == "2"
+    assert chart(rc, "chart-guanxi_ties").option["series"][0]["data"][-1] == [2, 0]
+    kpis = by_test_id(rc, solara.widgets.HTML, "kpis")
+    assert kpis.attributes["data-day"] == "2" and "Attitude toward us" in kpis.unsafe_innerHTML
+    by_test_id(rc, v.Btn, "btn-reset").click()
+    assert session.day == 0 and text_of(rc, "day-counter") == "Day 0 of 365"
+
+
+def test_slider_change_sets_the_models_parameter_and_restarts(page):
+    session, rc = page
+    by_test_id(rc, v.Btn, "btn-step").click()
+    slider = by_test_id(rc, v.Slider, f"param-{POSTS}")
+    assert slider.v_model == 2.0
+    slider.fire_event("change", 3.5)
+    assert session.value(POSTS) == 3.5
+    europe = session.model.market_index["western_europe"]
+    assert session.model.strategy.posts_per_day[session.model.focal.index, europe] == 3.5
+    assert session.day == 0
+    assert text_of(rc, "change-line") == f"{POSTS} = 3.5"
+    assert by_test_id(rc, v.Slider, f"param-{POSTS}").v_model == 3.5
+    by_test_id(rc, v.Btn, "btn-clear-changes").click()
+    assert session.overrides == {} and session.value(POSTS) == 2.0
+
+
+def test_switch_and_typed_controls(page):
+    session, rc = page
+    by_test_id(rc, v.Btn, "section-strategy-china").click()
+    by_test_id(rc, v.Switch, f"param-{SHOP}").v_model = True
+    assert session.value(SHOP) is True
+    budget = rc.find(v.TextField, label="Budget (currency/day)").widgets[-1]
+    budget.v_model = "450"
+    budget.fire_event("keyup.enter", None)
+    assert session.value("firms.ours.strategies.china.budget") == 450.0
+
+
+def test_seed_input_and_new_seed(page):
+    session, rc = page
+    seed = rc.find(v.TextField, label="Seed").widget
+    seed.v_model = "99"
+    seed.fire_event("keyup.enter", None)
+    assert session.seed == 99 and session.overrides == {"model.seed": 99}
+    by_test_id(rc, v.Btn, "btn-new-seed").click()
+    assert session.seed != 99
+
+
+def test_invalid_value_shows_the_schema_message_and_the_app_keeps_running(page):
+    session, rc = page
+    by_test_id(rc, v.Btn, "section-strategy-china").click()
+    by_test_id(rc, v.Btn, "section-start-china").click()
+    field = by_test_id(rc, v.Slider, "param-firms.ours.strategies.china.initial_followers")
+    field.fire_event("change", 0.5)
+    message = by_test_id(rc, v.Alert, "session-error")
+    assert "initial_followers (0.5) must be at most initial_awareness" in str(message.children)
+    by_test_id(rc, v.Btn, "btn-step").click()
+    assert session.day == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "size", "expected"),
+    [
+        (b"[[markets]\nname = 1", None, "malformed TOML"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", None, "not a text file"),
+        (b"#" * 64, 9_000_000, "9,000,000 bytes"),
+        (b'[model]\nsteps = "soon"\n', None, "model.steps"),
+    ],
+)
+def test_invalid_upload_shows_the_error_in_the_page(page, data, size, expected):
+    session, rc = page
+    by_test_id(rc, v.Btn, "btn-step").click()
+    upload = rc.find(ScenarioUploadWidget).widget
+    upload.vue_upload({"name": "bad.toml", "size": size or len(data)}, [data])
+    banner = by_test_id(rc, v.Alert, "session-error")
+    assert expected in str(banner.children) and "upload bad.toml" in str(banner.children)
+    assert session.label == "baseline" and session.day == 1
+    by_test_id(rc, v.Btn, "btn-step").click()
+    assert session.day == 2
+
+
+def test_valid_upload_and_bundled_choice(page):
+    session, rc = page
+    text = load_scenario("baseline", {"model.n_users": 300, "model.name": "uploaded"}).to_toml()
+    rc.find(ScenarioUploadWidget).widget.vue_upload(
+        {"name": "mine.toml", "size": len(text)}, [text.encode()]
+    )
+    assert session.label == "mine.toml" and session.model.population.n_users == 300
+    rc.find(v.Html, children=["Using uploaded file: mine.toml"]).assert_single()
+    rc.find(v.Select, label="Bundled scenario").widget.v_model = "china_entry"
+    assert session.label == "china_entry" and session.spec.model.name != "uploaded"
+
+
+def test_play_steps_in_the_background_until_paused(page):
+    session, rc = page
+    rc.find(v.Slider, label="Play interval (ms)").widget.v_model = 0
+    by_test_id(rc, v.Btn, "btn-play").click()
+    wait_for(lambda: session.day >= 3, what="play to step")
+    # (read while the play thread re-renders: poll rather than read once)
+    wait_for(lambda: "Pause" in by_test_id(rc, v.Btn, "btn-play").children[0], what="Pause")
+    by_test_id(rc, v.Btn, "btn-play").click()
+    wait_for(lambda: "Play" in by_test_id(rc, v.Btn, "btn-play").children[0], what="pause")
+    # The frame in flight when Pause was pressed may still finish; then nothing moves.
+    settled: list[int] = []
+
+    def unchanged_for_a_while() -> bool:
+        before = session.day
+        time.sleep(0.3)
+        settled[:] = [session.day]
+        return session.day == before
+
+    wait_for(unchanged_for_a_while, what="the last frame")
+    day = settled[0]
+    time.sleep(0.5)
+    assert session.day == day
+    wait_for(lambda: text_of(rc, "day-counter") == f"Day {day} of 365", what="last frame")
+
+
+def test_comparison_runs_in_the_background_and_shows_bands_and_table(page):
+    session, rc = page
+    open_tab(rc, "Compare A vs B")
+    session.set_compare_design(reps=2, steps=6)
+    by_test_id(rc, v.Btn, "A:section-strategy-china").click()
+    by_test_id(rc, v.Btn, "B:section-strategy-china").click()
+    assert by_test_id(rc, v.Switch, f"A:param-{SHOP}").v_model is False
+    by_test_id(rc, v.Switch, f"B:param-{SHOP}").v_model = True  # B sells in-platform in china
+    assert session.compare.b == {SHOP: True} and session.compare.a == {}
+    by_test_id(rc, v.Btn, "btn-compare-run").click()
+    session.compare_job.join(60)
+    wait_for(lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "done")
+    table = by_test_id(rc, v.SimpleTable, "compare-table")
+    assert table is not None
+    band = chart(rc, "chart-compare-attitude")
+    assert len([s for s in band.option["series"] if s.get("stack")]) == 6
+    assert session.comparison.request.reps == 2
+
+
+def test_comparison_can_be_cancelled(page):
+    session, rc = page
+    open_tab(rc, "Compare A vs B")
+    session.set_compare_design(reps=30, steps=300)
+    by_test_id(rc, v.Btn, "btn-compare-run").click()
+    wait_for(lambda: session.compare_job.progress > 0, what="progress")
+    assert by_test_id(rc, v.Btn, "btn-compare-cancel").disabled is False
+    by_test_id(rc, v.Btn, "btn-compare-cancel").click()
+    session.compare_job.join(60)
+    wait_for(
+        lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "cancelled"
+    )
+    assert session.comparison is None
+
+
+def test_export_tab_offers_scenario_results_and_charts(page, monkeypatch):
+    session, rc = page
+    session.set_parameter(SHOP, True)
+    by_test_id(rc, v.Btn, "btn-step").click()
+    open_tab(rc, "Export")
+    names = {w.filename for w in rc.find(file_download.FileDownloadWidget).widgets}
+    assert {"baseline.toml", "baseline_firm_market.csv", "baseline_firm_market.parquet"} <= names
+    assert {"attitude_mean.png", "guanxi_network.png", "funnel.png"} <= names
+    scenario = next(
+        w
+        for w in rc.find(file_download.FileDownloadWidget).widgets
+        if w.filename == "baseline.toml"
+    )
+    scenario.request_download = True
+    wait_for(lambda: scenario.bytes is not None, what="the TOML download")
+    assert b"shop = true" in scenario.bytes
+
+
+def test_offline_settings_are_applied_on_import():
+    import solara.checks
+    import solara.server.settings
+    import solara.settings
+
+    import viz.app  # noqa: F401
+
+    assert solara.settings.assets.proxy is True
+    assert solara.settings.assets.cdn.startswith("http://127.0.0.1:")
+    assert solara.server.settings.telemetry.mixpanel_enable is False
+    assert solara.checks.should_perform_solara_check() is False
+
+
+def test_network_page_shows_ties_forming_with_what_each_brought():
+    session = small_session(guanxi__upkeep_cost=0.1)  # cheap ties form within days
+    box, rc = solara.render(Explorer(session), handle_error=False)
+    try:
+        open_tab(rc, "Guanxi network")
+        assert by_test_id(rc, solara.widgets.HTML, "network-ties").unsafe_innerHTML == ""
+        rc.find(v.Slider, label="Days per frame").widget.v_model = 10
+        by_test_id(rc, v.Btn, "btn-step").click()
+        assert session.day == 10
+        ties = session.model.guanxi.edge_rows()
+        assert ties
+        table = by_test_id(rc, solara.widgets.HTML, "network-ties").unsafe_innerHTML
+        assert table.count("<tr>") == len(ties) + 1
+        assert f"{ties[0]['benefit_a']:,.0f}" in table and ties[0]["firm_a"] in table
+        network = chart(rc, "chart-guanxi-network").option["series"][0]
+        assert len(network["links"]) == len(ties)
+        assert "brought" in network["links"][0]["tooltip"]["formatter"]
+        assert text_of(rc, "network-summary").startswith("Day 10:")
+    finally:
+        rc.close()

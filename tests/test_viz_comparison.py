@@ -1,0 +1,135 @@
+"""A vs B in the UI: the CLI's numbers, bands over time, progress and cancel."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from sim.compare import OUTCOMES, compare
+from sim.errors import GuanxiError
+from sim.stats import mean_ci
+from tests.viz_support import small_session, wait_for
+from viz.comparison import (
+    SERIES_TITLES,
+    ComparisonCancelled,
+    ComparisonJob,
+    ComparisonRequest,
+    mean_band,
+    run_comparison,
+)
+
+SHOP = "firms.ours.strategies.china.shop"
+
+
+def request(reps: int = 3, steps: int = 15, **b_overrides) -> ComparisonRequest:
+    session = small_session(n_users=400)
+    return ComparisonRequest(
+        base=session.spec,
+        a_overrides={},
+        b_overrides=b_overrides or {SHOP: True, "firms.ours.strategies.china.posts_per_day": 4.0},
+        reps=reps,
+        steps=steps,
+        seed=11,
+    )
+
+
+def test_end_of_run_table_equals_the_clis_comparison():
+    req = request()
+    result = run_comparison(req)
+    a, b = req.variants()
+    cli = compare(a, b, req.reps, req.steps, req.seed)
+    ui = result.comparison()
+    assert ui.seeds == cli.seeds
+    for key in OUTCOMES:
+        for variant in ("A", "B", "B - A"):
+            assert ui.outcomes[key][variant] == pytest.approx(cli.outcomes[key][variant])
+
+
+def test_replications_share_seeds_across_variants_and_paths_end_at_the_outcomes():
+    result = run_comparison(request(reps=2, steps=8))
+    assert [r.seed for r in result.runs_a] == [r.seed for r in result.runs_b] == result.seeds
+    for run in result.runs_a + result.runs_b:
+        for key in SERIES_TITLES:
+            assert run.series[key].shape == (9,)
+        assert run.series["attitude"][-1] == pytest.approx(run.final["attitude"])
+        assert run.series["revenue"][-1] == pytest.approx(run.final["revenue"])
+        assert run.series["profit"][-1] == pytest.approx(run.final["profit"])
+        assert run.series["conversions"][-1] == pytest.approx(run.final["conversions"])
+        assert run.series["followers"][-1] == run.final["followers"]
+
+
+def test_bands_are_mean_and_95_percent_t_intervals_per_day():
+    values = np.random.default_rng(1).normal(size=(5, 12))
+    mean, low, high = mean_band(values)
+    for day in range(12):
+        estimate = mean_ci(values[:, day])
+        assert (mean[day], low[day], high[day]) == pytest.approx(
+            (estimate.mean, estimate.low, estimate.high)
+        )
+    single = mean_band(values[:1])
+    np.testing.assert_array_equal(single[1], single[2])
+
+
+def test_difference_band_is_paired():
+    result = run_comparison(request(reps=3, steps=6))
+    mean, _, _ = result.bands("followers")["B - A"]
+    paired = np.mean(
+        [
+            b.series["followers"] - a.series["followers"]
+            for a, b in zip(result.runs_a, result.runs_b, strict=True)
+        ],
+        axis=0,
+    )
+    np.testing.assert_allclose(mean, paired)
+    frame = result.bands_frame()
+    assert set(frame.variant) == {"A", "B", "B - A"}
+    assert len(frame) == len(SERIES_TITLES) * 3 * 7
+    assert set(result.table_frame().outcome) == set(OUTCOMES)
+    assert len(result.runs_frame()) == 2 * 3 * 7
+
+
+def test_progress_reaches_one_and_only_grows():
+    seen = []
+    run_comparison(request(reps=2, steps=10), on_progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    assert len(seen) <= 101
+
+
+def test_cancel_stops_at_the_next_day():
+    cancel = threading.Event()
+    days = []
+
+    def progress(share: float) -> None:
+        days.append(share)
+        if share > 0.1:
+            cancel.set()
+
+    with pytest.raises(ComparisonCancelled):
+        run_comparison(request(reps=5, steps=40), on_progress=progress, cancel=cancel)
+    assert days[-1] < 0.2
+
+
+def test_background_job_reports_done_cancelled_and_errors():
+    updates = []
+    job = ComparisonJob(request(reps=2, steps=5), lambda: updates.append(1)).start()
+    job.join(60)
+    assert job.state == "done" and job.result is not None and updates
+
+    slow = ComparisonJob(request(reps=20, steps=200), lambda: None).start()
+    wait_for(lambda: slow.progress > 0, what="progress")
+    slow.cancel()
+    slow.join(60)
+    assert slow.state == "cancelled" and slow.result is None
+
+    bad = ComparisonJob(
+        request(**{"firms.ours.strategies.china.posts_per_day": 99.0}), lambda: None
+    )
+    bad.start().join(60)
+    assert bad.state == "error" and "posts_per_day" in bad.error
+
+
+def test_design_is_checked():
+    with pytest.raises(GuanxiError, match="replications"):
+        request(reps=0).variants()

@@ -1,0 +1,119 @@
+"""guanxi-sim in the browser, for strategists: ``guanxi ui`` or ``solara run viz/app.py``.
+
+One page per browser session, each with its own :class:`~viz.state.ExploreSession`
+(scenario, changes, live model, comparison): sessions never share state. The left
+column holds the scenario, the run controls and the parameters (generated from the
+scenario schema); the tabs hold the live run (Explore), strategy A against B
+(Compare) and the downloads (Export). Every asset is served by the local server.
+"""
+
+from __future__ import annotations
+
+from viz.offline import configure_offline
+
+configure_offline()  # before any page is served: local assets only, no telemetry
+
+import logging  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import solara  # noqa: E402
+import solara.lab  # noqa: E402
+import solara.server.settings  # noqa: E402
+
+from viz.compare_view import CompareTab  # noqa: E402
+from viz.explore import ExploreTab  # noqa: E402
+from viz.export_view import ExportTab  # noqa: E402
+from viz.sidebar import (  # noqa: E402
+    Banner,
+    ChangesCard,
+    ParametersCard,
+    RunControls,
+    ScenarioCard,
+)
+from viz.state import DEFAULT_SCENARIO, ExploreSession  # noqa: E402
+from viz.ticks import use_ticks  # noqa: E402
+
+logger = logging.getLogger(__name__)
+TITLE = "guanxi-sim: social media strategy simulator"
+solara.server.settings.theme.title = "guanxi-sim"
+solara.server.settings.theme.show_banner = False
+solara.server.settings.assets.fontawesome_enabled = False  # icons are Material Design
+
+
+@solara.component
+def SessionError(session: ExploreSession, revision: int, act: Callable[..., None]):
+    """The last rejected change or upload, in the schema's words."""
+    if session.error:
+        Banner(session.error, "session-error", lambda: act(session.dismiss_error))
+
+
+@solara.component
+def Explorer(session: ExploreSession):
+    """The whole page for one session (tests render it with a small scenario)."""
+    ticks = use_ticks(session)
+    playing = solara.use_reactive(False)
+    play_interval = solara.use_reactive(100)
+    days_per_frame = solara.use_reactive(1)
+    tab = solara.use_reactive(0)
+
+    def act(action: Callable[..., Any], *args: Any) -> None:
+        """Apply an action to the session, then re-render what it changed."""
+        action(*args)
+        ticks.sync()
+
+    def change(path: str, value: Any) -> None:
+        playing.set(False)
+        act(session.set_parameter, path, value)
+
+    def play() -> None:
+        """Step while playing, one frame per play interval, until paused or the run ends."""
+        while playing.value and not session.finished:
+            time.sleep(play_interval.value / 1000)
+            if not playing.value:
+                break
+            days = max(1, min(days_per_frame.value, session.run_length - session.day))
+            try:
+                session.step(days)
+            except Exception as exc:  # keep the app alive and say what happened
+                logger.exception("step failed")
+                session.report(f"step failed: {exc}")
+                playing.set(False)
+            ticks.sync()
+        if playing.value:
+            playing.set(False)
+
+    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+    # The one reader of the counters: a change re-renders in a single pass, and only
+    # the components whose counter changed do any work. (Components reading them
+    # themselves could miss a change made from the play or comparison thread while
+    # another render is under way.)
+    revision, config, compare = ticks.run.value, ticks.config.value, ticks.compare.value
+
+    solara.Title(TITLE)
+    solara.Style(".guanxi-param .v-input--switch { margin-top: 0 }")
+    with solara.Columns([1, 3], gutters_dense=True):
+        with solara.Column(gap="8px", style="min-width: 300px"):
+            SessionError(session, revision, act)
+            ScenarioCard(ticks, config, act)
+            RunControls(ticks, revision, playing.value, playing, play_interval, days_per_frame, act)
+            ChangesCard(ticks, config, act)
+            ParametersCard(ticks, config, change)
+        with (
+            solara.Column(gap="8px", style="min-width: 0"),
+            solara.lab.Tabs(value=tab, lazy=True),
+        ):
+            with solara.lab.Tab("Explore", icon_name="mdi-chart-line"):
+                ExploreTab(ticks, revision, config)
+            with solara.lab.Tab("Compare A vs B", icon_name="mdi-scale-balance"):
+                CompareTab(ticks, compare, config)
+            with solara.lab.Tab("Export", icon_name="mdi-download"):
+                ExportTab(ticks, revision, compare)
+
+
+@solara.component
+def Page():
+    """Solara's entry point: a new session on the default scenario per browser tab."""
+    session = solara.use_memo(lambda: ExploreSession.bundled(DEFAULT_SCENARIO), [])
+    Explorer(session)

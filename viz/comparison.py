@@ -1,0 +1,310 @@
+"""Strategy A against strategy B, over time, with common random numbers.
+
+The same design as :func:`sim.compare.compare` (and the same pieces: variants from
+:func:`sim.compare.variant`, seeds from :func:`sim.compare.replication_seeds`, end
+outcomes from :func:`sim.runner.focal_outcomes`, intervals from
+:func:`sim.stats.mean_ci`): replication r of A and of B share a seed, so B - A
+reflects the strategies rather than chance. The UI also needs each replication's
+path over time, to draw mean and 95% CI bands per day, so each run's series are
+kept (:func:`replicate`). Runs go one after the other in the caller's (background)
+thread, reporting progress per simulated day and stopping at the next day once
+cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.compare import OUTCOMES, Comparison, replication_seeds, variant
+from sim.errors import GuanxiError
+from sim.model import MarketModel
+from sim.runner import firm_market_frame, focal_outcomes, model_frame, run_model
+from sim.scenario import Scenario
+from sim.stats import mean_ci
+from viz.figures import Chart, band_chart
+
+# Focal-firm outcomes drawn over time: key -> (title, how to read it from a run).
+SERIES_TITLES: dict[str, str] = {
+    "attitude": "Mean attitude toward us (aware users, -1..1)",
+    "followers": "Followers",
+    "customers": "Customers",
+    "conversions": "Conversions (cumulative purchases)",
+    "revenue": "Revenue (cumulative, currency)",
+    "profit": "Profit (cumulative, currency)",
+    "crm_capability": "Social CRM capability (0..1)",
+    "performance": "Marketing performance index (0..1)",
+    "ties": "Guanxi ties",
+}
+VARIANTS = ("A", "B", "B - A")
+logger = logging.getLogger(__name__)
+MAX_REPLICATIONS = 100
+
+
+class ComparisonCancelled(Exception):
+    """The user cancelled the comparison."""
+
+
+@dataclass(frozen=True)
+class ComparisonRequest:
+    """What to compare: overrides of A and B on one base scenario, and the design."""
+
+    base: Scenario
+    a_overrides: Mapping[str, Any]
+    b_overrides: Mapping[str, Any]
+    reps: int
+    steps: int
+    seed: int
+
+    def variants(self) -> tuple[Scenario, Scenario]:
+        """Validated scenarios A and B (raises ScenarioError with one line)."""
+        if not 1 <= self.reps <= MAX_REPLICATIONS:
+            raise GuanxiError(f"replications: {self.reps}; allowed: 1 to {MAX_REPLICATIONS}")
+        if not 1 <= self.steps <= self.base.model.steps * 10:
+            raise GuanxiError(f"days: {self.steps}; allowed: 1 to {self.base.model.steps * 10}")
+        a = variant(self.base, dict(self.a_overrides), "A")
+        b = variant(self.base, dict(self.b_overrides), "B")
+        return a, b
+
+
+@dataclass(frozen=True)
+class Replication:
+    """One run's focal-firm series (one value per day, day 0 first) and end outcomes."""
+
+    seed: int
+    series: dict[str, np.ndarray]
+    final: dict[str, float]
+
+
+def focal_series(model: MarketModel) -> dict[str, np.ndarray]:
+    """The focal firm's outcomes per day from a finished run's DataCollector."""
+    frame = model_frame(model)
+    fm = firm_market_frame(model)
+    mine = fm[fm.firm == model.focal.name].groupby("step")["conversions"].sum()
+    conversions = mine.reindex(frame.step, fill_value=0.0).to_numpy(dtype=float)
+    return {
+        "attitude": frame.focal_attitude.to_numpy(dtype=float),
+        "followers": frame.focal_followers.to_numpy(dtype=float),
+        "customers": frame.focal_customers.to_numpy(dtype=float),
+        "conversions": np.cumsum(conversions),
+        "revenue": np.cumsum(frame.focal_revenue.to_numpy(dtype=float)),
+        "profit": np.cumsum(frame.focal_profit.to_numpy(dtype=float)),
+        "crm_capability": frame.focal_crm_capability.to_numpy(dtype=float),
+        "performance": frame.focal_performance.to_numpy(dtype=float),
+        "ties": frame.ties.to_numpy(dtype=float),
+    }
+
+
+def replicate(
+    spec: Scenario, steps: int, seed: int, on_step: Callable[[int], None] | None = None
+) -> Replication:
+    """Run ``spec`` for ``steps`` days with ``seed``; keep its series and end outcomes."""
+    model = run_model(spec, steps, seed, on_step)
+    outcome = focal_outcomes(model)
+    return Replication(
+        seed=seed,
+        series=focal_series(model),
+        final={key: float(outcome[key]) for key in OUTCOMES},
+    )
+
+
+@dataclass
+class ComparisonResult:
+    """Both variants' replications, with the CLI's end-of-run table and bands over time."""
+
+    request: ComparisonRequest
+    a: Scenario
+    b: Scenario
+    seeds: list[int]
+    runs_a: list[Replication]
+    runs_b: list[Replication]
+    _bands: dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    @property
+    def days(self) -> np.ndarray:
+        return np.arange(self.request.steps + 1, dtype=float)
+
+    def comparison(self) -> Comparison:
+        """End-of-run estimates, as :func:`sim.compare.compare` reports them."""
+        table = {}
+        for key in OUTCOMES:
+            va = np.array([run.final[key] for run in self.runs_a])
+            vb = np.array([run.final[key] for run in self.runs_b])
+            table[key] = {"A": mean_ci(va), "B": mean_ci(vb), "B - A": mean_ci(vb - va)}
+        return Comparison(table, self.seeds, self.a, self.b)
+
+    def bands(self, key: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(mean, low, high) per day for A, B and the paired B - A, 95% t intervals."""
+        if key not in self._bands:
+            a = np.vstack([run.series[key] for run in self.runs_a])
+            b = np.vstack([run.series[key] for run in self.runs_b])
+            self._bands[key] = {"A": mean_band(a), "B": mean_band(b), "B - A": mean_band(b - a)}
+        return self._bands[key]
+
+    def chart(self, key: str) -> Chart:
+        return band_chart(f"compare_{key}", SERIES_TITLES[key], self.days, self.bands(key))
+
+    def bands_frame(self) -> pd.DataFrame:
+        """Long table: day, outcome, variant, mean, low, high, replications."""
+        frames = []
+        for key in SERIES_TITLES:
+            for name, (mean, low, high) in self.bands(key).items():
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "day": self.days.astype(int),
+                            "outcome": key,
+                            "variant": name,
+                            "mean": mean,
+                            "low": low,
+                            "high": high,
+                            "replications": len(self.runs_a),
+                        }
+                    )
+                )
+        return pd.concat(frames, ignore_index=True)
+
+    def table_frame(self) -> pd.DataFrame:
+        """End-of-run outcomes: one row per outcome and variant, mean and 95% CI."""
+        rows = []
+        for key, estimates in self.comparison().outcomes.items():
+            for name in VARIANTS:
+                estimate = estimates[name]
+                rows.append(
+                    {
+                        "outcome": key,
+                        "label": OUTCOMES[key],
+                        "variant": name,
+                        "mean": estimate.mean,
+                        "low": estimate.low,
+                        "high": estimate.high,
+                        "replications": estimate.n,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def runs_frame(self) -> pd.DataFrame:
+        """Every replication's series: variant, replication, seed, day and outcomes."""
+        frames = []
+        for name, runs in (("A", self.runs_a), ("B", self.runs_b)):
+            for index, run in enumerate(runs):
+                frame = pd.DataFrame(run.series)
+                frame.insert(0, "day", self.days.astype(int))
+                frame.insert(0, "seed", run.seed)
+                frame.insert(0, "replication", index)
+                frame.insert(0, "variant", name)
+                frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+
+def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and t-based confidence interval per column of (replications, days).
+
+    Matches :func:`sim.stats.mean_ci` column by column (one replication or no spread
+    gives a point), without a scipy call per day.
+    """
+    n = values.shape[0]
+    mean = values.mean(axis=0)
+    if n < 2:
+        return mean, mean.copy(), mean.copy()
+    sem = values.std(axis=0, ddof=1) / np.sqrt(n)
+    half = stats.t.ppf(0.5 + level / 2, df=n - 1) * sem
+    return mean, mean - half, mean + half
+
+
+def run_comparison(
+    request: ComparisonRequest,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ComparisonResult:
+    """Run R replications of A and B with common random numbers, day by day.
+
+    ``on_progress`` gets the share of simulated days done (0..1), at most once per
+    percent; setting ``cancel`` stops the work at the next simulated day with
+    :class:`ComparisonCancelled`.
+    """
+    a, b = request.variants()
+    seeds = replication_seeds(request.seed, request.reps)
+    total = 2 * request.reps * request.steps
+    done = 0
+    reported = -1
+
+    def tick(_day: int) -> None:
+        nonlocal done, reported
+        if cancel is not None and cancel.is_set():
+            raise ComparisonCancelled("comparison cancelled")
+        done += 1
+        percent = int(100 * done / total)
+        if on_progress is not None and percent != reported:
+            reported = percent
+            on_progress(done / total)
+
+    runs_a, runs_b = [], []
+    for seed in seeds:
+        runs_a.append(replicate(a, request.steps, seed, tick))
+        runs_b.append(replicate(b, request.steps, seed, tick))
+    return ComparisonResult(request, a, b, seeds, runs_a, runs_b)
+
+
+class ComparisonJob:
+    """A comparison running in a background thread, with progress, cancel and outcome.
+
+    ``on_update`` is called (from the worker thread) whenever progress or state
+    changes, so the page can re-render; the page itself stays responsive.
+    """
+
+    def __init__(self, request: ComparisonRequest, on_update: Callable[[], None]) -> None:
+        self.request = request
+        self.progress = 0.0
+        self.state = "running"  # running, done, cancelled, error
+        self.result: ComparisonResult | None = None
+        self.error: str | None = None
+        self._on_update = on_update
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="guanxi-compare", daemon=True)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def simulated_days(self) -> int:
+        return 2 * self.request.reps * self.request.steps
+
+    def start(self) -> ComparisonJob:
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop at the next simulated day."""
+        self._cancel.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _progress(self, share: float) -> None:
+        self.progress = share
+        self._on_update()
+
+    def _run(self) -> None:
+        try:
+            self.result = run_comparison(self.request, self._progress, self._cancel)
+            self.state = "done"
+        except ComparisonCancelled:
+            self.state = "cancelled"
+        except GuanxiError as exc:
+            self.error, self.state = str(exc), "error"
+        except Exception as exc:  # keep the app running; show what went wrong
+            logger.exception("comparison failed")
+            self.error, self.state = f"comparison failed: {exc}", "error"
+        finally:
+            self._on_update()

@@ -1,0 +1,421 @@
+"""What each chart shows, independent of how it is drawn.
+
+A :class:`Chart` is a title, a y label and one or more panels (one per market, say),
+each with named series. :mod:`viz.echarts` turns it into an interactive ECharts
+option for the page and :mod:`viz.png` into a PNG for download, so the two always
+show the same numbers. The builders here read a run's :class:`~viz.history.RunHistory`
+(live charts), the model (guanxi network, users) or a comparison's bands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sim.model import MarketModel
+from viz.history import RunHistory
+
+FOCAL_COLOR = "#c2185b"
+PALETTE = (
+    "#1f77b4",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#17becf",
+    "#7f7f7f",
+    "#bcbd22",
+    "#e377c2",
+    "#393b79",
+)
+VARIANT_COLORS = {"A": "#1f77b4", "B": "#ff7f0e", "B - A": "#2ca02c"}
+MAX_POINTS = 600  # per series on screen; longer runs are thinned evenly (PNG keeps all)
+SMOOTHING_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line (or set of bars), with an optional confidence band."""
+
+    name: str
+    values: Sequence[float]
+    low: Sequence[float] | None = None
+    high: Sequence[float] | None = None
+    emphasis: bool = False  # the focal firm: drawn thick
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One plot area: x values (days, or categories for bars) and its series."""
+
+    title: str
+    x: Sequence[float] | Sequence[str]
+    series: tuple[Series, ...]
+    zero_line: bool = False  # a dashed line at 0 (differences)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart with one or more panels side by side."""
+
+    key: str  # stable identifier, also the PNG file name
+    title: str
+    y_label: str
+    panels: tuple[Panel, ...]
+    x_label: str = "day"
+    kind: Literal["line", "bar"] = "line"
+    log_y: bool = False  # log scale on the value axis
+    horizontal: bool = False  # bars: categories down the side, values across
+
+
+def firm_color(history_or_names: RunHistory | Sequence[str], firm: str, focal: str) -> str:
+    """A stable colour per firm; the focal firm always in the focal colour."""
+    names = (
+        history_or_names.firm_names
+        if isinstance(history_or_names, RunHistory)
+        else list(history_or_names)
+    )
+    if firm == focal:
+        return FOCAL_COLOR
+    others = [name for name in names if name != focal]
+    return PALETTE[others.index(firm) % len(PALETTE)] if firm in others else PALETTE[0]
+
+
+def firm_label(firm: str, focal: str) -> str:
+    """Legend name of a firm; the focal firm is marked."""
+    return f"{firm} (us)" if firm == focal else firm
+
+
+def rolling_mean(values: np.ndarray, days: int = SMOOTHING_DAYS) -> np.ndarray:
+    """Trailing mean over ``days`` (shorter at the start), for noisy daily flows."""
+    if values.size == 0:
+        return values
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    index = np.arange(1, values.size + 1)
+    start = np.maximum(0, index - days)
+    return (cumulative[index] - cumulative[start]) / (index - start)
+
+
+# --------------------------------------------------------------------------- live charts
+FIRM_MARKET_CHARTS: dict[str, tuple[str, str, bool]] = {
+    # column: (title, y label, smoothed)
+    "attitude_mean": (
+        "Attitude toward each firm, by market",
+        "mean attitude of aware users (-1..1)",
+        False,
+    ),
+    "awareness": ("Awareness", "share of the market aware of the firm", False),
+    "followers": ("Followers", "users following the firm", False),
+    "engagement_rate": (
+        "Engagement rate",
+        f"engagements / follower / post ({SMOOTHING_DAYS}-day mean)",
+        True,
+    ),
+    "conversions": ("Conversions", f"purchases per day ({SMOOTHING_DAYS}-day mean)", True),
+}
+FIRM_CHARTS: dict[str, tuple[str, str]] = {
+    "crm_capability": ("Social CRM capability", "capability (0..1)"),
+    "performance": ("Marketing performance", "performance index (0..1)"),
+}
+
+
+def firm_market_chart(history: RunHistory, column: str) -> Chart:
+    """One panel per market, a line per firm active there (the focal firm thick)."""
+    title, y_label, smoothed = FIRM_MARKET_CHARTS[column]
+    panels = []
+    for market in history.market_names:
+        series = []
+        days: Sequence[float] = []
+        for firm in history.firm_names:
+            if market not in history.targets[firm]:
+                continue
+            values = history.series(firm, market, column)
+            if smoothed:
+                values = rolling_mean(values)
+            days = history.days(firm, market)
+            series.append(
+                Series(
+                    firm_label(firm, history.focal),
+                    values,
+                    emphasis=firm == history.focal,
+                    color=firm_color(history, firm, history.focal),
+                )
+            )
+        panels.append(Panel(market, days, tuple(series)))
+    return Chart(column, title, y_label, tuple(panels))
+
+
+def firm_chart(history: RunHistory, column: str) -> Chart:
+    """One panel, a line per firm."""
+    title, y_label = FIRM_CHARTS[column]
+    return Chart(column, title, y_label, (_firm_panel(history, column, "all markets"),))
+
+
+def revenue_profit_chart(history: RunHistory) -> Chart:
+    """Cumulative revenue and cumulative profit per firm."""
+    revenue = _firm_panel(history, "revenue", "cumulative revenue", cumulative=True)
+    profit = _firm_panel(history, "total_profit", "cumulative profit")
+    return Chart("revenue_profit", "Revenue and profit", "currency", (revenue, profit))
+
+
+def _firm_panel(history: RunHistory, column: str, title: str, cumulative: bool = False) -> Panel:
+    series = []
+    for firm in history.firm_names:
+        values = history.firm_series(column, firm)
+        if cumulative:
+            values = np.cumsum(values)
+        series.append(
+            Series(
+                firm_label(firm, history.focal),
+                values,
+                emphasis=firm == history.focal,
+                color=firm_color(history, firm, history.focal),
+            )
+        )
+    return Panel(title, np.asarray(history.firm_steps, dtype=float), tuple(series))
+
+
+def live_charts(history: RunHistory) -> list[Chart]:
+    """Every live chart of the Explore tab, in page order."""
+    charts = [firm_market_chart(history, column) for column in FIRM_MARKET_CHARTS]
+    charts.insert(3, revenue_profit_chart(history))
+    charts.extend(firm_chart(history, column) for column in FIRM_CHARTS)
+    return charts
+
+
+LIVE_CHART_KEYS = (
+    "attitude_mean",
+    "awareness",
+    "followers",
+    "revenue_profit",
+    "engagement_rate",
+    "conversions",
+    "crm_capability",
+    "performance",
+)
+
+
+def live_chart(history: RunHistory, key: str) -> Chart:
+    """One live chart by key (see LIVE_CHART_KEYS)."""
+    if key in FIRM_MARKET_CHARTS:
+        return firm_market_chart(history, key)
+    if key in FIRM_CHARTS:
+        return firm_chart(history, key)
+    if key == "revenue_profit":
+        return revenue_profit_chart(history)
+    raise KeyError(key)
+
+
+def guanxi_ties_chart(model: MarketModel) -> Chart:
+    """Ties now, and ties formed and severed so far, per day (the model's reporters)."""
+    records = model.datacollector.model_vars
+    days = np.arange(len(records["ties"]), dtype=float)
+    series = (
+        Series(
+            "ties now", np.asarray(records["ties"], dtype=float), color=FOCAL_COLOR, emphasis=True
+        ),
+        Series("formed so far", np.cumsum(records["ties_formed"], dtype=float), color=PALETTE[1]),
+        Series("severed so far", np.cumsum(records["ties_severed"], dtype=float), color=PALETTE[2]),
+    )
+    return Chart("guanxi_ties", "Guanxi ties", "ties", (Panel("all firms", days, series),))
+
+
+# --------------------------------------------------------------------------- users
+DEPENDENCY_BINS = 20
+FUNNEL_WINDOW_DAYS = 30
+FUNNEL_STAGES = (
+    ("aware", "aware (users now)"),
+    ("following", "following (users now)"),
+    ("consuming", f"consuming (posts read, {FUNNEL_WINDOW_DAYS} days)"),
+    ("engaging", f"engaging (engagements, {FUNNEL_WINDOW_DAYS} days)"),
+    ("buying", f"buying (purchases, {FUNNEL_WINDOW_DAYS} days)"),
+)
+
+
+def dependency_chart(model: MarketModel) -> Chart:
+    """Share of each market's users by SNS dependency (0..1), one bar set per market."""
+    population = model.population
+    edges = np.linspace(0.0, 1.0, DEPENDENCY_BINS + 1)
+    centres = [f"{(lo + hi) / 2:.3f}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    series = []
+    for m, market in enumerate(model.markets):
+        values = population.sns_dependency[population.block(m)]
+        counts, _ = np.histogram(values, bins=edges)
+        share = counts / max(values.size, 1)
+        series.append(Series(market.name, share, color=PALETTE[m % len(PALETTE)]))
+    panel = Panel("all markets", centres, tuple(series))
+    return Chart(
+        "sns_dependency",
+        "SNS dependency of users, by market",
+        "share of the market's users",
+        (panel,),
+        x_label="SNS dependency (0..1)",
+        kind="bar",
+    )
+
+
+def funnel_chart(history: RunHistory, market_sizes: dict[str, float]) -> Chart:
+    """Aware -> following -> consuming -> engaging -> buying for the focal firm, by market."""
+    focal = history.focal
+    series = []
+    for m, market in enumerate(history.targets[focal]):
+        values = funnel_values(history, market, market_sizes[market])
+        series.append(Series(market, values, color=PALETTE[m % len(PALETTE)]))
+    panel = Panel("our business", [label for _, label in FUNNEL_STAGES], tuple(series))
+    return Chart(
+        "funnel",
+        f"Funnel of {focal} (us)",
+        "count (log scale)",
+        (panel,),
+        x_label="stage",
+        kind="bar",
+        log_y=True,
+        horizontal=True,
+    )
+
+
+def funnel_values(history: RunHistory, market: str, market_size: float) -> list[float]:
+    """The focal firm's funnel in one market (see :data:`FUNNEL_STAGES`)."""
+    focal = history.focal
+    window = FUNNEL_WINDOW_DAYS
+    return [
+        history.latest(focal, market, "awareness") * market_size,
+        history.latest(focal, market, "followers"),
+        history.recent_total(focal, market, "consumed", window),
+        history.recent_total(focal, market, "engagements", window),
+        history.recent_total(focal, market, "conversions", window),
+    ]
+
+
+def market_sizes(model: MarketModel) -> dict[str, float]:
+    """Users per market."""
+    bounds = model.population.bounds
+    return {market.name: float(bounds[m + 1] - bounds[m]) for m, market in enumerate(model.markets)}
+
+
+# --------------------------------------------------------------------------- guanxi network
+@dataclass(frozen=True)
+class FirmNode:
+    name: str
+    performance: float
+    crm_capability: float
+    ties: int
+    focal: bool
+    color: str
+
+
+@dataclass(frozen=True)
+class Tie:
+    """A guanxi tie now, and what it has brought each side so far (currency)."""
+
+    firm_a: str
+    firm_b: str
+    strength: float
+    age: int
+    benefit_a: float  # received by firm_a
+    benefit_b: float
+    favours_a: float  # given by firm_a
+    favours_b: float
+
+    def describe(self) -> list[str]:
+        """Lines of the tie's tooltip."""
+        return [
+            f"{self.firm_a} \u2194 {self.firm_b}",
+            f"strength {self.strength:.2f}, {self.age} days old",
+            f"brought {self.firm_a}: {self.benefit_a:,.0f} (gave {self.favours_a:,.0f})",
+            f"brought {self.firm_b}: {self.benefit_b:,.0f} (gave {self.favours_b:,.0f})",
+        ]
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """The guanxi network now: firms, ties and what has happened to ties so far."""
+
+    day: int
+    nodes: tuple[FirmNode, ...]
+    ties: tuple[Tie, ...]
+    formed: int
+    severed: int
+    recent_events: tuple[str, ...]
+
+    def summary(self) -> str:
+        """E.g. 'Day 8: 1 tie now; 1 formed and 0 severed so far'."""
+        count = len(self.ties)
+        return (
+            f"Day {self.day}: {count} tie{'' if count == 1 else 's'} now; "
+            f"{self.formed} formed and {self.severed} severed so far"
+        )
+
+
+def network_view(model: MarketModel, recent: int = 6) -> NetworkView:
+    """Snapshot of the guanxi graph from the model (current ties and their ledgers)."""
+    firms = sorted(model.firms, key=lambda firm: firm.index)
+    names = [firm.name for firm in firms]
+    focal = model.focal.name
+    nodes = tuple(
+        FirmNode(
+            name=firm.name,
+            performance=float(firm.performance),
+            crm_capability=float(firm.crm_capability),
+            ties=int(firm.ties),
+            focal=firm.is_focal,
+            color=firm_color(names, firm.name, focal),
+        )
+        for firm in firms
+    )
+    ties = tuple(
+        Tie(
+            firm_a=row["firm_a"],
+            firm_b=row["firm_b"],
+            strength=float(row["strength"]),
+            age=int(row["age"]),
+            benefit_a=float(row["benefit_a"]),
+            benefit_b=float(row["benefit_b"]),
+            favours_a=float(row["favours_a"]),
+            favours_b=float(row["favours_b"]),
+        )
+        for row in model.guanxi.edge_rows()
+    )
+    events = model.guanxi.events
+    formed = sum(event.event == "formed" for event in events)
+    lines = []
+    for event in events[-recent:][::-1]:
+        reason = f" ({event.reason})" if event.reason else ""
+        lines.append(
+            f"day {event.step}: {event.firm_a} \u2194 {event.firm_b} {event.event}{reason}"
+        )
+    return NetworkView(
+        day=model.steps,
+        nodes=nodes,
+        ties=ties,
+        formed=formed,
+        severed=len(events) - formed,
+        recent_events=tuple(lines),
+    )
+
+
+# --------------------------------------------------------------------------- comparison
+def band_chart(
+    key: str,
+    title: str,
+    days: Sequence[float],
+    bands: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> Chart:
+    """A comparison outcome: A and B with 95% CI bands, and B - A with its band.
+
+    ``bands`` maps "A", "B" and "B - A" to (mean, low, high) arrays over ``days``.
+    """
+    both = tuple(
+        Series(variant, *bands[variant], color=VARIANT_COLORS[variant]) for variant in ("A", "B")
+    )
+    difference = (Series("B - A", *bands["B - A"], color=VARIANT_COLORS["B - A"]),)
+    return Chart(
+        key,
+        title,
+        "mean with 95% CI over replications",
+        (Panel("A and B", days, both), Panel("B - A (paired)", days, difference, zero_line=True)),
+    )

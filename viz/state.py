@@ -1,0 +1,311 @@
+"""One browser session's scenario, parameter changes, live model and comparison.
+
+:class:`ExploreSession` is plain Python (no Solara), so that it can be tested and
+benchmarked on its own. The app creates one per browser session (``solara.use_memo``
+in the page component), never at module level: sessions never see each other's
+state. Every change bumps :attr:`ExploreSession.revision`, which the page uses to
+re-render.
+
+Parameters are changed the way the CLI changes them: a dotted override path and a
+value (``firms.ours.strategies.china.responsiveness = 0.6``), applied to the raw
+scenario data and validated by the schema (:func:`sim.scenario.scenario_from_data`).
+A rejected value leaves everything as it was and sets :attr:`ExploreSession.error`
+to the schema's one-line message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sim.compare import variant
+from sim.errors import GuanxiError
+from sim.model import MarketModel
+from sim.scenario import (
+    MAX_SCENARIO_BYTES,
+    Scenario,
+    ScenarioError,
+    bundled_scenarios,
+    parse_scenario_bytes,
+    read_scenario_file,
+    scenario_from_data,
+)
+from viz.comparison import ComparisonJob, ComparisonRequest, ComparisonResult
+from viz.history import RunHistory
+from viz.parameters import scenario_value
+
+T = TypeVar("T")
+DEFAULT_SCENARIO = "baseline"
+# The browser UI steps the model in the server's memory; larger populations belong
+# to `guanxi run` and sweeps. Uploaded files cannot ask for more.
+MAX_UI_USERS = 200_000
+
+
+@dataclass
+class CompareSettings:
+    """The Compare tab's inputs: A's and B's changes on top of the current scenario."""
+
+    a: dict[str, Any] = field(default_factory=dict)
+    b: dict[str, Any] = field(default_factory=dict)
+    reps: int = 5
+    steps: int | None = None  # None: the scenario's [model] steps
+    seed: int | None = None  # None: the scenario's seed
+
+
+class ExploreSession:
+    """The scenario being explored, its changes, the live model and its history."""
+
+    def __init__(self, raw: dict[str, Any], source: str, label: str) -> None:
+        self.lock = threading.RLock()
+        self.error: str | None = None
+        self.revision = 0
+        self.config_revision = 0
+        self.compare_revision = 0
+        self.compare = CompareSettings()
+        self.compare_error: str | None = None
+        self.compare_job: ComparisonJob | None = None
+        self.comparison: ComparisonResult | None = None  # the last finished comparison
+        self._install(raw, source, label, {})
+
+    @classmethod
+    def from_data(
+        cls, raw: dict[str, Any], source: str, overrides: dict[str, Any] | None = None
+    ) -> ExploreSession:
+        """A session on raw scenario data with overrides as the loaded scenario (tests, benchmarks)."""
+        data = scenario_from_data(raw, source, overrides or {}).model_dump(mode="json")
+        return cls(data, source, source)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def bundled(cls, name: str = DEFAULT_SCENARIO) -> ExploreSession:
+        """A session on a bundled scenario (raises ScenarioError if it is invalid)."""
+        path = bundled_scenarios()[name]
+        return cls(read_scenario_file(path), str(path), name)
+
+    def load_bundled(self, name: str) -> bool:
+        """Switch to a bundled scenario; False (and :attr:`error`) if it cannot be used."""
+        paths = bundled_scenarios()
+        if name not in paths:
+            return self._fail(f"no bundled scenario '{name}'; bundled: {', '.join(paths)}")
+        try:
+            raw = read_scenario_file(paths[name])
+            self._install(raw, str(paths[name]), name, {})
+        except ScenarioError as exc:
+            return self._fail(str(exc))
+        return True
+
+    def load_upload(self, filename: str, data: bytes, size: int | None = None) -> bool:
+        """Use an uploaded TOML file, parsed as data only (size-limited by the schema).
+
+        ``size`` is the file's real size when only its first bytes were sent.
+        """
+        source = f"upload {filename}"
+        size = len(data) if size is None else size
+        if size > MAX_SCENARIO_BYTES:
+            return self._fail(
+                f"{source}: {size:,} bytes; a scenario may be at most {MAX_SCENARIO_BYTES:,} bytes"
+            )
+        try:
+            raw = parse_scenario_bytes(data, source)
+            self._install(raw, source, filename, {})
+        except ScenarioError as exc:
+            return self._fail(str(exc))
+        return True
+
+    def _install(
+        self, raw: dict[str, Any], source: str, label: str, overrides: dict[str, Any]
+    ) -> None:
+        """Validate and switch to a scenario; raises ScenarioError and changes nothing if invalid."""
+        base = scenario_from_data(raw, source)
+        spec = scenario_from_data(raw, source, overrides) if overrides else base
+        _check_size(spec, source)
+        with self.lock:
+            if raw is not getattr(self, "raw", None):
+                self.compare = CompareSettings()  # A and B name this scenario's firms
+                self.compare_error = None
+                self.compare_revision += 1
+            self.raw, self.source, self.label = raw, source, label
+            self.base, self.spec, self.overrides = base, spec, dict(overrides)
+            self.error = None
+            self._build()
+            self.config_revision += 1
+
+    # ------------------------------------------------------------------ parameters
+    def value(self, path: str) -> Any:
+        """The current value of a parameter (dotted override path)."""
+        return scenario_value(self.spec, path)
+
+    def is_changed(self, path: str) -> bool:
+        return path in self.overrides
+
+    def set_parameter(self, path: str, value: Any) -> bool:
+        """Change one parameter and restart the run; False (and :attr:`error`) if rejected."""
+        overrides = dict(self.overrides)
+        overrides.pop(path, None)
+        try:
+            base_value = scenario_value(self.base, path)
+        except (AttributeError, StopIteration, KeyError):
+            base_value = object()
+        if value != base_value or type(value) is not type(base_value):
+            overrides[path] = value
+        try:
+            self._install(self.raw, self.source, self.label, overrides)
+        except ScenarioError as exc:
+            return self._fail(str(exc))
+        return True
+
+    def clear_changes(self) -> None:
+        """Back to the scenario as loaded."""
+        self._install(self.raw, self.source, self.label, {})
+
+    @property
+    def seed(self) -> int:
+        return self.spec.model.seed
+
+    # ------------------------------------------------------------------ running
+    def read(self, view: Callable[[], T]) -> T:
+        """``view()`` while no step or rebuild is under way (pages render from other threads)."""
+        with self.lock:
+            return view()
+
+    def _build(self) -> None:
+        self.model = MarketModel(self.spec, rng=self.spec.model.seed)
+        self.history = RunHistory(self.model)
+        self.revision += 1
+
+    def reset(self) -> None:
+        """Start the run again from day 0 with the same scenario and seed."""
+        with self.lock:
+            self.error = None
+            self._build()
+
+    def step(self, days: int = 1) -> None:
+        """Advance the live model ``days`` days, recording each."""
+        with self.lock:
+            for _ in range(days):
+                self.model.step()
+                self.history.capture(self.model)
+            self.revision += 1
+
+    @property
+    def day(self) -> int:
+        return self.model.steps
+
+    @property
+    def run_length(self) -> int:
+        """Days a run lasts: play stops here ([model] steps)."""
+        return self.spec.model.steps
+
+    @property
+    def finished(self) -> bool:
+        return self.day >= self.run_length
+
+    # ------------------------------------------------------------------ compare
+    def compare_value(self, name: str, path: str) -> Any:
+        """A parameter's value in variant A or B (its change, else the current scenario's)."""
+        changes = self.compare.a if name == "A" else self.compare.b
+        return changes[path] if path in changes else self.value(path)
+
+    def set_compare_parameter(self, name: str, path: str, value: Any) -> bool:
+        """Change one parameter of variant A or B; False (and :attr:`compare_error`) if rejected."""
+        changes = dict(self.compare.a if name == "A" else self.compare.b)
+        if value == self.value(path) and type(value) is type(self.value(path)):
+            changes.pop(path, None)
+        else:
+            changes[path] = value
+        try:
+            variant(self.spec, changes, name)
+        except GuanxiError as exc:
+            return self._compare_fail(str(exc))
+        with self.lock:
+            if name == "A":
+                self.compare.a = changes
+            else:
+                self.compare.b = changes
+            self.compare_error = None
+            self.compare_revision += 1
+        return True
+
+    def set_compare_design(
+        self, reps: int | None = None, steps: int | None = None, seed: int | None = None
+    ) -> None:
+        with self.lock:
+            if reps is not None:
+                self.compare.reps = reps
+            if steps is not None:
+                self.compare.steps = steps
+            if seed is not None:
+                self.compare.seed = seed
+            self.compare_revision += 1
+
+    def compare_request(self) -> ComparisonRequest:
+        settings = self.compare
+        return ComparisonRequest(
+            base=self.spec,
+            a_overrides=dict(settings.a),
+            b_overrides=dict(settings.b),
+            reps=settings.reps,
+            steps=settings.steps or self.spec.model.steps,
+            seed=self.spec.model.seed if settings.seed is None else settings.seed,
+        )
+
+    def start_comparison(self, on_update: Callable[[], None]) -> bool:
+        """Start A vs B in the background (cancelling a running one); False if the inputs are invalid."""
+        request = self.compare_request()
+        try:
+            request.variants()
+        except GuanxiError as exc:
+            return self._compare_fail(str(exc))
+        self.cancel_comparison()
+
+        def update() -> None:
+            with self.lock:
+                if job.state == "done" and job.result is not None and self.compare_job is job:
+                    self.comparison = job.result
+                self.compare_revision += 1
+            on_update()
+
+        job = ComparisonJob(request, update)
+        with self.lock:
+            self.compare_job = job
+            self.compare_error = None
+            self.compare_revision += 1
+        job.start()
+        return True
+
+    def cancel_comparison(self) -> None:
+        job = self.compare_job
+        if job is not None and job.running:
+            job.cancel()
+
+    def _compare_fail(self, message: str) -> bool:
+        with self.lock:
+            self.compare_error = message
+            self.compare_revision += 1
+        return False
+
+    # ------------------------------------------------------------------ errors
+    def report(self, message: str) -> None:
+        """Show ``message`` as the session's error (e.g. a failed step)."""
+        self._fail(message)
+
+    def _fail(self, message: str) -> bool:
+        with self.lock:
+            self.error = message
+            self.revision += 1
+        return False
+
+    def dismiss_error(self) -> None:
+        with self.lock:
+            self.error = None
+            self.revision += 1
+
+
+def _check_size(spec: Scenario, source: str) -> None:
+    if spec.model.n_users > MAX_UI_USERS:
+        raise ScenarioError(
+            f"{source}: model.n_users: {spec.model.n_users:,} users; the browser UI runs at "
+            f"most {MAX_UI_USERS:,} (use `guanxi run` for larger populations)"
+        )
