@@ -18,7 +18,7 @@ from rich.table import Table
 from sim.errors import GuanxiError
 
 # Modules that add subcommands: each has register(subparsers) setting func=handler.
-COMMANDS: tuple[str, ...] = ("sim.sweep.cli", "sim.ui_cli")
+COMMANDS: tuple[str, ...] = ("sim.sweep.cli", "sim.ui_cli", "sim.validation.cli")
 
 # Wide enough for the summary table when output goes to a file or a pipe.
 console = Console(width=None if sys.stdout.isatty() else 160)

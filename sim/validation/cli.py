@@ -1,0 +1,141 @@
+"""``guanxi validate``: run the validation targets V1-V8 and report PASS or FAIL.
+
+Exit code 0 only if every target run passes, 1 if any fails, 2 on a user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from sim.errors import GuanxiError
+
+DEFAULT_SEED = 20250116
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` subcommand."""
+    from sim.cli import positive_int, seed_int
+
+    parser = subparsers.add_parser(
+        "validate",
+        help="check the model against the studies (targets V1-V8); exit 0 only if all pass",
+        description="Run one experiment per validation target (V1-V8, see docs/model.md) on "
+        "the same model as `guanxi run`, and print per target the finding, its source, the "
+        "expected direction or figure, the measured statistic with its 95% CI or p-value, "
+        "and PASS or FAIL. Exit code 0 only if every target passes.",
+    )
+    parser.add_argument(
+        "--reps",
+        type=positive_int,
+        help="replications per experiment (default: each experiment's own, see docs)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="reduced sizes (about a minute; for tests)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="directory for validation.md, results.json and PNG charts"
+    )
+    parser.add_argument(
+        "--robustness",
+        type=positive_int,
+        metavar="K",
+        help="also re-run the targets in K settings with key parameters x U(0.8, 1.2)",
+    )
+    parser.add_argument(
+        "--seed", type=seed_int, default=DEFAULT_SEED, help=f"base seed (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--only",
+        type=target_list,
+        metavar="V1,V7",
+        help="run only these targets (comma-separated)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a parameter in every experiment that has it, e.g. "
+        "guanxi.crm_acceleration=0 (shows a target failing when its mechanism is off)",
+    )
+    parser.add_argument(
+        "--workers", type=positive_int, default=1, help="worker processes (default 1)"
+    )
+    parser.set_defaults(func=cmd_validate)
+
+
+def target_list(text: str) -> tuple[str, ...]:
+    from sim.validation import TARGETS
+
+    names = tuple(part.strip().upper() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in TARGETS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected targets among {', '.join(TARGETS)}, got {text!r}"
+        )
+    return names
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.cli import check_writable_dir
+    from sim.validation import TARGETS, validate
+    from sim.validation.common import Settings, parse_overrides
+    from sim.validation.report import print_robustness, print_table, verdict, write_report
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    if args.out is not None:
+        check_writable_dir(args.out)
+    overrides = parse_overrides(args.overrides)
+    targets = args.only or TARGETS
+    executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
+    settings = Settings(
+        quick=args.quick, reps=args.reps, seed=args.seed, overrides=overrides, executor=executor
+    )
+    started = time.perf_counter()
+
+    def progress(results) -> None:
+        for result in results:
+            print(
+                f"{result.target}: {verdict(result.passed)} ({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+            )
+
+    try:
+        results = validate(settings, targets, on_group=progress)
+        elapsed = time.perf_counter() - started
+        mode = "quick" if args.quick else "full"
+        print_table(
+            results,
+            console,
+            f"Validation against the studies ({mode}, seed {args.seed}, {elapsed:.0f} s)",
+        )
+        robustness = None
+        if args.robustness:
+            from sim.validation.robustness import run_robustness
+
+            def setting_done(i: int, _results) -> None:
+                print(f"robustness setting {i + 1}/{args.robustness} done", file=sys.stderr)
+
+            robustness = run_robustness(settings, args.robustness, targets, setting_done)
+            print_robustness(
+                robustness["passed"], console, args.robustness, robustness["parameters"]
+            )
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    passed = sum(result.passed for result in results)
+    console.print(f"{passed}/{len(results)} targets pass")
+    if args.out is not None:
+        written = write_report(results, args.out, settings, elapsed, robustness)
+        console.print(f"wrote {len(written)} files to {args.out}")
+    if not results:
+        raise GuanxiError("no targets were run")
+    return 0 if passed == len(results) else 1
