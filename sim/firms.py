@@ -134,24 +134,31 @@ class Firm(mesa.Agent):
         self.strategy_revisions += 1
 
     # ------------------------------------------------------------------ phase 8
+    @property
+    def social_media_use(self) -> float:
+        """x / (x + half_saturation), x the weighted interactions captured (0-1)."""
+        x = self.interactions
+        return x / (x + self.model.spec.crm.half_saturation)
+
     def update_crm(self) -> None:
         """Social CRM capability: learned from interactions, faster with guanxi, decays.
 
-        growth = learning_rate * x / (x + half_saturation) * (1 + acceleration * guanxi)
-                 * (1 - capability), with x the weighted interactions captured today;
-        plus knowledge spill-over from more capable partners (computed by the guanxi
-        network), minus decay * capability.
+        growth = learning_rate * use * (1 + acceleration * guanxi + knowledge)
+                 * (1 - capability),
+        with use = x / (x + half_saturation), x the weighted interactions captured
+        today, and knowledge the boost from partners' know-how (computed by the model,
+        see ``MarketModel.update_crm_capability``); minus decay * capability.
         """
         crm = self.model.spec.crm
-        x = self.interactions
-        use = x / (x + crm.half_saturation)
-        moderation = 1.0 + self.model.spec.guanxi.crm_acceleration * self.guanxi_level
-        growth = crm.learning_rate * use * moderation * (1.0 - self.crm_capability)
-        spillover = self.model.knowledge_gain[self.index]
+        boost = (
+            self.model.spec.guanxi.crm_acceleration * self.guanxi_level
+            + self.model.knowledge_boost[self.index]
+        )
+        growth = (
+            crm.learning_rate * self.social_media_use * (1.0 + boost) * (1.0 - self.crm_capability)
+        )
         self.crm_capability = float(
-            np.clip(
-                self.crm_capability + growth + spillover - crm.decay * self.crm_capability, 0, 1
-            )
+            np.clip(self.crm_capability + growth - crm.decay * self.crm_capability, 0, 1)
         )
 
     def close_books(self, revenue: float, extra_costs: float) -> None:

@@ -179,8 +179,14 @@ class GuanxiNetwork:
                     * filtered
                     * receiver.cost_per_post
                 )
+        # Know-how boosts the receiver's own learning (see update_crm_capability).
         gap = max(0.0, giver.crm_capability - receiver.crm_capability)
-        value += spec.knowledge_spillover * strength * gap * spec.crm_point_value
+        learning = (
+            model.spec.crm.learning_rate
+            * receiver.social_media_use
+            * (1.0 - receiver.crm_capability)
+        )
+        value += spec.knowledge_spillover * strength * gap * learning * spec.crm_point_value
         return value
 
     # ------------------------------------------------------------------ life cycle

@@ -152,7 +152,7 @@ class MarketModel(mesa.Model):
         self._precompute()
         self.posts_today = np.zeros((self.n_firms, self.n_markets), np.int64)
         self.ad_reach_today = np.zeros((self.n_firms, self.n_markets))
-        self.knowledge_gain = np.zeros(self.n_firms)
+        self.knowledge_boost = np.zeros(self.n_firms)
         self.flows = np.zeros((len(FLOWS), self.n_firms, self.n_markets))
         self.expressed = sp.csr_matrix((self.population.n_users, self.n_firms), dtype=bool)
         self._benefit = np.zeros((self.n_firms, self.n_firms))
@@ -756,23 +756,37 @@ class MarketModel(mesa.Model):
         return np.array([self.firm_by_index[f].crm_capability for f in range(self.n_firms)])
 
     def update_crm_capability(self) -> None:
-        """Interactions captured and answered build CRM capability; partners share know-how."""
+        """Interactions captured and answered build CRM capability; partners share know-how.
+
+        Knowledge spill-over (Luo 2024: guanxi gives access to knowledge that
+        "optimizes social-media-enabled CRM processes"): each more capable partner's
+        know-how raises the firm's learning from its own social media interactions by
+        ``knowledge_spillover`` x tie strength x the partner's reciprocity x the
+        capability gap. Know-how is absorbed through the firm's own use (absorptive
+        capacity, Cohen & Levinthal 1990): a firm without social media interactions
+        learns nothing from it, so knowledge complements social media use, as guanxi
+        does in Luo's moderation, instead of pulling capability towards the partner's
+        whatever the firm does.
+        """
         flows = self.flows
         engagements = flows[FLOWS.index("engagements")].sum(axis=1)
         answered = flows[FLOWS.index("answered")].sum(axis=1)
-        self.knowledge_gain[:] = 0.0
-        if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
-            crm = self.crm_array()
-            strength = self.guanxi.strength_matrix()
-            reciprocity = np.array([self.firm_by_index[g].reciprocity for g in range(self.n_firms)])
-            gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
-            gain = self.spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
-            self.knowledge_gain[:] = gain.sum(axis=0)
-            self._benefit += gain * self.spec.guanxi.crm_point_value
         for firm in self.firms:
             firm.interactions = (
                 engagements[firm.index] + self.spec.crm.answer_weight * answered[firm.index]
             )
+        self.knowledge_boost[:] = 0.0
+        if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
+            crm = self.crm_array()
+            use = np.array([self.firm_by_index[f].social_media_use for f in range(self.n_firms)])
+            strength = self.guanxi.strength_matrix()
+            reciprocity = np.array([self.firm_by_index[g].reciprocity for g in range(self.n_firms)])
+            gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
+            boost = self.spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
+            self.knowledge_boost[:] = boost.sum(axis=0)
+            # Capability each giver's know-how adds to the receiver's learning today.
+            learning = self.spec.crm.learning_rate * use * (1.0 - crm)
+            self._benefit += boost * learning[None, :] * self.spec.guanxi.crm_point_value
         self.firms.do("update_crm")
 
     # ------------------------------------------------------------------ phase 9

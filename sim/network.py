@@ -1,10 +1,14 @@
 """The user social network: strong and weak ties with homophily, built with numpy.
 
-Strong ties are clustered and stay within a user's market: users are laid on a ring
-per market (in random order) and tied to their nearest ring neighbours, as in a
-Watts-Strogatz lattice, which gives the high clustering of close relationships.
-Weak ties are random long-range links; a share ``homophily`` of them stays within
-the market. This mirrors the two tie types of Goldenberg, Libai & Muller (2001).
+Strong ties form **personal networks** (Goldenberg, Libai & Muller 2001; the
+close-knit clusters of Granovetter 1973): the users of each market are shuffled and
+split into groups of ``strong_ties + 1`` (the last group of a market may be
+smaller), and every member of a group is tied to every other. Strong ties are
+therefore fully clustered and never bridge groups. Weak ties are random long-range
+links; a share ``homophily`` of them stays within the market. Word of mouth can only
+leave a personal network through a weak tie (or an ad, a post, a share), which is
+what makes weak ties matter at least as much as strong ties in Goldenberg et al.'s
+model (validation target V8).
 
 Ties are undirected and stored as scipy CSR adjacency matrices, so that counting
 "how many of my strong ties did X" for every user and firm is one sparse product.
@@ -45,11 +49,12 @@ def build_user_network(
 ) -> UserNetwork:
     """Build the network for users with the given market indices.
 
-    ``strong_ties`` and ``weak_ties`` are mean degrees (ties per user). All draws come
-    from ``rng``.
+    ``strong_ties`` is the size of a personal network minus one (every user's strong
+    ties, except in a market's last, smaller group); ``weak_ties`` is the mean
+    number of weak ties per user. All draws come from ``rng``.
     """
     n_users = market_of_user.size
-    strong_src, strong_dst = _ring_lattice_within_markets(market_of_user, strong_ties, rng)
+    strong_src, strong_dst = _personal_networks_within_markets(market_of_user, strong_ties, rng)
     weak_src, weak_dst = _random_ties(market_of_user, weak_ties, homophily, rng)
     return UserNetwork(
         strong=_symmetric_adjacency(strong_src, strong_dst, n_users),
@@ -57,21 +62,28 @@ def build_user_network(
     )
 
 
-def _ring_lattice_within_markets(
+def _personal_networks_within_markets(
     market_of_user: np.ndarray, ties: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each user tied to the next ties/2 users (rounded up) on a shuffled ring of its market."""
-    half = (ties + 1) // 2
+    """Complete groups of ``ties + 1`` users (shuffled) within each market.
+
+    Returns each unordered pair once (the later member of the group as target);
+    :func:`_symmetric_adjacency` adds the other direction.
+    """
+    size_of_group = ties + 1
     sources, targets = [], []
     for market in np.unique(market_of_user):
         members = rng.permutation(np.flatnonzero(market_of_user == market))
-        size = members.size
-        if size < 2 or half == 0:
+        if members.size < 2 or ties == 0:
             continue
-        reach = min(half, size - 1)
-        for offset in range(1, reach + 1):
-            sources.append(members)
-            targets.append(np.roll(members, -offset))
+        position = np.arange(members.size)
+        group_start = position - position % size_of_group
+        group_end = np.minimum(group_start + size_of_group, members.size)
+        for offset in range(1, size_of_group):
+            partner = position + offset
+            inside = partner < group_end
+            sources.append(members[position[inside]])
+            targets.append(members[partner[inside]])
     if not sources:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(sources), np.concatenate(targets)

@@ -415,12 +415,11 @@ class GuanxiSection(Section):
         le=1,
     )
     knowledge_spillover: float = param(
-        0.02,
-        "Daily share of the CRM capability gap to a more capable partner closed, at "
-        "strength 1 (knowledge, Luo 2024). Assumption.",
-        unit="1/day",
+        4.0,
+        "Relative increase of CRM learning from social media per unit of capability gap "
+        "to a more capable partner, at strength 1 (knowledge, Luo 2024). Assumption.",
         ge=0,
-        le=1,
+        le=100,
     )
     referral_rate: float = param(
         0.005,

@@ -479,15 +479,44 @@ def test_crm_capability_decays_without_use():
 
 
 def test_knowledge_spillover_lifts_the_less_capable_partner():
-    base = {"guanxi__crm_acceleration": 0.0, **CHEAP_TIES}
+    base = {
+        "guanxi__crm_acceleration": 0.0,
+        "firms__ours__initial_crm_capability": 0.0,  # far below its partners
+        **CHEAP_TIES,
+    }
     none, spill = paired(
         lambda m: m.focal.crm_capability,
         small("guanxi_partnerships", n_users=1500, guanxi__knowledge_spillover=0.0, **base),
-        small("guanxi_partnerships", n_users=1500, guanxi__knowledge_spillover=0.05, **base),
+        small("guanxi_partnerships", n_users=1500, guanxi__knowledge_spillover=8.0, **base),
         steps=120,
     )
     # Paths diverge once ties differ, so compare the mean over seeds.
-    assert spill.mean() > none.mean() + 0.03, (none, spill)
+    assert spill.mean() > 1.3 * none.mean(), (none, spill)
+
+
+def crm_after_one_update(engagements: float, spillover: float) -> tuple[float, float]:
+    """(learner, partner) capability after one CRM update: learner 0.1, partner 0.8."""
+    spec = small("guanxi_partnerships", n_users=500, guanxi__knowledge_spillover=spillover)
+    model = MarketModel(spec, rng=3)
+    learner, partner = model.focal, next(f for f in model.firms if f is not model.focal)
+    learner.crm_capability, partner.crm_capability = 0.1, 0.8
+    model.guanxi.form(learner, partner)
+    model.flows[:] = 0.0
+    model.flows[FLOWS.index("engagements"), learner.index, 0] = engagements
+    model.update_crm_capability()
+    return learner.crm_capability, partner.crm_capability
+
+
+def test_knowledge_is_absorbed_only_through_own_social_media_use():
+    # No interactions today: a capable partner's know-how adds nothing, only decay.
+    idle_without, _ = crm_after_one_update(0.0, 0.0)
+    idle_with, _ = crm_after_one_update(0.0, 8.0)
+    assert idle_with == idle_without < 0.1
+    # With interactions, the partner's know-how raises what the learner learns from them.
+    busy_without, partner_without = crm_after_one_update(300.0, 0.0)
+    busy_with, partner_with = crm_after_one_update(300.0, 8.0)
+    assert busy_with - 0.1 > 2 * (busy_without - 0.1) > 0
+    assert partner_with == partner_without  # nothing flows to the more capable side
 
 
 def test_policy_support_reduces_filtering_of_foreign_content():

@@ -37,8 +37,23 @@ def test_strong_ties_are_clustered_weak_ties_are_not():
     net = build_user_network(markets(1500, 0), 8, 8, 1.0, np.random.default_rng(3))
     strong = nx.from_scipy_sparse_array(net.strong)
     weak = nx.from_scipy_sparse_array(net.weak)
-    assert nx.average_clustering(strong) > 0.4
+    assert nx.average_clustering(strong) > 0.99
     assert nx.average_clustering(weak) < 0.05
+
+
+def test_strong_ties_form_complete_personal_networks_that_never_bridge():
+    """Goldenberg et al. (2001): groups of strong_ties + 1, complete, disjoint."""
+    market = markets(1003, 500)
+    net = build_user_network(market, 9, 8, 0.9, np.random.default_rng(4))
+    groups = list(nx.connected_components(nx.from_scipy_sparse_array(net.strong)))
+    sizes = sorted(len(group) for group in groups)
+    # 1003 = 100 x 10 + 3 and 500 = 50 x 10: one smaller group in the first market.
+    assert sizes == [3] + [10] * 150
+    strong = nx.from_scipy_sparse_array(net.strong)
+    for group in groups:
+        size = len(group)
+        assert strong.subgraph(group).number_of_edges() == size * (size - 1) // 2
+        assert len({market[user] for user in group}) == 1
 
 
 def test_same_seed_same_network():

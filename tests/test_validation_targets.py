@@ -1,11 +1,8 @@
-"""Each validation target on quick settings: it passes where its mechanism is on, and
-FAILS when the mechanism behind it is switched off or reversed through scenario
-parameters (a validation that cannot fail proves nothing).
+"""Each validation target on quick settings: it passes on the defaults, and FAILS
+when the mechanism behind it is switched off or reversed through scenario parameters
+(a validation that cannot fail proves nothing).
 
 Every test runs one experiment once with a fixed seed; no test depends on another.
-V6 and V8's weak-tie check fail on the current defaults (see docs/model.md, section
-8), so their "on" side is shown where the mechanism is isolated: V6 without the
-knowledge spill-over that masks the moderation, V8 on the advertising check.
 """
 
 from __future__ import annotations
@@ -90,10 +87,10 @@ def test_v5_fails_without_crm_feedback_on_performance():
     assert not check(results["V5"], "experiment").passed
 
 
-def test_v6_detects_guanxi_acceleration_and_fails_without_it():
-    """With spill-over off, guanxi's acceleration of CRM learning shows as moderation;
-    switching the acceleration off as well removes it."""
-    on = by_target(run_firms(quick(overrides={"guanxi.knowledge_spillover": 0.0}), ("V6",)))
+def test_v6_passes_on_the_defaults_and_fails_without_guanxi_moderation():
+    """Guanxi's acceleration of CRM learning and partners' know-how (absorbed through
+    the firm's own social media use) show as moderation; without both it is gone."""
+    on = by_target(run_firms(quick(), ("V6",)))
     assert on["V6"].passed, on["V6"].checks[0].summary()
     slopes = on["V6"].details["simple_slopes"]
     assert slopes["high"]["slope"] > slopes["low"]["slope"]
@@ -116,17 +113,18 @@ def test_v7_passes_and_fails_without_word_of_mouth():
 
 
 # ---------------------------------------------------------------------- V8
-def test_v8_advertising_matters_early_on_the_defaults():
+def test_v8_passes_on_the_defaults():
     (result,) = run_goldenberg(quick())
-    assert check(result, "advertising").passed, check(result, "advertising").summary()
+    assert result.passed, [c.summary() for c in result.checks]
     assert result.details["beta_a_early"] < result.details["beta_a_late"]
+    gaps = result.details["tie_effect_gap_by_stage"]
+    assert all(stage["ci"][0] > 0 for stage in gaps.values())
 
 
 def test_v8_fails_without_weak_tie_word_of_mouth():
     (result,) = run_goldenberg(quick(overrides={"network.weak_tie_wom": 0.0}))
     ties = check(result, "weak ties")
     assert not ties.passed and not result.passed
-    assert abs(ties.value) < 0.05
 
 
 def test_v8_advertising_check_fails_without_word_of_mouth():

@@ -137,7 +137,7 @@ class ReferenceModel(mesa.Model):
 
         self.posts_today = np.zeros((self.n_firms, self.n_markets), np.int64)
         self.ad_reach_today = np.zeros((self.n_firms, self.n_markets))
-        self.knowledge_gain = np.zeros(self.n_firms)
+        self.knowledge_boost = np.zeros(self.n_firms)
         self.today: Today | None = None
         self.focal_conversions = 0  # cumulative, for the reporter
         self._new_day_books()
@@ -325,19 +325,22 @@ class ReferenceModel(mesa.Model):
         """Interactions captured and answered build CRM capability; partners share know-how."""
         engagements = self.tally_array("engagements").sum(axis=1)
         answered = self.tally_array("answered").sum(axis=1)
-        self.knowledge_gain[:] = 0.0
-        if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
-            crm = self.crm_array()
-            strength = self.guanxi.strength_matrix()
-            reciprocity = np.array([self.firm_by_index[g].reciprocity for g in range(self.n_firms)])
-            gap = np.maximum(0.0, crm[:, None] - crm[None, :])
-            gain = self.spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
-            self.knowledge_gain[:] = gain.sum(axis=0)
-            self.firm_benefit += gain * self.spec.guanxi.crm_point_value
         for firm in self.firms:
             firm.interactions = (
                 engagements[firm.index] + self.spec.crm.answer_weight * answered[firm.index]
             )
+        self.knowledge_boost[:] = 0.0
+        if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
+            crm = self.crm_array()
+            use = np.array([self.firm_by_index[f].social_media_use for f in range(self.n_firms)])
+            strength = self.guanxi.strength_matrix()
+            reciprocity = np.array([self.firm_by_index[g].reciprocity for g in range(self.n_firms)])
+            gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
+            boost = self.spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
+            self.knowledge_boost[:] = boost.sum(axis=0)
+            # Capability each giver's know-how adds to the receiver's learning today.
+            learning = self.spec.crm.learning_rate * use * (1.0 - crm)
+            self.firm_benefit += boost * learning[None, :] * self.spec.guanxi.crm_point_value
         self.firms.do("update_crm")
 
     # ------------------------------------------------------------------ phase 9
