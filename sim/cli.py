@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sim.errors import GuanxiError
+from sim.errors import GuanxiError, ensure_writable_dir
 
 # Modules that add subcommands: each has register(subparsers) setting func=handler.
 COMMANDS: tuple[str, ...] = ("sim.sweep.cli", "sim.ui_cli", "sim.validation.cli")
@@ -143,15 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def check_writable_dir(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise GuanxiError(f"--out {path}: exists and is not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise GuanxiError(f"--out {path}: not writable ({exc.strerror})") from None
+    ensure_writable_dir(path, f"--out {path}")
 
 
 def print_summary(spec, model, rows, steps: int, seed: int) -> None:

@@ -591,9 +591,10 @@ class MarketSection(Section):
         if not isinstance(data, Mapping):
             return data
         preset = data.get("preset")
-        if preset is None and data.get("name") in PRESETS:
+        if preset is None and isinstance(data.get("name"), str) and data["name"] in PRESETS:
             preset = data["name"]
-        if preset in PRESETS:
+        # Anything but a known preset name is left for the schema to reject.
+        if isinstance(preset, str) and preset in PRESETS:
             return {**PRESETS[preset], **data, "preset": preset}
         return data
 
@@ -931,7 +932,7 @@ def set_path(data: dict[str, Any], dotted: str, value: Any, source: str = "--set
         fields = schema.model_fields
         if part not in fields:
             where = ".".join(parts[:i]) or "scenario"
-            raise fail(f"unknown key '{part}' in {where}{_suggest(part, fields)}")
+            raise fail(f"unknown key '{part}' in {where}{suggest(part, fields)}")
         if not isinstance(node, dict):
             raise fail(f"'{parts[i - 1]}' is not a table in the file")
         if part in _LIST_KEYS:
@@ -975,7 +976,8 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     )
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """ "; did you mean 'x'?" for the closest choice, else the list of choices."""
     choices = list(choices)
     close = difflib.get_close_matches(word, choices, n=1)
     if close:
@@ -992,7 +994,7 @@ def describe_validation_error(exc: ValidationError, data: Mapping[str, Any]) -> 
     if kind == "extra_forbidden":
         name = str(loc[-1])
         allowed = schema.model_fields if schema is not None else []
-        return f"unknown key '{key}'{_suggest(name, allowed)}"
+        return f"unknown key '{key}'{suggest(name, allowed)}"
     if kind == "missing":
         return f"missing required key '{key}'"
     message = err["msg"]

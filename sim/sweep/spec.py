@@ -42,7 +42,6 @@ parameter's bounds). A true/false parameter with neither varies over both.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -67,6 +66,7 @@ from sim.scenario import (
     resolve_scenario_path,
     scenario_from_data,
     set_path,
+    suggest,
 )
 
 SWEEP_DIR = SCENARIO_DIR / "sweeps"
@@ -398,7 +398,7 @@ def resolve(
     for name in outcomes:
         if name not in allowed:
             raise SweepError(
-                f"{source}: sweep.outcomes: unknown outcome '{name}'{_suggest(name, allowed)}"
+                f"{source}: sweep.outcomes: unknown outcome '{name}'{suggest(name, allowed)}"
             )
     if len(set(outcomes)) != len(outcomes):
         raise SweepError(f"{source}: sweep.outcomes: an outcome is listed twice")
@@ -642,14 +642,6 @@ def _toml(value: Any) -> str:
     return repr(value)
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    close = difflib.get_close_matches(word, choices, n=1)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f"; allowed: {', '.join(choices)}"
-
-
 # --------------------------------------------------------------------------- errors
 def describe_validation_error(exc: ValidationError, data: Mapping[str, Any]) -> str:
     """One line for the first schema error: the key (parameters by path) and what is allowed."""
@@ -686,7 +678,7 @@ def describe_validation_error(exc: ValidationError, data: Mapping[str, Any]) -> 
         return f"{key}: expected numbers, true/false or names (got {err.get('input')!r})"
     if kind == "extra_forbidden":
         allowed = parent.model_fields if parent is not None else []
-        return f"unknown key '{key}'{_suggest(str(loc[-1]), allowed)}"
+        return f"unknown key '{key}'{suggest(str(loc[-1]), allowed)}"
     if kind == "missing":
         return f"missing required key '{key}'"
     got = err.get("input")

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from sim.errors import ensure_writable_dir
 from sim.runner import package_version
 from sim.sweep.spec import Run, SweepError, SweepPlan, sha256_json
 
@@ -288,13 +289,7 @@ def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], where: str
 
 
 def check_writable(folder: Path, where: str) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise SweepError(f"{where}: not writable ({exc.strerror or exc})") from None
+    ensure_writable_dir(folder, where, SweepError)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
