@@ -912,7 +912,7 @@ def parse_value(value_text: str) -> Any:
 
 
 # Lists of tables are addressed by their name key: markets.china, firms.ours.strategies.china
-_LIST_KEYS = {"markets": "name", "firms": "name", "strategies": "market"}
+LIST_KEYS = {"markets": "name", "firms": "name", "strategies": "market"}
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any, source: str = "--set") -> None:
@@ -935,8 +935,8 @@ def set_path(data: dict[str, Any], dotted: str, value: Any, source: str = "--set
             raise fail(f"unknown key '{part}' in {where}{suggest(part, fields)}")
         if not isinstance(node, dict):
             raise fail(f"'{parts[i - 1]}' is not a table in the file")
-        if part in _LIST_KEYS:
-            key = _LIST_KEYS[part]
+        if part in LIST_KEYS:
+            key = LIST_KEYS[part]
             if last:
                 raise fail(f"name an item, e.g. {dotted}.<{key}>.<parameter>")
             items = node.setdefault(part, [])
@@ -1033,7 +1033,7 @@ def _readable_location(
         if isinstance(part, int):
             item = node[part] if isinstance(node, list) and part < len(node) else None
             list_name = names[-1] if names else ""
-            key = _LIST_KEYS.get(list_name)
+            key = LIST_KEYS.get(list_name)
             label = item.get(key) if isinstance(item, Mapping) and key else None
             names.append(str(label) if label is not None else f"[{part}]")
             node = item

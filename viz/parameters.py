@@ -20,7 +20,7 @@ import tomli_w
 from pydantic import BaseModel
 
 from sim.scenario import (
-    _LIST_KEYS,
+    LIST_KEYS,
     FirmSection,
     GuanxiSection,
     MarketSection,
@@ -245,7 +245,7 @@ def scenario_value(spec: Scenario, path: str) -> Any:
         part = parts[i]
         value = getattr(node, part)
         if isinstance(value, list):
-            key = _LIST_KEYS[part]
+            key = LIST_KEYS[part]
             wanted = parts[i + 1]
             node = next(item for item in value if getattr(item, key) == wanted)
             i += 2

@@ -27,7 +27,7 @@ import numpy as np
 
 from sim.model import MarketModel
 from sim.scenario import (
-    _LIST_KEYS,
+    LIST_KEYS,
     Scenario,
     ScenarioError,
     parse_assignment,
@@ -204,10 +204,10 @@ def lookup(data: Mapping[str, Any], path: str, missing: Any = None) -> Any:
         if not isinstance(node, Mapping) or part not in node:
             return missing
         node = node[part]
-        if part in _LIST_KEYS and isinstance(node, list):
+        if part in LIST_KEYS and isinstance(node, list):
             if i + 1 >= len(parts):
                 return missing
-            key = _LIST_KEYS[part]
+            key = LIST_KEYS[part]
             match = [
                 item for item in node if isinstance(item, Mapping) and item.get(key) == parts[i + 1]
             ]
