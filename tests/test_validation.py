@@ -32,7 +32,7 @@ from sim.validation.diffusion import (
     bass_time_to,
     goldenberg_settings,
 )
-from sim.validation.docs import parameters_table, render, replace_section, source_of
+from sim.validation.docs import DOC, RESULTS, parameters_table, render, replace_section, source_of
 from sim.validation.report import markdown_table, write_report
 from sim.validation.users import parallel_mediation, survey_scenario_data, welch
 
@@ -188,6 +188,13 @@ def test_docs_sections_are_regenerated_in_place(tmp_path):
     assert "OLD-BODY" not in updated and "`crm.decay`" in updated and "kept" in updated
     with pytest.raises(ValueError, match="markers"):
         replace_section("no markers", "parameters", "x")
+
+
+def test_model_documentation_is_up_to_date_with_the_schema_and_results():
+    """docs/model.md's generated sections equal what the schema and results.json give
+    (regenerate with `python -m sim.validation.docs`)."""
+    text = DOC.read_text(encoding="utf-8")
+    assert render(text, RESULTS) == text
 
 
 # ---------------------------------------------------------------------- CLI

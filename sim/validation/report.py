@@ -215,7 +215,7 @@ def write_charts(results: Sequence[TargetResult], out_dir: Path) -> list[Path]:
         written.append(_firms_chart(by_target, out_dir / "v5_v6_firms.png"))
     if has("V7", "pairs"):
         written.append(_bass_chart(by_target["V7"], out_dir / "v7_bass.png"))
-    if has("V8", "knockout_ratio_by_stage"):
+    if has("V8", "tie_effect_gap_by_stage"):
         written.append(_goldenberg_chart(by_target["V8"], out_dir / "v8_goldenberg.png"))
     return written
 
@@ -330,14 +330,14 @@ def _goldenberg_chart(result: TargetResult, path: Path) -> Path:
     )
     axes[0].set_ylabel("effect of a (per SD) on ln duration")
     axes[0].set_title("V8: advertising by phase")
-    stages = list(details["knockout_ratio_by_stage"])
-    x = np.arange(len(stages))
-    weak = [details["knockout_ratio_by_stage"][s]["weak_delay"] for s in stages]
-    strong = [details["knockout_ratio_by_stage"][s]["strong_delay"] for s in stages]
-    axes[1].bar(x - 0.2, weak, 0.4, label="without weak ties")
-    axes[1].bar(x + 0.2, strong, 0.4, label="without strong ties")
-    axes[1].set_xticks(x, [f"t{s}" for s in stages])
-    axes[1].set_ylabel("delay, ln(t without / t with)")
-    axes[1].set_title("V8: knock-out delays")
-    axes[1].legend(fontsize=7)
+    gaps = details["tie_effect_gap_by_stage"]
+    stages = list(gaps)
+    value = np.array([gaps[s]["gap"] for s in stages])
+    low = np.array([gaps[s]["ci"][0] for s in stages])
+    high = np.array([gaps[s]["ci"][1] for s in stages])
+    axes[1].bar(stages, value, color="#16a085", yerr=[value - low, high - value], capsize=4)
+    axes[1].axhline(0.0, color="black", linewidth=0.8)
+    axes[1].set_xlabel("time to share of the market aware")
+    axes[1].set_ylabel("coef. b_s - coef. b_w on ln t")
+    axes[1].set_title("V8: weak minus strong tie effect (95% CI)")
     return _save(fig, path)
