@@ -117,14 +117,17 @@ def test_v8_passes_on_the_defaults():
     (result,) = run_goldenberg(quick())
     assert result.passed, [c.summary() for c in result.checks]
     assert result.details["beta_a_early"] < result.details["beta_a_late"]
-    gaps = result.details["tie_effect_gap_by_stage"]
-    assert all(stage["ci"][0] > 0 for stage in gaps.values())
+    effects = result.details["tie_effect_gap_by_stage"]
+    assert all(stage["b_w_ci"][1] < 0 for stage in effects.values())  # weak ties matter
+    assert effects["50%"]["ci"][0] > 0  # per unit, weak ties the stronger at 50%
 
 
 def test_v8_fails_without_weak_tie_word_of_mouth():
     (result,) = run_goldenberg(quick(overrides={"network.weak_tie_wom": 0.0}))
     ties = check(result, "weak ties")
     assert not ties.passed and not result.passed
+    effects = result.details["tie_effect_gap_by_stage"]
+    assert any(stage["b_w_ci"][1] >= 0 for stage in effects.values())
 
 
 def test_v8_advertising_check_fails_without_word_of_mouth():
