@@ -77,7 +77,7 @@ def git_commit() -> str:
     return "?"
 
 
-MODEL_SOURCES = ("model", "users", "network", "firms", "guanxi", "strategy", "scenario")
+MODEL_SOURCES = ("model", "sampling", "users", "network", "firms", "guanxi", "strategy", "scenario")
 
 
 def model_digest() -> str:

@@ -15,8 +15,10 @@ import mesa
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sim.model import MarketModel
-    from sim.scenario import FirmSection
+    from sim.scenario import FirmSection, Scenario
 
 
 class Firm(mesa.Agent):
@@ -169,3 +171,30 @@ class Firm(mesa.Agent):
         self.total_revenue += self.revenue
         self.total_costs += self.costs
         self.total_profit += self.profit
+
+
+def knowledge_transfer(
+    firms: Sequence[Firm], strength: np.ndarray, spec: Scenario
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partners' know-how today: (boost per firm, value of each giver's know-how).
+
+    Knowledge spill-over (Luo 2024: guanxi gives access to knowledge that "optimizes
+    social-media-enabled CRM processes"): each more capable partner g raises firm f's
+    learning from its own social media interactions by ``knowledge_spillover`` x
+    strength[g, f] x g's reciprocity x the capability gap. Know-how is absorbed
+    through the firm's own use (absorptive capacity, Cohen & Levinthal 1990): a firm
+    without social media interactions learns nothing from it, so knowledge
+    complements social media use, as guanxi does in Luo's moderation.
+
+    ``firms`` are in index order, ``strength`` is (givers, receivers). Returns the
+    boost per receiver (added to 1 + acceleration x guanxi in :meth:`Firm.update_crm`)
+    and, per (giver, receiver), the capability the giver's know-how adds to the
+    receiver's learning today, valued at ``crm_point_value`` (the giver's favour).
+    """
+    crm = np.array([firm.crm_capability for firm in firms])
+    use = np.array([firm.social_media_use for firm in firms])
+    reciprocity = np.array([firm.reciprocity for firm in firms])
+    gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
+    boost = spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
+    learning = spec.crm.learning_rate * use * (1.0 - crm)
+    return boost.sum(axis=0), boost * learning[None, :] * spec.guanxi.crm_point_value

@@ -6,8 +6,9 @@ One step is one day and follows ``../shared/design.md``:
    partner search;
 2. exposure: followers see posts (organic reach x attention, which grows with SNS
    dependency), ads reach non-followers, partners cross-promote, shares travel on
-   strong and weak ties, partners refer customers, and word of mouth spreads
-   awareness (Goldenberg et al. 2001; Bass 1969 when fully mixed);
+   strong and weak ties, partners refer customers, and word of mouth from the users
+   aware at dawn spreads awareness (Goldenberg et al. 2001; Bass 1969 when fully
+   mixed);
 3. consumption and engagement (following -> consuming -> engaging; Zhang 2025);
 4. firms answer a share of comments within capacity (raised by CRM capability);
 5. attitude update: content valence and fit, answers, neighbours' expressed
@@ -21,6 +22,11 @@ One step is one day and follows ``../shared/design.md``:
 
 Only the entries a user touched today (saw something from a firm) are processed in
 phases 3-7, so the cost of a step grows with activity rather than users x firms.
+Random events that are rare per user (word of mouth, ads, cross-promotion,
+referrals, own posts seen, shares, unfollowing) are drawn as their successes only
+(:mod:`sim.sampling`), and the stocks per (firm, market) (aware, followers,
+customers, attitude sums) are kept up to date where the phases change them rather
+than recounted over the (users x firms) arrays every day.
 """
 
 from __future__ import annotations
@@ -34,9 +40,10 @@ import mesa
 import numpy as np
 import scipy.sparse as sp
 
-from sim.firms import Firm
+from sim.firms import Firm, knowledge_transfer
 from sim.guanxi import GuanxiNetwork
 from sim.network import UserNetwork, build_user_network
+from sim.sampling import GrowingArray, bernoulli_successes, binomial, thinned_successes
 from sim.scenario import Scenario, load_scenario, scenario_from_data
 from sim.strategy import StrategyTable
 from sim.users import Population
@@ -71,25 +78,76 @@ def group_sums(
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Distinct ``keys`` (sorted), how often each occurs, and each weight's sum per key.
 
-    Keys are flat (user, firm) indices below ``size``. Sorting costs O(k log k);
-    a dense bincount costs O(size); whichever is cheaper for this k is used.
+    Keys are indices below ``size``. Sorting costs O(k log k); a dense bincount costs
+    O(size); whichever is cheaper for this k is used.
     """
     if keys.size * 16 >= size:
         counts = np.bincount(keys, minlength=size)
-        index = np.flatnonzero(counts)
+        index = np.flatnonzero(counts != 0)  # a bool mask: nonzero on int64 is 3x slower
         sums = [np.bincount(keys, w, minlength=size)[index] for w in weights]
         return index, counts[index], sums
-    index, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    return index, counts, [np.bincount(inverse, w, minlength=index.size) for w in weights]
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.flatnonzero(starts_of_runs(ordered))
+    counts = np.diff(first, append=ordered.size)
+    sums = [np.add.reduceat(w[order], first) if first.size else w[:0] for w in weights]
+    return ordered[first], counts, sums
+
+
+def starts_of_runs(ordered: np.ndarray) -> np.ndarray:
+    """Bool mask of the entries of a sorted array that differ from their predecessor."""
+    first = np.empty(ordered.size, bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return first
+
+
+def run_lengths(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of an ascending array and how often each occurs."""
+    first = np.flatnonzero(starts_of_runs(ordered))
+    return ordered[first], np.diff(first, append=ordered.size)
+
+
+# Added to each opinion (-1 to 1) heard, so that a listener's total encodes the number
+# of speakers (total / OPINION_OFFSET, rounded) and the opinion sum (the remainder):
+# exact while fewer than OPINION_OFFSET / 2 ties speak to one listener.
+OPINION_OFFSET = 4096.0
+
+
+def heard_from(
+    listeners: np.ndarray, n_users: int, offset_opinions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct listeners (ascending), how many speakers each heard, and their opinion sum.
+
+    ``offset_opinions`` are OPINION_OFFSET + each speaker's opinion, per (speaker,
+    listener) pair: one weighted bincount over the users gives both sums.
+    """
+    if listeners.size * 16 >= n_users:
+        totals = np.bincount(listeners, offset_opinions, minlength=n_users)
+        heard = np.flatnonzero(totals != 0)
+        totals = totals[heard]
+    else:
+        heard, _, (totals,) = group_sums(listeners, n_users, offset_opinions)
+    count = np.rint(totals / OPINION_OFFSET)
+    return heard.astype(np.int64), count.astype(np.int64), totals - OPINION_OFFSET * count
+
+
+def distinct(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of ``keys`` (``np.unique`` without its slow hash path)."""
+    ordered = np.sort(keys)
+    return ordered[starts_of_runs(ordered)]
 
 
 @dataclass
 class Heard:
     """(user, firm) entries whose ties expressed an opinion of the firm yesterday."""
 
-    index: np.ndarray  # flat index into (N, F), sorted
+    index: np.ndarray  # flat index into (N, F), grouped by firm, users ascending
     speakers: np.ndarray  # number of ties who expressed
     opinion_sum: np.ndarray  # sum of their attitudes
+    cell: np.ndarray  # (firm, market) cell of each entry: firm x markets + market
+    weight: np.ndarray  # social influence weight of the listener's market
+    shared: np.ndarray  # entries that see at least one tie's share today
 
 
 @dataclass
@@ -103,6 +161,7 @@ class Touched:
     seen: np.ndarray  # items seen today (posts, ads, shares, cross-promotion, referrals)
     own_posts: np.ndarray  # of which the firm's own posts seen as a follower
     referred: np.ndarray  # bool: referred by a partner today
+    cell: np.ndarray  # (firm, market) cell: firm x markets + market
 
 
 class MarketModel(mesa.Model):
@@ -156,6 +215,7 @@ class MarketModel(mesa.Model):
         self.flows = np.zeros((len(FLOWS), self.n_firms, self.n_markets))
         self.expressed = sp.csr_matrix((self.population.n_users, self.n_firms), dtype=bool)
         self._benefit = np.zeros((self.n_firms, self.n_firms))
+        self._count_stocks()
         self._update_metrics()
         self.datacollector = build_datacollector()
         self._collect()
@@ -170,6 +230,10 @@ class MarketModel(mesa.Model):
         )
         organic = np.array([m.organic_reach for m in self.markets], np.float32)
         self.organic_seen = (organic[mk] * attention).astype(np.float32)  # (N,)
+        # Highest organic_seen per market: the bound for thinned draws of posts seen.
+        self._organic_seen_max = np.array(
+            [self.organic_seen[pop.block(m)].max(initial=0.0) for m in range(self.n_markets)]
+        )
         self.active_nf = self.strategy.active.T[mk]  # (N, F)
         home = np.array([firm.home_market for firm in sorted(self.firms, key=lambda f: f.index)])
         self.home_market = home
@@ -177,17 +241,30 @@ class MarketModel(mesa.Model):
         # Cultural distance between a firm's home and each market, 0-1 (Hofstede).
         self.cultural_distance = np.abs(individualism[home][:, None] - individualism[None, :]) / 100
         self.foreign = home[:, None] != np.arange(self.n_markets)[None, :]
+        self.market_size = np.diff(pop.bounds).astype(float)
+        # Firm-major copies of following and customer, kept in step with the (N, F)
+        # arrays: a firm's followers or customers are then one contiguous scan.
+        self._following_by_firm = np.ascontiguousarray(pop.following.T)
+        self._customer_by_firm = np.ascontiguousarray(pop.customer.T)
+        # Scratch (N x F) counters for gathering today's exposures; zero between uses.
+        self._seen_scratch = np.zeros(pop.n_users * self.n_firms, np.int32)
+        self._own_scratch = np.zeros(pop.n_users * self.n_firms, np.int32)
         if self.network is not None:
             net = spec.network
-            self._wom_weights = (
-                self.network.strong * np.float32(np.log1p(-min(net.strong_tie_wom, 0.999999)))
-                + self.network.weak * np.float32(np.log1p(-min(net.weak_tie_wom, 0.999999)))
-            ).tocsr()
             self._ties = (self.network.strong + self.network.weak).tocsr()
             self._ties.data[:] = 1.0
-            # log P(not made aware by word of mouth today), kept up to date incrementally.
-            self._log_not_aware = np.asarray(
-                self._wom_weights @ pop.aware.astype(np.float32), dtype=np.float32
+            self._strong_tie_wom = min(net.strong_tie_wom, 0.999999)
+            self._weak_tie_wom = min(net.weak_tie_wom, 0.999999)
+            self._strong_degree = self.network.degree("strong").astype(np.int64)
+            self._tie_degree = self._strong_degree + self.network.degree("weak")
+            # Word of mouth draws (speaker, tie) tellings among the aware entries: every
+            # aware entry in the order it became aware, with the running total of its
+            # user's ties (strong first, then weak), so that telling number t belongs
+            # to the entry whose running total first exceeds t.
+            aware = np.flatnonzero(pop.aware)
+            self._aware_entries = GrowingArray(np.int64, aware)
+            self._aware_ties = GrowingArray(
+                np.int64, np.cumsum(self._tie_degree[aware // self.n_firms])
             )
 
     # ------------------------------------------------------------------ helpers
@@ -199,12 +276,9 @@ class MarketModel(mesa.Model):
     def users(self) -> Population:
         return self.population
 
-    def _flow(self, name: str, touched: Touched, weights: np.ndarray) -> None:
-        """Add per-entry ``weights`` to today's flow ``name`` by (firm, market)."""
-        cell = touched.firm * self.n_markets + touched.market
-        self.flows[FLOWS.index(name)] += np.bincount(
-            cell, weights=weights, minlength=self.n_firms * self.n_markets
-        ).reshape(self.n_firms, self.n_markets)
+    def _flow(self, name: str, touched: Touched, weights: np.ndarray | None) -> None:
+        """Add per-entry ``weights`` (None: one each) to today's flow ``name`` by (firm, market)."""
+        self.flows[FLOWS.index(name)] += self._per_cell(touched.cell, weights)
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -229,8 +303,10 @@ class MarketModel(mesa.Model):
     def expose(self) -> Touched:
         """Who sees what from which firm today, and who becomes aware.
 
-        Each channel yields (flat entry index, items) pairs; only entries that see
-        something are ever touched, so the cost follows activity, not users x firms.
+        Each channel yields (flat entry index, items) pairs with distinct entries;
+        only entries that see something are ever touched, and the channels draw only
+        their successes (see :mod:`sim.sampling`), so the cost follows activity, not
+        users x firms.
         """
         pop, spec = self.population, self.spec
         n_firms = self.n_firms
@@ -238,11 +314,11 @@ class MarketModel(mesa.Model):
         pass_share, filtered_share = self._content_filter(ties)
         if ties:
             self._book_policy_support(ties, filtered_share)
-        following = np.flatnonzero(pop.following)
-        follower_user, follower_firm = np.divmod(following, n_firms)
+        # Each firm's followers (users, ascending). Following changes only in phase 6.
+        self._followers = [np.flatnonzero(row) for row in self._following_by_firm]
 
         channels: dict[str, tuple[np.ndarray, np.ndarray]] = {
-            "own": self._own_posts(following, follower_user, follower_firm, pass_share),
+            "own": self._own_posts(pass_share),
             "ad_impressions": self._ads(),
             "cross_promotion_impressions": self._cross_promotion(ties, pass_share),
             "share_impressions": self._shares(),
@@ -250,39 +326,53 @@ class MarketModel(mesa.Model):
         referral_index, referral_source = self._referrals(ties)
         channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
 
-        index = np.concatenate([c[0] for c in channels.values()])
-        items = np.concatenate([c[1] for c in channels.values()])
-        keep = items > 0
-        index, items = index[keep], items[keep]
-        unique, _, (seen,) = group_sums(index, pop.n_users * n_firms, items)
-        seen = seen.astype(np.int64)
+        # Items per entry, summed over the channels in a scratch counter.
+        seen_scratch, own_scratch = self._seen_scratch, self._own_scratch
+        for index, items in channels.values():
+            seen_scratch[index] += items
         own_index, own_items = channels["own"]
-        own = np.zeros(unique.size, np.int64)
-        own[np.searchsorted(unique, own_index[own_items > 0])] = own_items[own_items > 0]
+        own_scratch[own_index] = own_items
+        all_index = np.concatenate([index for index, _ in channels.values()])
+        if all_index.size * 16 >= seen_scratch.size:
+            unique = np.flatnonzero(seen_scratch != 0)
+        else:
+            unique = distinct(all_index)
+        seen = seen_scratch[unique].astype(np.int64)
+        own = own_scratch[unique].astype(np.int64)
+        seen_scratch[unique] = 0
+        own_scratch[own_index] = 0
         referred = np.zeros(unique.size, bool)
         referred[np.searchsorted(unique, referral_index)] = True
         self._referral_source = dict(
             zip(referral_index.tolist(), referral_source.tolist(), strict=True)
         )
 
-        user, firm = np.divmod(unique, n_firms)
+        user = unique // n_firms
+        firm = unique - user * n_firms
+        market = pop.market[user]
         touched = Touched(
             index=unique,
             user=user,
             firm=firm,
-            market=pop.market[user],
+            market=market,
             seen=seen,
             own_posts=own,
             referred=referred,
+            cell=firm * self.n_markets + market,
         )
         self._become_aware(touched)
         self.flows[FLOWS.index("posts")] = self.posts_today
         for name in ("ad_impressions", "cross_promotion_impressions", "share_impressions"):
             self._flow_entries(name, *channels[name])
         self._flow("impressions", touched, touched.seen)
-        self._flow("reach", touched, np.ones(unique.size))
+        self._flow("reach", touched, None)
         self._flow("referrals", touched, touched.referred)
         return touched
+
+    def _market_slices(self, users: np.ndarray) -> list[slice]:
+        """Per market, the slice of an ascending array of users that lives there."""
+        cuts = np.searchsorted(users, self.population.bounds)
+        return [slice(int(cuts[m]), int(cuts[m + 1])) for m in range(self.n_markets)]
 
     def _content_filter(self, ties: list[tuple[int, int, float]]):
         """Share of each firm's posts that pass platform regulation, per (firm, market).
@@ -305,14 +395,36 @@ class MarketModel(mesa.Model):
             np.minimum(policy, 1.0, out=policy)
         return 1.0 - filtered_share * (1.0 - policy), filtered_share
 
-    def _own_posts(self, following, follower_user, follower_firm, pass_share):
-        """Own posts seen by followers: Binomial(posts, organic reach x attention x pass)."""
-        posts = self.posts_today[follower_firm, self.population.market[follower_user]]
-        prob = (
-            self.organic_seen[follower_user]
-            * pass_share[follower_firm, self.population.market[follower_user]]
-        )
-        return following, self.rng.binomial(posts, prob)
+    def _own_posts(self, pass_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Own posts seen by followers: Binomial(posts, organic reach x attention x pass).
+
+        Drawn per (firm, market) as the successes among posts x followers trials of
+        one post and one follower (trial t: follower t // posts), thinned from the
+        block's highest probability; returns the followers who see at least one post.
+        """
+        rng, n_firms, organic_seen = self.rng, self.n_firms, self.organic_seen
+        index, items = [], []
+        for f, followers in enumerate(self._followers):
+            for m, block in enumerate(self._market_slices(followers)):
+                posts = int(self.posts_today[f, m])
+                users = followers[block]
+                if posts == 0 or users.size == 0 or pass_share[f, m] <= 0:
+                    continue
+                passed = pass_share[f, m]
+                trials = thinned_successes(
+                    rng,
+                    posts * users.size,
+                    self._organic_seen_max[m] * passed,
+                    lambda t, users=users, posts=posts, passed=passed: (
+                        organic_seen[users[t // posts]] * passed
+                    ),
+                )
+                follower, count = run_lengths(trials // posts)
+                index.append(users[follower] * n_firms + f)
+                items.append(count)
+        if not index:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(index), np.concatenate(items)
 
     def _ads(self) -> tuple[np.ndarray, np.ndarray]:
         """Paid reach: each non-follower in a targeted market is reached with the ad share."""
@@ -321,8 +433,8 @@ class MarketModel(mesa.Model):
         for f, m in zip(*np.nonzero(self.ad_reach_today), strict=True):
             block = pop.block(m)
             size = block.stop - block.start
-            users = block.start + np.flatnonzero(rng.random(size) < self.ad_reach_today[f, m])
-            users = users[~pop.following[users, f]]
+            users = block.start + bernoulli_successes(rng, size, self.ad_reach_today[f, m])
+            users = users[~self._following_by_firm[f, users]]
             found.append(users * self.n_firms + f)
         index = np.concatenate(found) if found else np.empty(0, np.int64)
         return index, np.ones(index.size, np.int64)
@@ -335,34 +447,48 @@ class MarketModel(mesa.Model):
         receiver's posts that day with probability
         min(1, cross_promotion x weight x organic reach x attention x pass x posts).
         The impressions are booked as the receiver's benefit at the market's ad price.
+        Returns distinct entries with the number of partners that showed the post.
         """
+        empty = np.empty(0, np.int64), np.empty(0, np.int64)
         if not ties:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        pop, rng, spec = self.population, self.rng, self.spec.guanxi
+            return empty
+        rng, spec, organic_seen = self.rng, self.spec.guanxi, self.organic_seen
         price = np.array([m.ad_cost_per_impression for m in self.markets])
-        followers_of = {}
         found = []
         for giver, receiver, weight in ties:
-            if giver not in followers_of:
-                followers_of[giver] = np.flatnonzero(pop.following[:, giver])
-            users = followers_of[giver]
-            market = pop.market[users]
-            prob = (
-                spec.cross_promotion
-                * weight
-                * self.organic_seen[users]
-                * (pass_share[receiver] * self.posts_today[receiver])[market]
-            )
-            users = users[rng.random(users.size) < prob]
-            users = users[~pop.following[users, receiver]]
-            found.append(users * self.n_firms + receiver)
-            self._benefit[giver, receiver] += float(price[pop.market[users]].sum())
-        index = np.concatenate(found)
-        return index, np.ones(index.size, np.int64)
+            followers = self._followers[giver]
+            for m, block in enumerate(self._market_slices(followers)):
+                users = followers[block]
+                chance = (
+                    spec.cross_promotion
+                    * weight
+                    * pass_share[receiver, m]
+                    * self.posts_today[receiver, m]
+                )
+                if users.size == 0 or chance <= 0:
+                    continue
+                picked = users[
+                    thinned_successes(
+                        rng,
+                        users.size,
+                        min(1.0, chance * self._organic_seen_max[m]),
+                        lambda pos, users=users, chance=chance: np.minimum(
+                            1.0, chance * organic_seen[users[pos]]
+                        ),
+                    )
+                ]
+                picked = picked[~self._following_by_firm[receiver, picked]]
+                found.append(picked * self.n_firms + receiver)
+                self._benefit[giver, receiver] += float(price[m] * picked.size)
+        if not found:
+            return empty
+        return run_lengths(np.sort(np.concatenate(found)))
 
     def _shares(self) -> tuple[np.ndarray, np.ndarray]:
         """Items seen through ties' shares: P = 1 - (1 - share_reach)^(expressing ties).
 
+        On a network each expressing tie shares independently with ``share_reach``
+        (drawn in :meth:`_listeners`); a user who sees at least one share sees an item.
         Fully mixed: each user hears the market's expressers as if they were spread
         over its strong + weak tie count.
         """
@@ -375,10 +501,9 @@ class MarketModel(mesa.Model):
         listeners = self._listeners() if self.network is not None else None
         if net.share_reach <= 0:
             return empty
-        log_miss = np.log1p(-min(net.share_reach, 0.999999))
         if listeners is not None:
-            hit = rng.random(listeners.index.size) < -np.expm1(listeners.speakers * log_miss)
-            users, firms = np.divmod(listeners.index[hit], self.n_firms)
+            users = listeners.shared // self.n_firms
+            firms = listeners.shared - users * self.n_firms
         else:
             degree = net.strong_ties + net.weak_ties
             expressed = self.expressed.toarray()
@@ -400,21 +525,52 @@ class MarketModel(mesa.Model):
     def _listeners(self) -> Heard:
         """Per (user, firm) entry: how many ties expressed an opinion yesterday, and its sum.
 
-        Gathers the ties of every speaker (CSR rows of the symmetric tie matrix) and
-        groups by listener entry; the cost follows speakers x ties, not users.
+        Firm by firm, gathers the ties of every speaker (CSR rows of the symmetric tie
+        matrix) and groups them by listener; the cost follows speakers x ties, not
+        users. Entries come grouped by firm, users ascending within a firm. Each
+        (speaker, tie) pair also shares the post with probability ``share_reach``:
+        the entries that see at least one share are ``Heard.shared``.
         """
-        pop, ties = self.population, self._ties
-        speakers = self.expressed.tocoo()
-        users, firms = speakers.row.astype(np.int64), speakers.col.astype(np.int64)
-        opinion = pop.attitude[users, firms]
-        starts, stops = ties.indptr[users], ties.indptr[users + 1]
-        lengths = stops - starts
-        offsets = np.repeat(stops - lengths.cumsum(), lengths) + np.arange(lengths.sum())
-        key = ties.indices[offsets].astype(np.int64) * self.n_firms + np.repeat(firms, lengths)
-        index, speakers_heard, (opinion_sum,) = group_sums(
-            key, pop.n_users * self.n_firms, np.repeat(opinion, lengths)
+        pop, ties, n_users = self.population, self._ties, self.population.n_users
+        share_reach = min(self.spec.network.share_reach, 0.999999)
+        influence = self.spec.users.social_influence * self.collectivism
+        # Speakers grouped by firm; then every (speaker, tie) pair, firm by firm.
+        by_firm = self.expressed.tocsc()
+        speakers = by_firm.indices.astype(np.int64)
+        firm_of_speaker = np.repeat(np.arange(self.n_firms), np.diff(by_firm.indptr))
+        opinion = pop.attitude.reshape(-1)[speakers * self.n_firms + firm_of_speaker]
+        speaker_ties = ties[speakers]  # CSR rows: every speaker's ties, in order
+        listener_of_pairs = speaker_ties.indices
+        lengths = np.diff(speaker_ties.indptr)
+        # Each pair adds OPINION_OFFSET + opinion: one weighted count per listener then
+        # gives both the number of speakers (the multiple of the offset) and the sum.
+        opinion_of_pairs = np.repeat(opinion + OPINION_OFFSET, lengths)
+        firm_bounds = speaker_ties.indptr[by_firm.indptr]
+        parts: dict[str, list[np.ndarray]] = {
+            name: [] for name in ("index", "speakers", "opinion_sum", "cell", "weight", "shared")
+        }
+        for f in range(self.n_firms):
+            pairs = slice(firm_bounds[f], firm_bounds[f + 1])
+            if pairs.start == pairs.stop:
+                continue
+            listener_of_pair = listener_of_pairs[pairs]
+            listeners, count, total = heard_from(listener_of_pair, n_users, opinion_of_pairs[pairs])
+            market = pop.market[listeners]
+            parts["index"].append(listeners * self.n_firms + f)
+            parts["speakers"].append(count)
+            parts["opinion_sum"].append(total)
+            parts["cell"].append(f * self.n_markets + market)
+            parts["weight"].append(influence[market])
+            sharing = bernoulli_successes(self.rng, listener_of_pair.size, share_reach)
+            parts["shared"].append(
+                distinct(listener_of_pair[sharing]).astype(np.int64) * self.n_firms + f
+            )
+        heard = Heard(
+            **{
+                name: np.concatenate(arrays) if arrays else np.empty(0, np.int64)
+                for name, arrays in parts.items()
+            }
         )
-        heard = Heard(index=index, speakers=speakers_heard, opinion_sum=opinion_sum)
         self._heard = heard
         return heard
 
@@ -422,66 +578,61 @@ class MarketModel(mesa.Model):
         """Partners refer their customers to us: P = referral_rate x strength x reciprocity.
 
         Only users in a market we target who are not yet our customers count. Returns
-        the referred entries and the referring partner of each (the first, when several
-        partners refer the same user on one day).
+        the referred entries (ascending) and the referring partner of each (the first
+        tie listed, when several partners refer the same user on one day).
         """
         rate = self.spec.guanxi.referral_rate
+        empty = np.empty(0, np.int64), np.empty(0, np.int64)
         if not ties or rate <= 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        pop, rng = self.population, self.rng
-        customers_of = {}
+            return empty
+        rng, customer = self.rng, self._customer_by_firm
+        customers_of: dict[int, np.ndarray] = {}
         found, sources = [], []
         for giver, receiver, weight in ties:
             if giver not in customers_of:
-                customers_of[giver] = np.flatnonzero(pop.customer[:, giver])
+                customers_of[giver] = np.flatnonzero(customer[giver])
             users = customers_of[giver]
-            users = users[rng.random(users.size) < rate * weight]
-            users = users[self.active_nf[users, receiver] & ~pop.customer[users, receiver]]
+            users = users[bernoulli_successes(rng, users.size, rate * weight)]
+            users = users[self.active_nf[users, receiver] & ~customer[receiver, users]]
             found.append(users * self.n_firms + receiver)
             sources.append(np.full(users.size, giver))
         index, source = np.concatenate(found), np.concatenate(sources)
-        index, first = np.unique(index, return_index=True)
-        return index, source[first]
+        if index.size == 0:
+            return empty
+        order = np.argsort(index, kind="stable")
+        index, source = index[order], source[order]
+        first = starts_of_runs(index)
+        return index[first], source[first]
 
     def _become_aware(self, touched: Touched) -> None:
-        """Anything seen makes a user aware; so does word of mouth among aware users."""
+        """Anything seen makes a user aware; so does word of mouth from the aware at dawn."""
         pop = self.population
         flat_aware = pop.aware.reshape(-1)
+        dawn_count = self.aware_count.copy()
         newly = touched.index[~flat_aware[touched.index]]
         flat_aware[newly] = True
-        by_word = self._word_of_mouth()
+        by_word = self._word_of_mouth(dawn_count)
         flat_aware[by_word] = True
         newly = np.concatenate([newly, by_word])
+        self.aware_count += self._per_cell(self._cells(newly))
         if self.network is not None and newly.size:
-            self._spread_awareness(newly)
+            running = self._aware_ties.values
+            previous = int(running[-1]) if running.size else 0
+            self._aware_ties.append(previous + np.cumsum(self._tie_degree[newly // self.n_firms]))
+            self._aware_entries.append(newly)
 
-    def _spread_awareness(self, newly: np.ndarray) -> None:
-        """Add the newly aware users' tie weights to their neighbours' log P(not aware)."""
-        users, firms = np.divmod(newly, self.n_firms)
-        weights = self._wom_weights
-        starts, stops = weights.indptr[users], weights.indptr[users + 1]
-        lengths = stops - starts
-        if lengths.sum() == 0:
-            return
-        # Positions of every neighbour entry of every newly aware user, without a loop.
-        offsets = np.repeat(stops - lengths.cumsum(), lengths) + np.arange(lengths.sum())
-        neighbours = weights.indices[offsets]
-        target = neighbours.astype(np.int64) * self.n_firms + np.repeat(firms, lengths)
-        np.add.at(self._log_not_aware.reshape(-1), target, weights.data[offsets])
-
-    def _word_of_mouth(self) -> np.ndarray:
-        """Flat entries of unaware users made aware by aware others today.
+    def _word_of_mouth(self, dawn_count: np.ndarray) -> np.ndarray:
+        """Flat entries of unaware users made aware today by those aware at dawn.
 
         Social network (Goldenberg et al. 2001): P = 1 - (1 - b_s)^m_s (1 - b_w)^m_w with
-        m_s, m_w the aware strong and weak ties. Fully mixed (Bass 1969):
-        P = 1 - (1 - q / N_m)^A_m with A_m the aware users of the market, a hazard of
-        about q x (aware share).
+        m_s, m_w the strong and weak ties aware at dawn: each such tie tells the user
+        independently. Fully mixed (Bass 1969): P = 1 - (1 - q / N_m)^A_m with A_m the
+        users of the market aware at dawn (``dawn_count``), a hazard of about q x
+        (aware share). Users who saw the firm today are aware already, hence not drawn.
         """
         pop, rng = self.population, self.rng
         if self.network is not None:
-            candidates = np.flatnonzero((self._log_not_aware < 0) & ~pop.aware & self.active_nf)
-            prob = -np.expm1(self._log_not_aware.reshape(-1)[candidates])
-            return candidates[rng.random(candidates.size) < prob]
+            return self._tellings()
         q = self.spec.network.mixed_wom
         found = []
         for m in range(self.n_markets):
@@ -489,7 +640,7 @@ class MarketModel(mesa.Model):
             size = block.stop - block.start
             if size == 0:
                 continue
-            prob = -np.expm1(pop.aware[block].sum(axis=0) * np.log1p(-min(q / size, 0.999999)))
+            prob = -np.expm1(dawn_count[:, m] * np.log1p(-min(q / size, 0.999999)))
             hit = (
                 ~pop.aware[block]
                 & self.active_nf[block]
@@ -499,13 +650,43 @@ class MarketModel(mesa.Model):
             found.append((users + block.start) * self.n_firms + firms)
         return np.concatenate(found) if found else np.empty(0, np.int64)
 
+    def _tellings(self) -> np.ndarray:
+        """Word of mouth on the network, drawn as (speaker, tie) tellings.
+
+        Every tie of a user aware of firm f at dawn tells it about f today with
+        probability b_s (strong tie) or b_w (weak tie), independently; a user told at
+        least once becomes aware, which has the probability of :meth:`_word_of_mouth`.
+        Tellings are numbered over the aware entries' ties (see ``_aware_ties``) and
+        drawn as the successes of Bernoulli trials at max(b_s, b_w), thinned to each
+        tie's own probability: the cost follows the tellings, not the unaware users.
+        """
+        strong_wom, weak_wom = self._strong_tie_wom, self._weak_tie_wom
+        bound = max(strong_wom, weak_wom)
+        running = self._aware_ties.values
+        if running.size == 0 or bound <= 0:
+            return np.empty(0, np.int64)
+        telling = bernoulli_successes(self.rng, int(running[-1]), bound)
+        position = np.searchsorted(running, telling, side="right")
+        entry = self._aware_entries.values[position]
+        speaker = entry // self.n_firms
+        slot = telling - (running[position] - self._tie_degree[speaker])
+        strong = slot < self._strong_degree[speaker]
+        keep = self.rng.random(telling.size) * bound < np.where(strong, strong_wom, weak_wom)
+        entry, speaker, slot, strong = entry[keep], speaker[keep], slot[keep], strong[keep]
+        listener = np.empty(entry.size, np.int64)
+        for matrix, chosen, offset in (
+            (self.network.strong, strong, slot),
+            (self.network.weak, ~strong, slot - self._strong_degree[speaker]),
+        ):
+            listener[chosen] = matrix.indices[matrix.indptr[speaker[chosen]] + offset[chosen]]
+        firm = entry - speaker * self.n_firms
+        told = listener * self.n_firms + firm
+        told = told[self.active_nf.reshape(-1)[told] & ~self.population.aware.reshape(-1)[told]]
+        return distinct(told)
+
     def _flow_entries(self, name: str, index: np.ndarray, items: np.ndarray) -> None:
         """Add per-entry ``items`` (flat (user, firm) indices) to flow ``name``."""
-        users, firms = np.divmod(index, self.n_firms)
-        cell = firms * self.n_markets + self.population.market[users]
-        self.flows[FLOWS.index(name)] += np.bincount(
-            cell, weights=items, minlength=self.n_firms * self.n_markets
-        ).reshape(self.n_firms, self.n_markets)
+        self.flows[FLOWS.index(name)] += self._per_cell(self._cells(index), items)
 
     # ------------------------------------------------------------------ phase 3
     def content_fit(self, touched: Touched) -> np.ndarray:
@@ -516,14 +697,21 @@ class MarketModel(mesa.Model):
         between the firm's home and the market; CRM capability improves targeting,
         closing part of the gap to a perfect fit.
         """
-        pop, f, m = self.population, touched.firm, touched.market
+        pop, strategy, cell = self.population, self.strategy, touched.cell
         fit = (
-            self.strategy.transactional_share[f, m] * pop.transactional_motive[touched.user]
-            + self.strategy.relational_share[f, m] * pop.relational_motive[touched.user]
+            self._per_entry(strategy.transactional_share, cell)
+            * pop.transactional_motive[touched.user]
+            + self._per_entry(strategy.relational_share, cell) * pop.relational_motive[touched.user]
         )
-        fit *= 1.0 - self.cultural_distance[f, m] * (1.0 - self.strategy.localisation[f, m])
-        crm = self.crm_array()[f]
+        kept = 1.0 - self.cultural_distance * (1.0 - strategy.localisation)
+        fit *= self._per_entry(kept, cell)
+        crm = self.crm_array()[touched.firm]
         return fit + self.spec.crm.targeting_effect * crm * (1.0 - fit)
+
+    @staticmethod
+    def _per_entry(table: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """A (firm, market) table's value for each entry's cell (a 1-D gather)."""
+        return table.reshape(-1)[cells]
 
     def consume_and_engage(self, touched: Touched) -> tuple[np.ndarray, np.ndarray]:
         """Items consumed and engagements per touched entry (Zhang 2025's behaviours)."""
@@ -538,7 +726,7 @@ class MarketModel(mesa.Model):
             + users.consume_per_fit * fit
             + users.consume_per_attitude * attitude
         )
-        consumed = rng.binomial(touched.seen, p_consume)
+        consumed = binomial(rng, touched.seen, p_consume)
         p_engage = sigmoid(
             users.engage_intercept
             + users.engage_per_dependency * dependency
@@ -547,10 +735,11 @@ class MarketModel(mesa.Model):
             + users.engage_per_attitude * attitude
             + users.engage_per_collectivism * self.collectivism[touched.market]
         )
-        engagements = rng.binomial(consumed, p_engage)
+        engagements = binomial(rng, consumed, p_engage)
         n_users = pop.n_users
         pop.consumed_total += np.bincount(touched.user, consumed, n_users).astype(np.int32)
-        pop.engaged_total += np.bincount(touched.user, engagements, n_users).astype(np.int32)
+        engaged = engagements > 0
+        np.add.at(pop.engaged_total, touched.user[engaged], engagements[engaged])
         self._flow("consumed", touched, consumed)
         self._flow("engagements", touched, engagements)
         return consumed, engagements
@@ -604,9 +793,12 @@ class MarketModel(mesa.Model):
         excess = np.maximum(0.0, touched.own_posts - users.fatigue_threshold)
         attitude -= users.fatigue_per_post * excess
         self._excess_posts = excess
-        flat[touched.index] = np.clip(attitude, -1.0, 1.0)
+        self._set_attitude(touched.index, touched.cell, np.clip(attitude, -1.0, 1.0))
         self._social_influence()
-        pop.attitude *= np.float32(1.0 - users.attitude_decay)
+        keep = np.float32(1.0 - users.attitude_decay)
+        pop.attitude *= keep
+        self._attitude_sum *= float(keep)
+        self._attitude_squares *= float(keep) ** 2
 
     def _social_influence(self) -> None:
         """Move aware users toward the mean opinion their ties expressed yesterday.
@@ -620,13 +812,13 @@ class MarketModel(mesa.Model):
             heard = self._heard
             if heard is None:
                 return
-            index = heard.index
-            keep = pop.aware.reshape(-1)[index]
-            index, opinion = index[keep], (heard.opinion_sum / heard.speakers)[keep]
-            flat = pop.attitude.reshape(-1)
-            current = flat[index]
-            w = weight[pop.market[index // self.n_firms]]
-            flat[index] = current + w * (opinion - current)
+            # Unaware listeners keep their attitude of 0 (weight 0).
+            w = np.where(pop.aware.reshape(-1)[heard.index], heard.weight, 0.0)
+            current = pop.attitude.reshape(-1)[heard.index].astype(np.float64)
+            opinion = heard.opinion_sum / heard.speakers
+            self._set_attitude(
+                heard.index, heard.cell, current + w * (opinion - current), current, ordered=True
+            )
             return
         expressed = self.expressed.toarray()
         if not expressed.any():
@@ -645,6 +837,9 @@ class MarketModel(mesa.Model):
             sub = pop.attitude[block]
             sub[:, has] = updated
             pop.attitude[block] = sub
+            # A dense update (fully mixed markets only): count this market's sums again.
+            self._attitude_sum[:, m] = sub.sum(axis=0, dtype=np.float64)
+            self._attitude_squares[:, m] = np.einsum("ij,ij->j", sub, sub, dtype=np.float64)
 
     # ------------------------------------------------------------------ phase 6
     def follow_and_unfollow(self, touched: Touched, consumed: np.ndarray) -> None:
@@ -652,47 +847,71 @@ class MarketModel(mesa.Model):
         following = pop.following.reshape(-1)
         attitude = pop.attitude.reshape(-1)[touched.index]
         dependency = pop.sns_dependency[touched.user]
-        f, m = touched.firm, touched.market
         could_follow = (consumed > 0) & ~following[touched.index]
         p_follow = sigmoid(
             users.follow_intercept
             + users.follow_per_transactional
-            * self.strategy.transactional_share[f, m]
+            * self._per_entry(self.strategy.transactional_share, touched.cell)
             * pop.transactional_motive[touched.user]
             + users.follow_per_relational
-            * self.strategy.relational_share[f, m]
+            * self._per_entry(self.strategy.relational_share, touched.cell)
             * pop.relational_motive[touched.user]
             + users.follow_per_dependency * dependency
             + users.follow_per_attitude * attitude
         )
         follows = could_follow & (rng.random(touched.index.size) < p_follow)
 
-        # Unfollowing: base rate, over-posting fatigue and negative attitude, reduced
-        # by the firm's CRM capability (retention).
-        entries = np.flatnonzero(pop.following)
-        rows, cols = np.divmod(entries, self.n_firms)
-        # Fatigue today of each follower entry (zero unless it was touched).
-        position = np.minimum(np.searchsorted(touched.index, entries), touched.index.size - 1)
-        fatigue = np.zeros(entries.size)
-        if touched.index.size:
-            hit = touched.index[position] == entries
-            fatigue[hit] = self._excess_posts[position[hit]]
-        retention = 1.0 - self.spec.crm.retention_effect * self.crm_array()[cols]
-        p_unfollow = (
-            users.unfollow_base
-            + users.unfollow_per_fatigue * fatigue
-            + users.unfollow_per_negative_attitude
-            * np.maximum(0.0, -pop.attitude.reshape(-1)[entries])
-        ) * retention
-        leaves = rng.random(rows.size) < p_unfollow
-        following[entries[leaves]] = False
-        following[touched.index[follows]] = True
+        leaves = self._unfollows(touched)
+        joins = touched.index[follows]
+        following[leaves] = False
+        following[joins] = True
+        self._following_by_firm[leaves % self.n_firms, leaves // self.n_firms] = False
+        self._following_by_firm[touched.firm[follows], touched.user[follows]] = True
 
         self._flow("new_followers", touched, follows)
-        unfollow_cells = cols[leaves] * self.n_markets + pop.market[rows[leaves]]
-        self.flows[FLOWS.index("unfollows")] += np.bincount(
-            unfollow_cells, minlength=self.n_firms * self.n_markets
-        ).reshape(self.n_firms, self.n_markets)
+        unfollows = self._per_cell(self._cells(leaves))
+        self.flows[FLOWS.index("unfollows")] += unfollows
+        self.followers_count += self.flows[FLOWS.index("new_followers")] - unfollows
+
+    def _unfollows(self, touched: Touched) -> np.ndarray:
+        """Flat entries of followers who unfollow today.
+
+        P = (unfollow_base + unfollow_per_fatigue x over-posting fatigue today +
+        unfollow_per_negative_attitude x max(0, -attitude)) x (1 - retention_effect x
+        the firm's CRM capability). Drawn per firm in two independent parts whose
+        union has exactly this probability: every follower leaves at the base rate
+        p_b (only the successes are drawn), and the few followers above it (negative
+        attitude, or fatigued by today's own posts: fatigue comes from own posts only,
+        so they are followers) leave besides with probability (P - p_b) / (1 - p_b).
+        """
+        pop, users, rng = self.population, self.spec.users, self.rng
+        retention = 1.0 - self.spec.crm.retention_effect * self.crm_array()
+        fatigued = self._excess_posts > 0
+        fatigued_user, fatigued_firm = touched.user[fatigued], touched.firm[fatigued]
+        excess = self._excess_posts[fatigued]
+        attitude = pop.attitude.reshape(-1)
+        leaving = []
+        for firm, followers in enumerate(self._followers):
+            if followers.size == 0:
+                continue
+            base = users.unfollow_base * retention[firm]
+            leave = followers[bernoulli_successes(rng, followers.size, base)]
+            if base < 1.0:
+                mine = fatigued_firm == firm
+                negative = followers[attitude[followers * self.n_firms + firm] < 0]
+                above = distinct(np.concatenate([negative, fatigued_user[mine]]))
+                fatigue = np.zeros(above.size)
+                fatigue[np.searchsorted(above, fatigued_user[mine])] = excess[mine]
+                p_unfollow = (
+                    users.unfollow_base
+                    + users.unfollow_per_fatigue * fatigue
+                    + users.unfollow_per_negative_attitude
+                    * np.maximum(0.0, -attitude[above * self.n_firms + firm])
+                ) * retention[firm]
+                besides = rng.random(above.size) * (1.0 - base) < p_unfollow - base
+                leave = distinct(np.concatenate([leave, above[besides]]))
+            leaving.append(leave * self.n_firms + firm)
+        return np.concatenate(leaving) if leaving else np.empty(0, np.int64)
 
     # ------------------------------------------------------------------ phase 7
     def purchase(self, touched: Touched, consumed: np.ndarray) -> np.ndarray:
@@ -704,33 +923,42 @@ class MarketModel(mesa.Model):
         with an in-platform shop the redirect rate plus the shop premium x seamlessness.
         """
         pop, users, rng = self.population, self.spec.users, self.rng
-        f, m = touched.firm, touched.market
+        f, m, cell = touched.firm, touched.market, touched.cell
         attitude = pop.attitude.reshape(-1)[touched.index]
         crm = self.crm_array()
+        # Per (firm, market): the intent multiplier of the content and the checkout rate.
+        content = 1.0 + users.incentive_effect * self.strategy.promotional_share
+        seamless = np.array([mk.shop_seamlessness for mk in self.markets])
+        checkout = np.where(
+            self.strategy.shop,
+            users.redirect_checkout_rate
+            + (users.shop_checkout_rate - users.redirect_checkout_rate) * seamless[None, :],
+            users.redirect_checkout_rate,
+        )
         intent = (
             users.purchase_intent_base
-            * (1.0 + users.incentive_effect * self.strategy.promotional_share[f, m])
+            * self._per_entry(content, cell)
             * (1.0 + attitude)
             * (1.0 + self.spec.crm.conversion_effect * crm[f])
         )
-        seamless = np.array([mk.shop_seamlessness for mk in self.markets])
-        checkout = np.where(
-            self.strategy.shop[f, m],
-            users.redirect_checkout_rate
-            + (users.shop_checkout_rate - users.redirect_checkout_rate) * seamless[m],
-            users.redirect_checkout_rate,
-        )
+        checkout = self._per_entry(checkout, cell)
         bought = (consumed > 0) & (
             rng.random(touched.index.size) < np.minimum(1.0, intent * checkout)
         )
-        pop.purchases_total += np.bincount(touched.user, bought, pop.n_users).astype(np.int32)
+        np.add.at(pop.purchases_total, touched.user[bought], 1)
         customers = pop.customer.reshape(-1)
         new_customers = bought & ~customers[touched.index]
         customers[touched.index[bought]] = True
+        self._customer_by_firm[f[bought], touched.user[bought]] = True
+        self.customers_count += self._per_cell(touched.cell, new_customers)
         quality = np.array([self.firm_by_index[i].product_quality for i in range(self.n_firms)])
-        flat = pop.attitude.reshape(-1)
         idx = touched.index[bought]
-        flat[idx] += users.experience_weight * (quality[f[bought]] - flat[idx])
+        current = pop.attitude.reshape(-1)[idx]
+        self._set_attitude(
+            idx,
+            touched.cell[bought],
+            current + users.experience_weight * (quality[f[bought]] - current),
+        )
         value = np.array([mk.purchase_value for mk in self.markets])
         revenue = bought * value[m]
         self._flow("conversions", touched, bought)
@@ -756,18 +984,8 @@ class MarketModel(mesa.Model):
         return np.array([self.firm_by_index[f].crm_capability for f in range(self.n_firms)])
 
     def update_crm_capability(self) -> None:
-        """Interactions captured and answered build CRM capability; partners share know-how.
-
-        Knowledge spill-over (Luo 2024: guanxi gives access to knowledge that
-        "optimizes social-media-enabled CRM processes"): each more capable partner's
-        know-how raises the firm's learning from its own social media interactions by
-        ``knowledge_spillover`` x tie strength x the partner's reciprocity x the
-        capability gap. Know-how is absorbed through the firm's own use (absorptive
-        capacity, Cohen & Levinthal 1990): a firm without social media interactions
-        learns nothing from it, so knowledge complements social media use, as guanxi
-        does in Luo's moderation, instead of pulling capability towards the partner's
-        whatever the firm does.
-        """
+        """Interactions captured and answered build CRM capability; partners share know-how
+        (:func:`sim.firms.knowledge_transfer`)."""
         flows = self.flows
         engagements = flows[FLOWS.index("engagements")].sum(axis=1)
         answered = flows[FLOWS.index("answered")].sum(axis=1)
@@ -777,16 +995,10 @@ class MarketModel(mesa.Model):
             )
         self.knowledge_boost[:] = 0.0
         if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
-            crm = self.crm_array()
-            use = np.array([self.firm_by_index[f].social_media_use for f in range(self.n_firms)])
-            strength = self.guanxi.strength_matrix()
-            reciprocity = np.array([self.firm_by_index[g].reciprocity for g in range(self.n_firms)])
-            gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
-            boost = self.spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
-            self.knowledge_boost[:] = boost.sum(axis=0)
-            # Capability each giver's know-how adds to the receiver's learning today.
-            learning = self.spec.crm.learning_rate * use * (1.0 - crm)
-            self._benefit += boost * learning[None, :] * self.spec.guanxi.crm_point_value
+            ordered = [self.firm_by_index[f] for f in range(self.n_firms)]
+            boost, value = knowledge_transfer(ordered, self.guanxi.strength_matrix(), self.spec)
+            self.knowledge_boost[:] = boost
+            self._benefit += value
         self.firms.do("update_crm")
 
     # ------------------------------------------------------------------ phase 9
@@ -829,32 +1041,84 @@ class MarketModel(mesa.Model):
             self._benefit[giver, receiver] += value * self.firm_by_index[receiver].gross_margin
 
     # ------------------------------------------------------------------ metrics
-    def _update_metrics(self) -> None:
-        """Stocks per (firm, market), firm performance and the firm attributes reported."""
+    def _count_stocks(self) -> None:
+        """Count the stocks per (firm, market) over all users (at build time).
+
+        Afterwards the phases keep them up to date as they change the users' state
+        (:meth:`_add_to_stock`, :meth:`_set_attitude`), so no day re-reads the
+        (users x firms) arrays. Unaware users hold attitude 0 (only touched, hence
+        aware, entries change), so attitude sums over all users equal sums over the aware.
+        """
         pop = self.population
-        n_f, n_m = self.n_firms, self.n_markets
-        self.aware_count = np.zeros((n_f, n_m))
-        self.followers_count = np.zeros((n_f, n_m))
-        self.customers_count = np.zeros((n_f, n_m))
-        self.attitude_mean = np.zeros((n_f, n_m))
-        self.attitude_sd = np.zeros((n_f, n_m))
-        self.market_size = np.diff(pop.bounds).astype(float)
-        for m in range(n_m):
+        shape = (self.n_firms, self.n_markets)
+        self.aware_count, self.followers_count, self.customers_count = (
+            np.zeros(shape) for _ in range(3)
+        )
+        self._attitude_sum, self._attitude_squares = np.zeros(shape), np.zeros(shape)
+        for m in range(self.n_markets):
             block = pop.block(m)
-            # Unaware users hold attitude 0 (only touched, hence aware, entries change),
-            # so sums over all users equal sums over the aware.
             attitude = pop.attitude[block]
-            count = np.count_nonzero(pop.aware[block], axis=0)
-            self.aware_count[:, m] = count
+            self.aware_count[:, m] = np.count_nonzero(pop.aware[block], axis=0)
             self.followers_count[:, m] = np.count_nonzero(pop.following[block], axis=0)
             self.customers_count[:, m] = np.count_nonzero(pop.customer[block], axis=0)
-            total = attitude.sum(axis=0, dtype=np.float64)
-            squares = np.einsum("ij,ij->j", attitude, attitude, dtype=np.float64)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(count > 0, total / count, 0.0)
-                second = np.where(count > 0, squares / count, 0.0)
-            self.attitude_mean[:, m] = mean
-            self.attitude_sd[:, m] = np.sqrt(np.maximum(0.0, second - mean**2))
+            self._attitude_sum[:, m] = attitude.sum(axis=0, dtype=np.float64)
+            self._attitude_squares[:, m] = np.einsum(
+                "ij,ij->j", attitude, attitude, dtype=np.float64
+            )
+
+    def _cells(self, index: np.ndarray) -> np.ndarray:
+        """(firm, market) cell, firm x markets + market, of flat (user, firm) entries."""
+        users = index // self.n_firms
+        return (index - users * self.n_firms) * self.n_markets + self.population.market[users]
+
+    def _per_cell(
+        self, cells: np.ndarray, weights: np.ndarray | None = None, ordered: bool = False
+    ) -> np.ndarray:
+        """(F, M) totals of ``weights`` (or counts) by (firm, market) cell.
+
+        ``ordered``: the cells are non-decreasing, so each cell is one run of entries
+        and its total one difference of running sums (a single pass, no scatter).
+        """
+        size = self.n_firms * self.n_markets
+        if not ordered or weights is None:
+            totals = np.bincount(cells, weights, minlength=size)
+        else:
+            bounds = np.searchsorted(cells, np.arange(size + 1))
+            running = np.concatenate([[0.0], np.cumsum(weights)])
+            totals = running[bounds[1:]] - running[bounds[:-1]]
+        return totals.reshape(self.n_firms, self.n_markets)
+
+    def _set_attitude(
+        self,
+        index: np.ndarray,
+        cells: np.ndarray,
+        values: np.ndarray,
+        old: np.ndarray | None = None,
+        ordered: bool = False,
+    ) -> None:
+        """Write new attitudes of distinct flat entries (``old``: their current values).
+
+        ``ordered``: the cells are non-decreasing (entries grouped by firm and market).
+
+        Keeps the attitude sums per (firm, market) current.
+        """
+        flat = self.population.attitude.reshape(-1)
+        old = (flat[index] if old is None else old).astype(np.float64)
+        new = values.astype(np.float32)
+        flat[index] = new
+        change = new.astype(np.float64) - old
+        self._attitude_sum += self._per_cell(cells, change, ordered)
+        # new^2 - old^2 = (new - old)(new + old) = change x (change + 2 old)
+        self._attitude_squares += self._per_cell(cells, change * (change + 2.0 * old), ordered)
+
+    def _update_metrics(self) -> None:
+        """Firm-market means from the running stocks; firm performance and attributes."""
+        count = self.aware_count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, self._attitude_sum / count, 0.0)
+            second = np.where(count > 0, self._attitude_squares / count, 0.0)
+        self.attitude_mean = mean
+        self.attitude_sd = np.sqrt(np.maximum(0.0, second - mean**2))
         size = np.maximum(self.market_size, 1)[None, :]
         customers_all = self.customers_count.sum(axis=0, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -862,19 +1126,22 @@ class MarketModel(mesa.Model):
         # Marketing performance index, 0-1: mean over target markets of awareness share,
         # attitude among the aware (rescaled to 0-1) and share of the market's customers.
         components = (self.aware_count / size + (self.attitude_mean + 1) / 2 + customer_share) / 3
+        active = self.strategy.active
+        with np.errstate(invalid="ignore", divide="ignore"):
+            performance = np.where(active, components, 0.0).sum(axis=1) / active.sum(axis=1)
+        aware = count.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_attitude = np.where(aware > 0, self._attitude_sum.sum(axis=1) / aware, 0.0)
+        followers = self.followers_count.sum(axis=1)
+        customers = self.customers_count.sum(axis=1)
         centrality = self.guanxi.centrality()
         for firm in self.firms:
-            f, markets = firm.index, firm.target_markets
-            firm.performance = float(components[f, markets].mean())
-            firm.followers = int(self.followers_count[f].sum())
-            firm.aware = int(self.aware_count[f].sum())
-            firm.customers = int(self.customers_count[f].sum())
-            aware_total = self.aware_count[f].sum()
-            firm.mean_attitude = float(
-                (self.attitude_mean[f] * self.aware_count[f]).sum() / aware_total
-                if aware_total
-                else 0.0
-            )
+            f = firm.index
+            firm.performance = float(performance[f])
+            firm.followers = int(followers[f])
+            firm.aware = int(aware[f])
+            firm.customers = int(customers[f])
+            firm.mean_attitude = float(mean_attitude[f])
             firm.centrality = float(centrality.get(f, 0.0))
             firm.guanxi = firm.guanxi_level
             firm.tie_count = firm.ties

@@ -222,13 +222,16 @@ def test_shop_pays_more_where_social_commerce_is_seamless():
         rows = focal_rows(model, "china")
         return rows.conversions.sum() / max(rows.consumed.sum(), 1)
 
+    # Conversions are rare in a small market, so compare means over five seeds.
     clunky, seamless = paired(
         conversion,
-        small("social_commerce", markets__china__shop_seamlessness=0.1),
-        small("social_commerce", markets__china__shop_seamlessness=1.0),
+        small("social_commerce", n_users=5000, markets__china__shop_seamlessness=0.1),
+        small("social_commerce", n_users=5000, markets__china__shop_seamlessness=1.0),
         steps=60,
+        seeds=(1, 2, 3, 4, 5),
     )
-    assert (seamless > clunky).all()
+    assert seamless.mean() > 2 * clunky.mean(), (clunky, seamless)
+    assert (seamless > clunky).sum() >= 4, (clunky, seamless)
 
 
 def test_one_sided_tie_is_severed():

@@ -27,6 +27,7 @@ from sim.validation.common import (
 )
 from sim.validation.diffusion import (
     BASS_PAIRS,
+    DAYS_PER_PERIOD,
     bass_recursion,
     bass_share,
     bass_time_to,
@@ -52,11 +53,12 @@ def test_bass_solution_matches_its_known_properties():
 def test_daily_recursion_converges_to_the_continuous_solution():
     """The discretisation error the V7 report lists shrinks as days per period grow."""
     errors = []
-    for k in (1, 10):
+    for k in (1, 10, DAYS_PER_PERIOD):
         steps = math.ceil(bass_time_to(0.99, 0.01, 0.30) * k)
         curve = bass_recursion(0.01, 0.30, 10_000, steps, k)
         errors.append(np.abs(curve - bass_share(np.arange(steps + 1) / k, 0.01, 0.30)).max())
-    assert errors[0] > 0.01 > 0.005 > errors[1]
+    assert errors[0] > 0.05 > errors[1] > errors[2]
+    assert errors[2] < 0.007  # leaves most of V7's 0.02 tolerance to sampling noise
 
 
 def test_bass_pairs_include_the_meta_analysis_means():

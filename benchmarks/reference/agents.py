@@ -200,7 +200,7 @@ class UserAgent(mesa.Agent):
 
         Social network (Goldenberg et al. 2001): 1 - (1 - b_s)^m_s (1 - b_w)^m_w with
         m_s, m_w the aware strong and weak ties. Fully mixed (Bass 1969):
-        1 - (1 - q / N_m)^A_m with A_m the aware users of the market.
+        1 - (1 - q / N_m)^A_m with A_m the users of the market aware at dawn.
         """
         model, net = self.model, self.model.spec.network
         if model.network is not None:

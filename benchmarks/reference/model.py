@@ -29,7 +29,7 @@ import mesa
 import numpy as np
 
 from benchmarks.reference.agents import UserAgent
-from sim.firms import Firm
+from sim.firms import Firm, knowledge_transfer
 from sim.guanxi import GuanxiNetwork
 from sim.model import focal_attitude, focal_crm_capability, focal_customers, focal_followers
 from sim.network import UserNetwork, build_user_network
@@ -73,7 +73,7 @@ class Today:
     checkout: list[list[float]]  # share of purchase intents completed
     crm: list[float]  # [firm]: social CRM capability
     expressers: list[list[int]]  # fully mixed: users who expressed an opinion yesterday
-    aware_count: list[list[float]] | None = None  # fully mixed, set after exposure
+    aware_count: list[list[float]] | None = None  # fully mixed: aware at dawn
     answer_share: list[list[float]] | None = None  # set in phase 4
     market_opinion: list[list[float | None]] | None = None  # fully mixed, set in phase 5
 
@@ -185,8 +185,8 @@ class ReferenceModel(mesa.Model):
         self.guanxi.start_day()
         self.firms.shuffle_do("act")
         self.plan_exposure()
+        self.count_aware_at_dawn()
         self.users.do("expose")
-        self.count_aware_after_exposure()
         self.users.do("hear_word_of_mouth")
         self.users.do("become_aware")
         self.users.do("consume_and_engage")
@@ -269,20 +269,14 @@ class ReferenceModel(mesa.Model):
             expressers=expressers,
         )
 
-    def count_aware_after_exposure(self) -> None:
-        """Fully mixed: aware users per firm and market once today's exposure counts.
+    def count_aware_at_dawn(self) -> None:
+        """Fully mixed: aware users per firm and market at dawn, before today's exposure.
 
-        As in sim/model.py, word of mouth in a fully mixed market hears everyone aware
-        after exposure, while on a social network it hears ties aware at dawn.
+        As in sim/model.py, word of mouth hears only users aware at dawn, in a fully
+        mixed market as on a social network (ties aware at dawn).
         """
-        if self.network is not None:
-            return
-        count = self.aware_count.tolist()
-        for user in self.users:
-            for f in user.seen:
-                if not user.aware[f]:
-                    count[f][user.market] += 1
-        self.today.aware_count = count
+        if self.network is None:
+            self.today.aware_count = self.aware_count.tolist()
 
     # ------------------------------------------------------------------ phase 4 (firm side)
     def set_answer_shares(self) -> None:
@@ -331,16 +325,10 @@ class ReferenceModel(mesa.Model):
             )
         self.knowledge_boost[:] = 0.0
         if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
-            crm = self.crm_array()
-            use = np.array([self.firm_by_index[f].social_media_use for f in range(self.n_firms)])
-            strength = self.guanxi.strength_matrix()
-            reciprocity = np.array([self.firm_by_index[g].reciprocity for g in range(self.n_firms)])
-            gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
-            boost = self.spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
-            self.knowledge_boost[:] = boost.sum(axis=0)
-            # Capability each giver's know-how adds to the receiver's learning today.
-            learning = self.spec.crm.learning_rate * use * (1.0 - crm)
-            self.firm_benefit += boost * learning[None, :] * self.spec.guanxi.crm_point_value
+            ordered = [self.firm_by_index[f] for f in range(self.n_firms)]
+            boost, value = knowledge_transfer(ordered, self.guanxi.strength_matrix(), self.spec)
+            self.knowledge_boost[:] = boost
+            self.firm_benefit += value
         self.firms.do("update_crm")
 
     # ------------------------------------------------------------------ phase 9
