@@ -131,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.plot and args.out is None:
         raise GuanxiError("--plot needs --out DIR to write the charts to")
     if args.out is not None:
-        check_writable_dir(args.out)
+        ensure_writable_dir(args.out, f"--out {args.out}")
     steps = args.steps or spec.model.steps
     seed = spec.model.seed if args.seed is None else args.seed
     model = run_with_progress(spec, steps, seed)
@@ -140,10 +140,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         written = write_outputs(model, args.out, seed, plot=args.plot)
         console.print(f"wrote {len(written)} files to {args.out}")
     return 0
-
-
-def check_writable_dir(path: Path) -> None:
-    ensure_writable_dir(path, f"--out {path}")
 
 
 def print_summary(spec, model, rows, steps: int, seed: int) -> None:

@@ -85,14 +85,14 @@ def target_list(text: str) -> tuple[str, ...]:
 def cmd_validate(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
-    from sim.cli import check_writable_dir
+    from sim.errors import ensure_writable_dir
     from sim.validation import TARGETS, validate
     from sim.validation.common import Settings, parse_overrides
     from sim.validation.report import print_robustness, print_table, verdict, write_report
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     if args.out is not None:
-        check_writable_dir(args.out)
+        ensure_writable_dir(args.out, f"--out {args.out}")
     overrides = parse_overrides(args.overrides)
     targets = args.only or TARGETS
     executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None

@@ -35,6 +35,9 @@ from sim.scenario import (
     set_path,
 )
 
+#: The two markets the studies compare (Zhang 2025; Luo 2024), by preset name.
+MARKETS = ("china", "western_europe")
+
 T = TypeVar("T")
 R = TypeVar("R")
 

@@ -37,6 +37,7 @@ import statsmodels.api as sm
 from statsmodels.stats.weightstats import DescrStatsW
 
 from sim.validation.common import (
+    MARKETS,
     Check,
     Settings,
     TargetResult,
@@ -46,7 +47,6 @@ from sim.validation.common import (
     seeds_for,
 )
 
-MARKETS = ("china", "western_europe")
 USERS_PER_FIRM = 1000
 PERFORMANCE_WINDOW = 30  # days averaged for the performance measure
 CRM_BOOST = 0.5  # raise of every firm's initial CRM capability in the V5 experiment

@@ -36,6 +36,7 @@ import statsmodels.api as sm
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from sim.validation.common import (
+    MARKETS,
     Check,
     Settings,
     TargetResult,
@@ -45,7 +46,6 @@ from sim.validation.common import (
     seeds_for,
 )
 
-MARKETS = ("china", "western_europe")
 N_BRANDS = 6
 #: Transactional (informational + promotional) share of the two V3 arms.
 RELATIONAL_ARM = 0.3
