@@ -40,10 +40,11 @@ import mesa
 import numpy as np
 import scipy.sparse as sp
 
+from sim import kernels
 from sim.firms import Firm, knowledge_transfer
 from sim.guanxi import GuanxiNetwork
 from sim.network import UserNetwork, build_user_network
-from sim.sampling import GrowingArray, bernoulli_successes, binomial, thinned_successes
+from sim.sampling import GrowingArray, bernoulli_successes, binomial
 from sim.scenario import Scenario, load_scenario, scenario_from_data
 from sim.strategy import StrategyTable
 from sim.users import Population
@@ -73,27 +74,6 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def group_sums(
-    keys: np.ndarray, size: int, *weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Distinct ``keys`` (sorted), how often each occurs, and each weight's sum per key.
-
-    Keys are indices below ``size``. Sorting costs O(k log k); a dense bincount costs
-    O(size); whichever is cheaper for this k is used.
-    """
-    if keys.size * 16 >= size:
-        counts = np.bincount(keys, minlength=size)
-        index = np.flatnonzero(counts != 0)  # a bool mask: nonzero on int64 is 3x slower
-        sums = [np.bincount(keys, w, minlength=size)[index] for w in weights]
-        return index, counts[index], sums
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    first = np.flatnonzero(starts_of_runs(ordered))
-    counts = np.diff(first, append=ordered.size)
-    sums = [np.add.reduceat(w[order], first) if first.size else w[:0] for w in weights]
-    return ordered[first], counts, sums
-
-
 def starts_of_runs(ordered: np.ndarray) -> np.ndarray:
     """Bool mask of the entries of a sorted array that differ from their predecessor."""
     first = np.empty(ordered.size, bool)
@@ -108,28 +88,16 @@ def run_lengths(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[first], np.diff(first, append=ordered.size)
 
 
-# Added to each opinion (-1 to 1) heard, so that a listener's total encodes the number
-# of speakers (total / OPINION_OFFSET, rounded) and the opinion sum (the remainder):
-# exact while fewer than OPINION_OFFSET / 2 ties speak to one listener.
-OPINION_OFFSET = 4096.0
+def users_by_firm(by_firm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The users of each row of a (firms x users) bool matrix, in one array.
 
-
-def heard_from(
-    listeners: np.ndarray, n_users: int, offset_opinions: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct listeners (ascending), how many speakers each heard, and their opinion sum.
-
-    ``offset_opinions`` are OPINION_OFFSET + each speaker's opinion, per (speaker,
-    listener) pair: one weighted bincount over the users gives both sums.
+    Returns the users (ascending within each firm) and the bounds: firm f's are
+    ``users[bounds[f]:bounds[f + 1]]``.
     """
-    if listeners.size * 16 >= n_users:
-        totals = np.bincount(listeners, offset_opinions, minlength=n_users)
-        heard = np.flatnonzero(totals != 0)
-        totals = totals[heard]
-    else:
-        heard, _, (totals,) = group_sums(listeners, n_users, offset_opinions)
-    count = np.rint(totals / OPINION_OFFSET)
-    return heard.astype(np.int64), count.astype(np.int64), totals - OPINION_OFFSET * count
+    n_firms, n_users = by_firm.shape
+    positions = np.flatnonzero(by_firm)
+    bounds = np.searchsorted(positions, np.arange(n_firms + 1) * n_users)
+    return positions % n_users, bounds
 
 
 def distinct(keys: np.ndarray) -> np.ndarray:
@@ -142,11 +110,9 @@ def distinct(keys: np.ndarray) -> np.ndarray:
 class Heard:
     """(user, firm) entries whose ties expressed an opinion of the firm yesterday."""
 
-    index: np.ndarray  # flat index into (N, F), grouped by firm, users ascending
+    index: np.ndarray  # flat index into (N, F), grouped by firm
     speakers: np.ndarray  # number of ties who expressed
     opinion_sum: np.ndarray  # sum of their attitudes
-    cell: np.ndarray  # (firm, market) cell of each entry: firm x markets + market
-    weight: np.ndarray  # social influence weight of the listener's market
     shared: np.ndarray  # entries that see at least one tie's share today
 
 
@@ -253,6 +219,12 @@ class MarketModel(mesa.Model):
             net = spec.network
             self._ties = (self.network.strong + self.network.weak).tocsr()
             self._ties.data[:] = 1.0
+            # Per-user scratch of the listeners pass (kernels.listen): zero between days.
+            self._heard_scratch = (
+                np.zeros(pop.n_users, np.int32),
+                np.zeros(pop.n_users),
+                np.zeros(pop.n_users, bool),
+            )
             self._strong_tie_wom = min(net.strong_tie_wom, 0.999999)
             self._weak_tie_wom = min(net.weak_tie_wom, 0.999999)
             self._strong_degree = self.network.degree("strong").astype(np.int64)
@@ -315,7 +287,7 @@ class MarketModel(mesa.Model):
         if ties:
             self._book_policy_support(ties, filtered_share)
         # Each firm's followers (users, ascending). Following changes only in phase 6.
-        self._followers = [np.flatnonzero(row) for row in self._following_by_firm]
+        self._followers = users_by_firm(self._following_by_firm)
 
         channels: dict[str, tuple[np.ndarray, np.ndarray]] = {
             "own": self._own_posts(pass_share),
@@ -398,33 +370,22 @@ class MarketModel(mesa.Model):
     def _own_posts(self, pass_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Own posts seen by followers: Binomial(posts, organic reach x attention x pass).
 
-        Drawn per (firm, market) as the successes among posts x followers trials of
-        one post and one follower (trial t: follower t // posts), thinned from the
-        block's highest probability; returns the followers who see at least one post.
+        Drawn per (firm, market) as the successes among posts x followers trials
+        (:func:`sim.kernels.own_posts_seen`); returns the followers who see at least
+        one post and how many they see.
         """
-        rng, n_firms, organic_seen = self.rng, self.n_firms, self.organic_seen
-        index, items = [], []
-        for f, followers in enumerate(self._followers):
-            for m, block in enumerate(self._market_slices(followers)):
-                posts = int(self.posts_today[f, m])
-                users = followers[block]
-                if posts == 0 or users.size == 0 or pass_share[f, m] <= 0:
-                    continue
-                passed = pass_share[f, m]
-                trials = thinned_successes(
-                    rng,
-                    posts * users.size,
-                    self._organic_seen_max[m] * passed,
-                    lambda t, users=users, posts=posts, passed=passed: (
-                        organic_seen[users[t // posts]] * passed
-                    ),
-                )
-                follower, count = run_lengths(trials // posts)
-                index.append(users[follower] * n_firms + f)
-                items.append(count)
-        if not index:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        return np.concatenate(index), np.concatenate(items)
+        followers, bounds = self._followers
+        return kernels.own_posts_seen(
+            followers,
+            bounds,
+            self.population.bounds,
+            self.posts_today,
+            pass_share,
+            self.organic_seen,
+            self._organic_seen_max,
+            self.n_firms,
+            self.rng,
+        )
 
     def _ads(self) -> tuple[np.ndarray, np.ndarray]:
         """Paid reach: each non-follower in a targeted market is reached with the ad share."""
@@ -452,37 +413,32 @@ class MarketModel(mesa.Model):
         empty = np.empty(0, np.int64), np.empty(0, np.int64)
         if not ties:
             return empty
-        rng, spec, organic_seen = self.rng, self.spec.guanxi, self.organic_seen
-        price = np.array([m.ad_cost_per_impression for m in self.markets])
-        found = []
-        for giver, receiver, weight in ties:
-            followers = self._followers[giver]
-            for m, block in enumerate(self._market_slices(followers)):
-                users = followers[block]
-                chance = (
-                    spec.cross_promotion
-                    * weight
-                    * pass_share[receiver, m]
-                    * self.posts_today[receiver, m]
-                )
-                if users.size == 0 or chance <= 0:
-                    continue
-                picked = users[
-                    thinned_successes(
-                        rng,
-                        users.size,
-                        min(1.0, chance * self._organic_seen_max[m]),
-                        lambda pos, users=users, chance=chance: np.minimum(
-                            1.0, chance * organic_seen[users[pos]]
-                        ),
-                    )
-                ]
-                picked = picked[~self._following_by_firm[receiver, picked]]
-                found.append(picked * self.n_firms + receiver)
-                self._benefit[giver, receiver] += float(price[m] * picked.size)
-        if not found:
+        givers, receivers, weights = (np.array(column) for column in zip(*ties, strict=True))
+        chances = (
+            self.spec.guanxi.cross_promotion
+            * weights[:, None]
+            * pass_share[receivers]
+            * self.posts_today[receivers]
+        )
+        followers, bounds = self._followers
+        found = kernels.cross_promoted(
+            givers,
+            receivers,
+            chances,
+            followers,
+            bounds,
+            self.population.bounds,
+            self._following_by_firm,
+            self.organic_seen,
+            self._organic_seen_max,
+            np.array([m.ad_cost_per_impression for m in self.markets]),
+            self._benefit,
+            self.n_firms,
+            self.rng,
+        )
+        if found.size == 0:
             return empty
-        return run_lengths(np.sort(np.concatenate(found)))
+        return run_lengths(np.sort(found))
 
     def _shares(self) -> tuple[np.ndarray, np.ndarray]:
         """Items seen through ties' shares: P = 1 - (1 - share_reach)^(expressing ties).
@@ -525,54 +481,25 @@ class MarketModel(mesa.Model):
     def _listeners(self) -> Heard:
         """Per (user, firm) entry: how many ties expressed an opinion yesterday, and its sum.
 
-        Firm by firm, gathers the ties of every speaker (CSR rows of the symmetric tie
-        matrix) and groups them by listener; the cost follows speakers x ties, not
-        users. Entries come grouped by firm, users ascending within a firm. Each
-        (speaker, tie) pair also shares the post with probability ``share_reach``:
-        the entries that see at least one share are ``Heard.shared``.
+        Every tie of every speaker hears it (:func:`sim.kernels.listen`): the cost
+        follows speakers x ties, not users. Each (speaker, tie) pair also shares the
+        post with probability ``share_reach``: the entries that see at least one share
+        are ``Heard.shared``.
         """
-        pop, ties, n_users = self.population, self._ties, self.population.n_users
-        share_reach = min(self.spec.network.share_reach, 0.999999)
-        influence = self.spec.users.social_influence * self.collectivism
-        # Speakers grouped by firm; then every (speaker, tie) pair, firm by firm.
         by_firm = self.expressed.tocsc()
-        speakers = by_firm.indices.astype(np.int64)
-        firm_of_speaker = np.repeat(np.arange(self.n_firms), np.diff(by_firm.indptr))
-        opinion = pop.attitude.reshape(-1)[speakers * self.n_firms + firm_of_speaker]
-        speaker_ties = ties[speakers]  # CSR rows: every speaker's ties, in order
-        listener_of_pairs = speaker_ties.indices
-        lengths = np.diff(speaker_ties.indptr)
-        # Each pair adds OPINION_OFFSET + opinion: one weighted count per listener then
-        # gives both the number of speakers (the multiple of the offset) and the sum.
-        opinion_of_pairs = np.repeat(opinion + OPINION_OFFSET, lengths)
-        firm_bounds = speaker_ties.indptr[by_firm.indptr]
-        parts: dict[str, list[np.ndarray]] = {
-            name: [] for name in ("index", "speakers", "opinion_sum", "cell", "weight", "shared")
-        }
-        for f in range(self.n_firms):
-            pairs = slice(firm_bounds[f], firm_bounds[f + 1])
-            if pairs.start == pairs.stop:
-                continue
-            listener_of_pair = listener_of_pairs[pairs]
-            listeners, count, total = heard_from(listener_of_pair, n_users, opinion_of_pairs[pairs])
-            market = pop.market[listeners]
-            parts["index"].append(listeners * self.n_firms + f)
-            parts["speakers"].append(count)
-            parts["opinion_sum"].append(total)
-            parts["cell"].append(f * self.n_markets + market)
-            parts["weight"].append(influence[market])
-            sharing = bernoulli_successes(self.rng, listener_of_pair.size, share_reach)
-            parts["shared"].append(
-                distinct(listener_of_pair[sharing]).astype(np.int64) * self.n_firms + f
-            )
-        heard = Heard(
-            **{
-                name: np.concatenate(arrays) if arrays else np.empty(0, np.int64)
-                for name, arrays in parts.items()
-            }
+        index, speakers, opinion_sum, shared = kernels.listen(
+            by_firm.indptr,
+            by_firm.indices,
+            self.population.attitude.reshape(-1),
+            self.n_firms,
+            self._ties.indptr,
+            self._ties.indices,
+            min(self.spec.network.share_reach, 0.999999),
+            self.rng,
+            *self._heard_scratch,
         )
-        self._heard = heard
-        return heard
+        self._heard = Heard(index, speakers, opinion_sum, shared)
+        return self._heard
 
     def _referrals(self, ties) -> tuple[np.ndarray, np.ndarray]:
         """Partners refer their customers to us: P = referral_rate x strength x reciprocity.
@@ -585,18 +512,18 @@ class MarketModel(mesa.Model):
         empty = np.empty(0, np.int64), np.empty(0, np.int64)
         if not ties or rate <= 0:
             return empty
-        rng, customer = self.rng, self._customer_by_firm
-        customers_of: dict[int, np.ndarray] = {}
-        found, sources = [], []
-        for giver, receiver, weight in ties:
-            if giver not in customers_of:
-                customers_of[giver] = np.flatnonzero(customer[giver])
-            users = customers_of[giver]
-            users = users[bernoulli_successes(rng, users.size, rate * weight)]
-            users = users[self.active_nf[users, receiver] & ~customer[receiver, users]]
-            found.append(users * self.n_firms + receiver)
-            sources.append(np.full(users.size, giver))
-        index, source = np.concatenate(found), np.concatenate(sources)
+        givers, receivers, weights = (np.array(column) for column in zip(*ties, strict=True))
+        customers, bounds = users_by_firm(self._customer_by_firm)
+        index, source = kernels.referred(
+            givers,
+            receivers,
+            rate * weights,
+            customers,
+            bounds,
+            self.active_nf,
+            self._customer_by_firm,
+            self.rng,
+        )
         if index.size == 0:
             return empty
         order = np.argsort(index, kind="stable")
@@ -793,7 +720,7 @@ class MarketModel(mesa.Model):
         excess = np.maximum(0.0, touched.own_posts - users.fatigue_threshold)
         attitude -= users.fatigue_per_post * excess
         self._excess_posts = excess
-        self._set_attitude(touched.index, touched.cell, np.clip(attitude, -1.0, 1.0))
+        self._set_attitude(touched.index, np.clip(attitude, -1.0, 1.0))
         self._social_influence()
         keep = np.float32(1.0 - users.attitude_decay)
         pop.attitude *= keep
@@ -812,12 +739,18 @@ class MarketModel(mesa.Model):
             heard = self._heard
             if heard is None:
                 return
-            # Unaware listeners keep their attitude of 0 (weight 0).
-            w = np.where(pop.aware.reshape(-1)[heard.index], heard.weight, 0.0)
-            current = pop.attitude.reshape(-1)[heard.index].astype(np.float64)
-            opinion = heard.opinion_sum / heard.speakers
-            self._set_attitude(
-                heard.index, heard.cell, current + w * (opinion - current), current, ordered=True
+            kernels.pull_toward_heard(
+                pop.attitude.reshape(-1),
+                pop.aware.reshape(-1),
+                heard.index,
+                heard.speakers,
+                heard.opinion_sum,
+                pop.market,
+                weight,
+                self.n_firms,
+                self.n_markets,
+                self._attitude_sum.reshape(-1),
+                self._attitude_squares.reshape(-1),
             )
             return
         expressed = self.expressed.toarray()
@@ -884,34 +817,25 @@ class MarketModel(mesa.Model):
         attitude, or fatigued by today's own posts: fatigue comes from own posts only,
         so they are followers) leave besides with probability (P - p_b) / (1 - p_b).
         """
-        pop, users, rng = self.population, self.spec.users, self.rng
+        pop, users = self.population, self.spec.users
         retention = 1.0 - self.spec.crm.retention_effect * self.crm_array()
         fatigued = self._excess_posts > 0
-        fatigued_user, fatigued_firm = touched.user[fatigued], touched.firm[fatigued]
-        excess = self._excess_posts[fatigued]
-        attitude = pop.attitude.reshape(-1)
-        leaving = []
-        for firm, followers in enumerate(self._followers):
-            if followers.size == 0:
-                continue
-            base = users.unfollow_base * retention[firm]
-            leave = followers[bernoulli_successes(rng, followers.size, base)]
-            if base < 1.0:
-                mine = fatigued_firm == firm
-                negative = followers[attitude[followers * self.n_firms + firm] < 0]
-                above = distinct(np.concatenate([negative, fatigued_user[mine]]))
-                fatigue = np.zeros(above.size)
-                fatigue[np.searchsorted(above, fatigued_user[mine])] = excess[mine]
-                p_unfollow = (
-                    users.unfollow_base
-                    + users.unfollow_per_fatigue * fatigue
-                    + users.unfollow_per_negative_attitude
-                    * np.maximum(0.0, -attitude[above * self.n_firms + firm])
-                ) * retention[firm]
-                besides = rng.random(above.size) * (1.0 - base) < p_unfollow - base
-                leave = distinct(np.concatenate([leave, above[besides]]))
-            leaving.append(leave * self.n_firms + firm)
-        return np.concatenate(leaving) if leaving else np.empty(0, np.int64)
+        key = touched.firm[fatigued] * pop.n_users + touched.user[fatigued]
+        order = np.argsort(key)
+        followers, bounds = self._followers
+        return kernels.unfollowing(
+            followers,
+            bounds,
+            pop.attitude.reshape(-1),
+            users.unfollow_base,
+            retention,
+            users.unfollow_per_fatigue,
+            users.unfollow_per_negative_attitude,
+            key[order],
+            self._excess_posts[fatigued][order],
+            pop.n_users,
+            self.rng,
+        )
 
     # ------------------------------------------------------------------ phase 7
     def purchase(self, touched: Touched, consumed: np.ndarray) -> np.ndarray:
@@ -954,11 +878,7 @@ class MarketModel(mesa.Model):
         quality = np.array([self.firm_by_index[i].product_quality for i in range(self.n_firms)])
         idx = touched.index[bought]
         current = pop.attitude.reshape(-1)[idx]
-        self._set_attitude(
-            idx,
-            touched.cell[bought],
-            current + users.experience_weight * (quality[f[bought]] - current),
-        )
+        self._set_attitude(idx, current + users.experience_weight * (quality[f[bought]] - current))
         value = np.array([mk.purchase_value for mk in self.markets])
         revenue = bought * value[m]
         self._flow("conversions", touched, bought)
@@ -1071,45 +991,23 @@ class MarketModel(mesa.Model):
         users = index // self.n_firms
         return (index - users * self.n_firms) * self.n_markets + self.population.market[users]
 
-    def _per_cell(
-        self, cells: np.ndarray, weights: np.ndarray | None = None, ordered: bool = False
-    ) -> np.ndarray:
-        """(F, M) totals of ``weights`` (or counts) by (firm, market) cell.
-
-        ``ordered``: the cells are non-decreasing, so each cell is one run of entries
-        and its total one difference of running sums (a single pass, no scatter).
-        """
-        size = self.n_firms * self.n_markets
-        if not ordered or weights is None:
-            totals = np.bincount(cells, weights, minlength=size)
-        else:
-            bounds = np.searchsorted(cells, np.arange(size + 1))
-            running = np.concatenate([[0.0], np.cumsum(weights)])
-            totals = running[bounds[1:]] - running[bounds[:-1]]
+    def _per_cell(self, cells: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """(F, M) totals of ``weights`` (or counts) by (firm, market) cell."""
+        totals = np.bincount(cells, weights, minlength=self.n_firms * self.n_markets)
         return totals.reshape(self.n_firms, self.n_markets)
 
-    def _set_attitude(
-        self,
-        index: np.ndarray,
-        cells: np.ndarray,
-        values: np.ndarray,
-        old: np.ndarray | None = None,
-        ordered: bool = False,
-    ) -> None:
-        """Write new attitudes of distinct flat entries (``old``: their current values).
-
-        ``ordered``: the cells are non-decreasing (entries grouped by firm and market).
-
-        Keeps the attitude sums per (firm, market) current.
-        """
-        flat = self.population.attitude.reshape(-1)
-        old = (flat[index] if old is None else old).astype(np.float64)
-        new = values.astype(np.float32)
-        flat[index] = new
-        change = new.astype(np.float64) - old
-        self._attitude_sum += self._per_cell(cells, change, ordered)
-        # new^2 - old^2 = (new - old)(new + old) = change x (change + 2 old)
-        self._attitude_squares += self._per_cell(cells, change * (change + 2.0 * old), ordered)
+    def _set_attitude(self, index: np.ndarray, values: np.ndarray) -> None:
+        """Write new attitudes of distinct flat entries; keep the sums per (firm, market)."""
+        kernels.set_attitudes(
+            self.population.attitude.reshape(-1),
+            index,
+            values,
+            self.population.market,
+            self.n_firms,
+            self.n_markets,
+            self._attitude_sum.reshape(-1),
+            self._attitude_squares.reshape(-1),
+        )
 
     def _update_metrics(self) -> None:
         """Firm-market means from the running stocks; firm performance and attributes."""

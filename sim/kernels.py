@@ -1,0 +1,372 @@
+"""Compiled per-entry loops of the model's daily phases (numba).
+
+At a million users a day touches millions of (user, firm) entries, and the numpy
+formulation of some phases needs a dozen passes over arrays of that size (gathers,
+sorts, bincounts, running sums), or, in small markets, a Python loop over firms and
+markets whose numpy calls cost more than their work. The loops here make one pass
+each, in compiled code (numba, ``cache=True``: compiled once per machine and kept
+in ``__pycache__``).
+
+Random draws come from the model's own ``numpy.random.Generator``, passed in: numba
+draws from its bit generator, so a run stays reproducible by seed and the kernels
+share one random stream with the numpy phases. Success-only sampling is the same
+as in :mod:`sim.sampling`: for Bernoulli trials at rate p the gap to the next
+success is geometric(p), so a pass costs what it finds, not the trials it skips;
+trials with their own probabilities p_i <= bound are drawn at the bound and kept
+with probability p_i / bound (thinning).
+
+Attitudes are float32 in the model; each write keeps the running sums of
+attitudes and of their squares per (firm, market) cell exact to float64, as
+:meth:`sim.model.MarketModel._set_attitude` documents.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_NEVER = np.iinfo(np.int64).max
+
+
+@numba.njit(cache=True)
+def _doubled(values: np.ndarray) -> np.ndarray:
+    """A copy of ``values`` with twice the room (for appending past its end)."""
+    bigger = np.empty(2 * values.size, values.dtype)
+    bigger[: values.size] = values
+    return bigger
+
+
+@numba.njit(cache=True, inline="always")
+def _first_success(rng, p: float) -> int:
+    """Position (0-based) of the first success of Bernoulli(p) trials; never if p <= 0."""
+    if p <= 0.0:
+        return _NEVER
+    if p >= 1.0:
+        return 0
+    return rng.geometric(p) - 1
+
+
+@numba.njit(cache=True, inline="always")
+def _next_success(rng, position: int, p: float) -> int:
+    """Position of the next success after a success at ``position``."""
+    if p >= 1.0:
+        return position + 1
+    return position + rng.geometric(p)
+
+
+@numba.njit(cache=True)
+def listen(
+    speaker_bounds,
+    speakers,
+    attitude,
+    n_firms,
+    tie_bounds,
+    tie_users,
+    share_reach,
+    rng,
+    count,
+    total,
+    flagged,
+):
+    """Who heard which firm's opinions from their ties, and which ties shared its post.
+
+    ``speakers[speaker_bounds[f]:speaker_bounds[f + 1]]`` expressed an opinion of
+    firm f yesterday; every tie of a speaker (CSR ``tie_bounds``/``tie_users``)
+    hears it, and each (speaker, tie) pair also shares the post with probability
+    ``share_reach``. Returns, per (listener, firm) entry heard: the flat entry
+    (listener x firms + firm), the number of speakers, the sum of their attitudes;
+    and the distinct entries that saw at least one share. ``count`` (int32),
+    ``total`` and ``flagged`` are per-user scratch arrays, zero on entry and on return.
+
+    Firm by firm, a first pass adds every pair to its listener's count and total
+    (no branch on what it finds, so that the memory accesses overlap), a second
+    walks the pairs again and takes each listener's totals once.
+    """
+    n_pairs = 0
+    for k in range(speakers.size):
+        s = speakers[k]
+        n_pairs += tie_bounds[s + 1] - tie_bounds[s]
+    listener = np.empty(n_pairs, np.int32)
+    index = np.empty(n_pairs, np.int64)
+    heard_count = np.empty(n_pairs, np.int64)
+    opinion_sum = np.empty(n_pairs, np.float64)
+    shared = np.empty(16, np.int64)
+    n_heard = n_shared = 0
+    pair = 0
+    next_share = _first_success(rng, share_reach)
+    for f in range(n_firms):
+        first_pair, first_shared = pair, n_shared
+        for k in range(speaker_bounds[f], speaker_bounds[f + 1]):
+            s = speakers[k]
+            opinion = np.float64(attitude[s * n_firms + f])
+            for j in range(tie_bounds[s], tie_bounds[s + 1]):
+                u = tie_users[j]
+                count[u] += 1
+                total[u] += opinion
+                listener[pair] = u
+                if pair == next_share:
+                    next_share = _next_success(rng, pair, share_reach)
+                    if n_shared == shared.size:
+                        shared = _doubled(shared)
+                    shared[n_shared] = u
+                    n_shared += 1
+                pair += 1
+        for q in range(first_pair, pair):
+            u = listener[q]
+            if count[u] != 0:
+                index[n_heard] = u * n_firms + f
+                heard_count[n_heard] = count[u]
+                opinion_sum[n_heard] = total[u]
+                n_heard += 1
+                count[u] = 0
+                total[u] = 0.0
+        # Distinct users among the firm's shares (a tie may hear several shares).
+        kept = first_shared
+        for i in range(first_shared, n_shared):
+            u = shared[i]
+            if not flagged[u]:
+                flagged[u] = True
+                shared[kept] = u
+                kept += 1
+        for i in range(first_shared, kept):
+            flagged[shared[i]] = False
+            shared[i] = shared[i] * n_firms + f
+        n_shared = kept
+    return index[:n_heard], heard_count[:n_heard], opinion_sum[:n_heard], shared[:n_shared]
+
+
+@numba.njit(cache=True)
+def set_attitudes(attitude, index, values, cell_of_user, n_firms, n_markets, sums, squares):
+    """Write ``values`` to the distinct flat entries ``index``; keep the cell sums.
+
+    ``sums`` and ``squares`` are the flat (firm x market) running sums of attitudes
+    and of their squares; ``cell_of_user`` is each user's market.
+    """
+    for i in range(index.size):
+        e = index[i]
+        old = np.float64(attitude[e])
+        new = np.float32(values[i])
+        attitude[e] = new
+        change = np.float64(new) - old
+        u = e // n_firms
+        cell = (e - u * n_firms) * n_markets + cell_of_user[u]
+        sums[cell] += change
+        squares[cell] += change * (change + 2.0 * old)
+
+
+@numba.njit(cache=True)
+def pull_toward_heard(
+    attitude,
+    aware,
+    index,
+    heard_count,
+    opinion_sum,
+    market,
+    weight_by_market,
+    n_firms,
+    n_markets,
+    sums,
+    squares,
+):
+    """Move each aware listener toward the mean opinion heard, by its market's weight.
+
+    Unaware listeners keep their attitude of 0. Keeps the cell sums like
+    :func:`set_attitudes`.
+    """
+    for i in range(index.size):
+        e = index[i]
+        if not aware[e]:
+            continue
+        u = e // n_firms
+        m = market[u]
+        old = np.float64(attitude[e])
+        new = np.float32(old + weight_by_market[m] * (opinion_sum[i] / heard_count[i] - old))
+        attitude[e] = new
+        change = np.float64(new) - old
+        cell = (e - u * n_firms) * n_markets + m
+        sums[cell] += change
+        squares[cell] += change * (change + 2.0 * old)
+
+
+@numba.njit(cache=True)
+def own_posts_seen(
+    followers, firm_bounds, market_bounds, posts, passed, organic_seen, seen_max, n_firms, rng
+):
+    """Own posts seen by followers: Binomial(posts, organic_seen[user] x passed) each.
+
+    ``followers[firm_bounds[f]:firm_bounds[f + 1]]`` are firm f's followers,
+    ascending, so that market m's are those in [market_bounds[m],
+    market_bounds[m + 1]). Per (firm, market) the posts x followers trials (trial t:
+    follower t // posts) are drawn at the market's highest probability and thinned.
+    Returns the flat entries that see at least one post and how many they see.
+    """
+    index = np.empty(16, np.int64)
+    items = np.empty(16, np.int64)
+    n = 0
+    n_markets = market_bounds.size - 1
+    for f in range(n_firms):
+        mine = followers[firm_bounds[f] : firm_bounds[f + 1]]
+        cuts = np.searchsorted(mine, market_bounds)
+        for m in range(n_markets):
+            users = mine[cuts[m] : cuts[m + 1]]
+            k, p = posts[f, m], passed[f, m]
+            bound = min(1.0, seen_max[m] * p)
+            if k == 0 or users.size == 0 or bound <= 0.0:
+                continue
+            trials = k * users.size
+            t = _first_success(rng, bound)
+            last = -1
+            while t < trials:
+                u = users[t // k]
+                if rng.random() * bound < organic_seen[u] * p:
+                    if u == last:
+                        items[n - 1] += 1
+                    else:
+                        if n == index.size:
+                            index = _doubled(index)
+                        if n == items.size:
+                            items = _doubled(items)
+                        index[n] = u * n_firms + f
+                        items[n] = 1
+                        n += 1
+                        last = u
+                t = _next_success(rng, t, bound)
+    return index[:n], items[:n]
+
+
+@numba.njit(cache=True)
+def cross_promoted(
+    givers,
+    receivers,
+    chances,
+    followers,
+    firm_bounds,
+    market_bounds,
+    following_by_firm,
+    organic_seen,
+    seen_max,
+    price,
+    benefit,
+    n_firms,
+    rng,
+):
+    """Partners show the receiver's post to their own followers (one row per tie).
+
+    ``chances[t, m]`` is tie t's cross_promotion x weight x pass x posts in market
+    m; a follower of the giver who does not follow the receiver sees the post with
+    probability min(1, chance x organic_seen[user]). Books the impressions at the
+    market's ``price`` in ``benefit[giver, receiver]``. Returns the flat entries
+    reached, one per (tie, user): an entry appears once per partner that reached it.
+    """
+    found = np.empty(16, np.int64)
+    n = 0
+    n_markets = market_bounds.size - 1
+    for t in range(givers.size):
+        g, r = givers[t], receivers[t]
+        mine = followers[firm_bounds[g] : firm_bounds[g + 1]]
+        cuts = np.searchsorted(mine, market_bounds)
+        for m in range(n_markets):
+            users = mine[cuts[m] : cuts[m + 1]]
+            chance = chances[t, m]
+            if users.size == 0 or chance <= 0.0:
+                continue
+            bound = min(1.0, chance * seen_max[m])
+            picked = 0
+            position = _first_success(rng, bound)
+            while position < users.size:
+                u = users[position]
+                seen = rng.random() * bound < min(1.0, chance * organic_seen[u])
+                if seen and not following_by_firm[r, u]:
+                    if n == found.size:
+                        found = _doubled(found)
+                    found[n] = u * n_firms + r
+                    n += 1
+                    picked += 1
+                position = _next_success(rng, position, bound)
+            benefit[g, r] += price[m] * picked
+    return found[:n]
+
+
+@numba.njit(cache=True)
+def referred(givers, receivers, rates, customers, firm_bounds, active, customer_by_firm, rng):
+    """Partners refer their customers: each with probability ``rates[t]`` per tie t.
+
+    ``customers[firm_bounds[f]:firm_bounds[f + 1]]`` are firm f's customers. Only
+    users in a market the receiver targets (``active``, users x firms) who are not
+    yet its customers count. Returns the flat entries (one per tie and user, in tie
+    order) and the referring partner of each.
+    """
+    n_firms = active.shape[1]
+    index = np.empty(16, np.int64)
+    source = np.empty(16, np.int64)
+    n = 0
+    for t in range(givers.size):
+        g, r = givers[t], receivers[t]
+        mine = customers[firm_bounds[g] : firm_bounds[g + 1]]
+        position = _first_success(rng, rates[t])
+        while position < mine.size:
+            u = mine[position]
+            if active[u, r] and not customer_by_firm[r, u]:
+                if n == index.size:
+                    index = _doubled(index)
+                if n == source.size:
+                    source = _doubled(source)
+                index[n] = u * n_firms + r
+                source[n] = g
+                n += 1
+            position = _next_success(rng, position, rates[t])
+    return index[:n], source[:n]
+
+
+@numba.njit(cache=True)
+def unfollowing(
+    followers,
+    firm_bounds,
+    attitude,
+    base,
+    retention,
+    per_fatigue,
+    per_negative,
+    fatigued_key,
+    fatigue,
+    n_users,
+    rng,
+):
+    """Followers who unfollow today, one pass per firm over its followers.
+
+    P = (unfollow_base + per_fatigue x fatigue + per_negative x max(0, -attitude))
+    x retention[f], drawn in two parts whose union has exactly this probability:
+    every follower leaves at the base rate b_f = unfollow_base x retention[f] (the
+    successes only, through geometric gaps), and a follower above it who stayed
+    leaves besides with probability (P - b_f) / (1 - b_f). ``fatigued_key`` (firm x
+    users + user, ascending) and ``fatigue`` give today's over-posting fatigue.
+    Returns the flat entries that leave.
+    """
+    n_firms = firm_bounds.size - 1
+    leaving = np.empty(16, np.int64)
+    n = 0
+    j = 0  # position in the fatigued entries
+    for f in range(n_firms):
+        b = base * retention[f]
+        mine = followers[firm_bounds[f] : firm_bounds[f + 1]]
+        next_base = _first_success(rng, b)
+        for i in range(mine.size):
+            u = mine[i]
+            leaves = False
+            if i == next_base:
+                leaves = True
+                next_base = _next_success(rng, i, b)
+            key = f * n_users + u
+            while j < fatigued_key.size and fatigued_key[j] < key:
+                j += 1
+            tired = fatigue[j] if j < fatigued_key.size and fatigued_key[j] == key else 0.0
+            a = np.float64(attitude[u * n_firms + f])
+            if not leaves and b < 1.0 and (tired > 0.0 or a < 0.0):
+                p = (base + per_fatigue * tired + per_negative * max(0.0, -a)) * retention[f]
+                leaves = rng.random() * (1.0 - b) < p - b
+            if leaves:
+                if n == leaving.size:
+                    leaving = _doubled(leaving)
+                leaving[n] = u * n_firms + f
+                n += 1
+    return leaving[:n]
