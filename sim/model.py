@@ -38,7 +38,6 @@ from typing import Any
 
 import mesa
 import numpy as np
-import scipy.sparse as sp
 
 from sim import kernels
 from sim.firms import Firm, knowledge_transfer
@@ -104,6 +103,35 @@ def distinct(keys: np.ndarray) -> np.ndarray:
     """Sorted distinct values of ``keys`` (``np.unique`` without its slow hash path)."""
     ordered = np.sort(keys)
     return ordered[starts_of_runs(ordered)]
+
+
+@dataclass
+class Expressed:
+    """Users who expressed an opinion of each firm (they engaged or bought today).
+
+    Firm f's are ``users[bounds[f]:bounds[f + 1]]``, ascending.
+    """
+
+    users: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, users: np.ndarray, firms: np.ndarray, n_users: int, n_firms: int) -> Expressed:
+        """From distinct (user, firm) pairs."""
+        key = np.sort(firms.astype(np.int64) * n_users + users)
+        bounds = np.searchsorted(key, np.arange(n_firms + 1) * n_users)
+        return cls(key - np.repeat(np.arange(n_firms) * n_users, np.diff(bounds)), bounds)
+
+    @property
+    def count(self) -> int:
+        return self.users.size
+
+    def dense(self, n_users: int) -> np.ndarray:
+        """As a (users x firms) bool array."""
+        n_firms = self.bounds.size - 1
+        out = np.zeros((n_users, n_firms), bool)
+        out[self.users, np.repeat(np.arange(n_firms), np.diff(self.bounds))] = True
+        return out
 
 
 @dataclass
@@ -179,7 +207,7 @@ class MarketModel(mesa.Model):
         self.ad_reach_today = np.zeros((self.n_firms, self.n_markets))
         self.knowledge_boost = np.zeros(self.n_firms)
         self.flows = np.zeros((len(FLOWS), self.n_firms, self.n_markets))
-        self.expressed = sp.csr_matrix((self.population.n_users, self.n_firms), dtype=bool)
+        self.expressed = Expressed(np.empty(0, np.int64), np.zeros(self.n_firms + 1, np.int64))
         self._benefit = np.zeros((self.n_firms, self.n_firms))
         self._count_stocks()
         self._update_metrics()
@@ -451,7 +479,7 @@ class MarketModel(mesa.Model):
         pop, net, rng = self.population, self.spec.network, self.rng
         self._heard = None
         empty = np.empty(0, np.int64), np.empty(0, np.int64)
-        if self.expressed.nnz == 0:
+        if self.expressed.count == 0:
             return empty
         # Who heard which opinions also drives social influence in phase 5.
         listeners = self._listeners() if self.network is not None else None
@@ -462,7 +490,7 @@ class MarketModel(mesa.Model):
             firms = listeners.shared - users * self.n_firms
         else:
             degree = net.strong_ties + net.weak_ties
-            expressed = self.expressed.toarray()
+            expressed = self.expressed.dense(pop.n_users)
             users_list, firms_list = [], []
             for m in range(self.n_markets):
                 block = pop.block(m)
@@ -486,10 +514,9 @@ class MarketModel(mesa.Model):
         post with probability ``share_reach``: the entries that see at least one share
         are ``Heard.shared``.
         """
-        by_firm = self.expressed.tocsc()
         index, speakers, opinion_sum, shared = kernels.listen(
-            by_firm.indptr,
-            by_firm.indices,
+            self.expressed.bounds,
+            self.expressed.users,
             self.population.attitude.reshape(-1),
             self.n_firms,
             self._ties.indptr,
@@ -753,7 +780,9 @@ class MarketModel(mesa.Model):
                 self._attitude_squares.reshape(-1),
             )
             return
-        expressed = self.expressed.toarray()
+        if self.expressed.count == 0:
+            return
+        expressed = self.expressed.dense(pop.n_users)
         if not expressed.any():
             return
         for m in range(self.n_markets):
@@ -893,10 +922,8 @@ class MarketModel(mesa.Model):
     ) -> None:
         """Users who engaged or bought today express their opinion to ties tomorrow."""
         speaking = (engagements > 0) | bought
-        shape = (self.population.n_users, self.n_firms)
-        self.expressed = sp.csr_matrix(
-            (np.ones(int(speaking.sum()), bool), (touched.user[speaking], touched.firm[speaking])),
-            shape=shape,
+        self.expressed = Expressed.of(
+            touched.user[speaking], touched.firm[speaking], self.population.n_users, self.n_firms
         )
 
     # ------------------------------------------------------------------ phase 8

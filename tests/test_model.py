@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import FLOWS, MarketModel
+from sim.model import FLOWS, Expressed, MarketModel
 from tests.conftest import focal_rows, paired, run, small
 
 
@@ -419,18 +419,13 @@ def test_fully_mixed_word_of_mouth_follows_aware_share():
 
 
 def test_social_influence_pulls_listeners_toward_expressed_opinions_more_in_china():
-    import scipy.sparse as sp
-
     model = MarketModel(small(n_users=2000, users__social_influence=0.5), rng=1)
     pop, f = model.population, model.focal.index
     pop.aware[:, f] = model.active_nf[:, f]
     pop.attitude[:, f] = np.where(pop.aware[:, f], 0.0, 0.0)
     speakers = np.flatnonzero(pop.aware[:, f])[::10]
     pop.attitude[speakers, f] = 1.0
-    model.expressed = sp.csr_matrix(
-        (np.ones(speakers.size, bool), (speakers, np.full(speakers.size, f))),
-        shape=pop.aware.shape,
-    )
+    model.expressed = Expressed.of(speakers, np.full(speakers.size, f), *pop.aware.shape)
     model._shares()
     model._social_influence()
     listeners = np.setdiff1d(np.flatnonzero(pop.aware[:, f]), speakers)
