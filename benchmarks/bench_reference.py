@@ -28,7 +28,7 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import time  # noqa: E402
 
-from benchmarks.common import machine_line  # noqa: E402
+from benchmarks.common import load_kernels, machine_line  # noqa: E402
 from benchmarks.reference.model import ReferenceModel  # noqa: E402
 from benchmarks.run_baseline import scaled_baseline  # noqa: E402
 from sim.model import MarketModel  # noqa: E402
@@ -64,6 +64,9 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"# {machine_line()}")
+    print(
+        f"# compiled kernels loaded in {load_kernels():.2f} s (once per process, not timed below)"
+    )
     print(
         f"# one process, one core, CPU time; both models from day 0; the ratio compares the "
         f"same first {args.reference_steps} days\n"

@@ -41,9 +41,11 @@ TARGET_MIB = 4096.0
 
 def child(users: int, firms: int, steps: int) -> None:
     """Build and step one model; print build time, step times and peak memory as JSON."""
+    from benchmarks.common import load_kernels
     from benchmarks.run_baseline import scaled_baseline
     from sim.model import MarketModel
 
+    kernels_s = load_kernels()
     spec = scaled_baseline(users, firms)
     start = time.perf_counter()
     model = MarketModel(spec)
@@ -58,6 +60,7 @@ def child(users: int, firms: int, steps: int) -> None:
         "users": users,
         "firms": firms,
         "steps": steps,
+        "kernels_s": kernels_s,
         "build_s": build_s,
         "step_s": step_s,
         "step_cpu_s": step_cpu_s,
@@ -177,9 +180,9 @@ def main() -> None:
     )
     if args.measure_full_year:
         full = measure(1_000_000, 20, 365)
-        total = full["build_s"] + sum(full["step_s"])
+        total = full["kernels_s"] + full["build_s"] + sum(full["step_s"])
         print(
-            f"  MEASURED: build {full['build_s']:.1f} s + 365 days {sum(full['step_s']):.1f} s "
+            f"  MEASURED: kernels {full['kernels_s']:.1f} s + build {full['build_s']:.1f} s + 365 days {sum(full['step_s']):.1f} s "
             f"wall ({sum(full['step_cpu_s']):.1f} s CPU) = {total:.0f} s, "
             f"peak {full['peak_rss_mib']:,.0f} MiB -> "
             f"{'MET' if total < TARGET_S and full['peak_rss_mib'] < TARGET_MIB else 'NOT MET'}"

@@ -13,6 +13,7 @@ import platform
 import resource
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -77,7 +78,17 @@ def git_commit() -> str:
     return "?"
 
 
-MODEL_SOURCES = ("model", "sampling", "users", "network", "firms", "guanxi", "strategy", "scenario")
+MODEL_SOURCES = (
+    "model",
+    "kernels",
+    "sampling",
+    "users",
+    "network",
+    "firms",
+    "guanxi",
+    "strategy",
+    "scenario",
+)
 
 
 def model_digest() -> str:
@@ -107,3 +118,20 @@ def machine_line() -> str:
         f"{date.today()} commit {git_commit()} (model source {model_digest()}) | {cpu}, {os.cpu_count()} cores, "
         f"load avg {load} | Python {platform.python_version()}, numpy {np.__version__}"
     )
+
+
+def load_kernels() -> float:
+    """Load the model's compiled loops (``sim.kernels``) before timing; returns seconds.
+
+    numba compiles them on a machine's first run and keeps them in ``__pycache__``;
+    every later process loads them on first use, a one-off cost per process that
+    the benchmarks report apart from the per-day figures.
+    """
+    from benchmarks.run_baseline import scaled_baseline
+    from sim.model import MarketModel
+
+    start = time.perf_counter()
+    model = MarketModel(scaled_baseline(400, 3), rng=0)
+    for _ in range(3):
+        model.step()
+    return time.perf_counter() - start

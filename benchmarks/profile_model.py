@@ -26,7 +26,7 @@ import io  # noqa: E402
 import pstats  # noqa: E402
 import time  # noqa: E402
 
-from benchmarks.common import machine_line, peak_rss_mib  # noqa: E402
+from benchmarks.common import load_kernels, machine_line, peak_rss_mib  # noqa: E402
 from benchmarks.run_baseline import scaled_baseline  # noqa: E402
 from sim.model import MarketModel  # noqa: E402
 
@@ -52,6 +52,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"# {machine_line()}")
+    print(f"# compiled kernels loaded in {load_kernels():.2f} s")
     spec = scaled_baseline(args.users, args.firms)
     start = time.perf_counter()
     model = MarketModel(spec)

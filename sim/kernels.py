@@ -55,6 +55,23 @@ def _next_success(rng, position: int, p: float) -> int:
 
 
 @numba.njit(cache=True)
+def binomial(rng, n, p):
+    """Binomial(n[i], p[i]) per entry (int64).
+
+    A single trial (the common case: one item seen, one consumed) is one uniform;
+    several use the generator's binomial sampler.
+    """
+    out = np.zeros(n.size, np.int64)
+    for i in range(n.size):
+        trials = n[i]
+        if trials == 1:
+            out[i] = rng.random() < p[i]
+        elif trials > 1:
+            out[i] = rng.binomial(trials, min(max(p[i], 0.0), 1.0))
+    return out
+
+
+@numba.njit(cache=True)
 def listen(
     speaker_bounds,
     speakers,

@@ -43,7 +43,7 @@ from sim import kernels
 from sim.firms import Firm, knowledge_transfer
 from sim.guanxi import GuanxiNetwork
 from sim.network import UserNetwork, build_user_network
-from sim.sampling import GrowingArray, bernoulli_successes, binomial
+from sim.sampling import GrowingArray, bernoulli_successes
 from sim.scenario import Scenario, load_scenario, scenario_from_data
 from sim.strategy import StrategyTable
 from sim.users import Population
@@ -680,7 +680,7 @@ class MarketModel(mesa.Model):
             + users.consume_per_fit * fit
             + users.consume_per_attitude * attitude
         )
-        consumed = binomial(rng, touched.seen, p_consume)
+        consumed = kernels.binomial(rng, touched.seen, p_consume)
         p_engage = sigmoid(
             users.engage_intercept
             + users.engage_per_dependency * dependency
@@ -689,7 +689,7 @@ class MarketModel(mesa.Model):
             + users.engage_per_attitude * attitude
             + users.engage_per_collectivism * self.collectivism[touched.market]
         )
-        engagements = binomial(rng, consumed, p_engage)
+        engagements = kernels.binomial(rng, consumed, p_engage)
         n_users = pop.n_users
         pop.consumed_total += np.bincount(touched.user, consumed, n_users).astype(np.int32)
         engaged = engagements > 0

@@ -1,17 +1,12 @@
 """Exact random draws that cost what they return, for the model's daily phases.
 
-numpy's generators draw one variate per entry: ``rng.binomial`` with per-entry ``n``
-and ``p`` costs about 80 ns each (it prepares the distribution anew for every
-entry), and drawing a Bernoulli trial for each of millions of users to find the few
-hundred who see an ad costs millions of uniforms. These helpers return the same
-distributions for less:
-
-* :func:`binomial` samples by inverting the CDF for all entries at once, one
-  ``k`` at a time (the BINV algorithm numpy uses per entry for small ``n p``);
-* :func:`bernoulli_successes` draws the gaps between successes (geometric), so
-  its cost follows the number of successes rather than the number of trials;
-* :func:`thinned_successes` adds per-trial probabilities below a common bound
-  (thinning: candidates at the bound, each accepted with ``p_i / bound``).
+Drawing a Bernoulli trial for each of millions of users to find the few hundred
+who see an ad costs millions of uniforms. :func:`bernoulli_successes` draws the
+gaps between successes instead (geometric), so its cost follows the number of
+successes rather than the number of trials. The compiled loops of
+:mod:`sim.kernels` use the same idea inside their passes, with thinning for
+trials whose probabilities differ (candidates drawn at a common bound, each kept
+with p_i / bound).
 
 All draws come from the ``rng`` passed in, so runs stay reproducible by seed.
 """
@@ -20,57 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# Above this many trials (or for n p large) numpy's own sampler (BTPE) is cheaper.
-_INVERSION_MAX_N = 64
 # Above this success probability, or up to this many trials, one uniform per trial
 # beats drawing geometric gaps.
 _GAPS_MAX_P = 0.2
 _UNIFORMS_MAX_N = 2048
-
-
-def binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Binomial(n, p) per entry (int64), for arrays of trial counts and probabilities.
-
-    One uniform U per entry. Single trials (the common case: one item seen, one
-    consumed) are U < p. Otherwise the CDF is inverted, X = min{k : U < F(k)}, with
-    pmf(k) = pmf(k - 1) (n - k + 1) / k * p / (1 - p), for all entries still above
-    F(k) at once. Probabilities above 1/2 are drawn as n - Binomial(n, 1 - p), so
-    (1 - p)^n never underflows; entries with more than 64 trials go to ``rng.binomial``.
-    """
-    n, p = np.broadcast_arrays(np.asarray(n, np.int64), np.asarray(p, np.float64))
-    uniform = rng.random(n.shape)
-    out = (uniform < p).astype(np.int64)
-    out[n == 0] = 0
-    several = np.flatnonzero(n > 1)
-    if several.size == 0:
-        return out
-    n, p, uniform = n[several], np.clip(p[several], 0.0, 1.0), uniform[several]
-    draws = np.zeros(several.size, np.int64)
-    large = n > _INVERSION_MAX_N
-    if large.any():
-        draws[large] = rng.binomial(n[large], p[large])
-    flip = p > 0.5
-    q = np.where(flip, p, 1.0 - p)  # failure probability of the drawn side, >= 1/2
-    pmf = q**n
-    live = np.flatnonzero((uniform >= pmf) & ~large)
-    n_live, ratio = n[live], (1.0 - q[live]) / q[live]
-    uniform, pmf = uniform[live], pmf[live]
-    cdf = pmf.copy()
-    k = 0
-    while live.size:
-        k += 1
-        draws[live] = k
-        pmf *= (n_live - k + 1) / k * ratio
-        cdf += pmf
-        # Past n the CDF is 1 up to rounding: stop there.
-        more = (uniform >= cdf) & (n_live > k)
-        live, n_live, ratio, uniform, pmf, cdf = (
-            a[more] for a in (live, n_live, ratio, uniform, pmf, cdf)
-        )
-    small_flip = flip & ~large
-    draws[small_flip] = n[small_flip] - draws[small_flip]
-    out[several] = draws
-    return out
 
 
 def bernoulli_successes(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
@@ -98,21 +46,6 @@ def bernoulli_successes(rng: np.random.Generator, n: int, p: float) -> np.ndarra
         found.append(positions)
         last = int(positions[-1])
     return np.concatenate(found)
-
-
-def thinned_successes(rng: np.random.Generator, n: int, bound: float, probability_of) -> np.ndarray:
-    """Sorted positions in [0, n) of successes of trials with probabilities <= ``bound``.
-
-    ``probability_of(positions)`` gives the candidates' own probabilities, each at
-    most ``bound`` (at most 1): candidates are drawn at the bound and kept with
-    probability p_i / bound, which is trial i's success probability exactly.
-    """
-    bound = min(float(bound), 1.0)
-    candidates = bernoulli_successes(rng, n, bound)
-    if candidates.size == 0:
-        return candidates
-    keep = rng.random(candidates.size) * bound < probability_of(candidates)
-    return candidates[keep]
 
 
 class GrowingArray:

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.kernels import binomial
 from sim.model import MarketModel
-from sim.sampling import GrowingArray, bernoulli_successes, binomial, thinned_successes
+from sim.sampling import GrowingArray, bernoulli_successes
 from tests.conftest import small
 
 
@@ -63,17 +64,6 @@ def test_bernoulli_successes_are_sorted_positions_at_rate_p(p):
     assert abs(found.size - n * p) < 4.5 * np.sqrt(n * p * (1 - p))
     # Successes fall uniformly over the trials.
     assert stats.kstest(found / n, "uniform").pvalue > 1e-4
-
-
-def test_thinned_successes_keep_each_trial_at_its_own_probability():
-    rng = np.random.default_rng(4)
-    n, repeats = 50, 40_000
-    p = np.linspace(0.0, 0.04, n)
-    hits = np.zeros(n)
-    for _ in range(repeats):
-        hits[thinned_successes(rng, n, 0.04, lambda t: p[t])] += 1
-    z = (hits - repeats * p) / np.sqrt(repeats * p * (1 - p) + 1e-12)
-    assert hits[0] == 0 and np.abs(z[1:]).max() < 4.5
 
 
 def test_growing_array_appends_in_order():
