@@ -28,4 +28,11 @@ echo "bootstrap: using $python ($("$python" --version))"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# Compile the model's numba loops (sim/kernels.py) now, once: numba keeps them in
+# sim/__pycache__, so the first run or test does not wait for the compiler.
+echo "bootstrap: compiling the model's kernels"
+.venv/bin/python -c 'from sim.model import MarketModel
+model = MarketModel("baseline", model__n_users=300)
+for _ in range(3):
+    model.step()'
 touch "$stamp"

@@ -252,6 +252,31 @@ def own_posts_seen(
 
 
 @numba.njit(cache=True)
+def ad_reach(reach, market_bounds, following_by_firm, rng):
+    """Non-followers reached by ads: in market m, each user with ``reach[f, m]``.
+
+    Returns the flat entries (user x firms + firm) reached.
+    """
+    n_firms, n_markets = reach.shape
+    found = np.empty(16, np.int64)
+    n = 0
+    for f in range(n_firms):
+        for m in range(n_markets):
+            p = reach[f, m]
+            start, size = market_bounds[m], market_bounds[m + 1] - market_bounds[m]
+            position = _first_success(rng, p)
+            while position < size:
+                u = start + position
+                if not following_by_firm[f, u]:
+                    if n == found.size:
+                        found = _doubled(found)
+                    found[n] = u * n_firms + f
+                    n += 1
+                position = _next_success(rng, position, p)
+    return found[:n]
+
+
+@numba.njit(cache=True)
 def cross_promoted(
     givers,
     receivers,

@@ -417,15 +417,9 @@ class MarketModel(mesa.Model):
 
     def _ads(self) -> tuple[np.ndarray, np.ndarray]:
         """Paid reach: each non-follower in a targeted market is reached with the ad share."""
-        pop, rng = self.population, self.rng
-        found = []
-        for f, m in zip(*np.nonzero(self.ad_reach_today), strict=True):
-            block = pop.block(m)
-            size = block.stop - block.start
-            users = block.start + bernoulli_successes(rng, size, self.ad_reach_today[f, m])
-            users = users[~self._following_by_firm[f, users]]
-            found.append(users * self.n_firms + f)
-        index = np.concatenate(found) if found else np.empty(0, np.int64)
+        index = kernels.ad_reach(
+            self.ad_reach_today, self.population.bounds, self._following_by_firm, self.rng
+        )
         return index, np.ones(index.size, np.int64)
 
     def _cross_promotion(self, ties, pass_share):
@@ -705,20 +699,17 @@ class MarketModel(mesa.Model):
         """Firms answer a share of comments within capacity and the budget left."""
         comments = self.flows[FLOWS.index("engagements")]  # (F, M)
         wanted = self.strategy.responsiveness * comments
-        answer_share = np.zeros_like(wanted)
-        for firm in self.firms:
-            f = firm.index
-            total = wanted[f].sum()
-            if total <= 0:
-                continue
-            budget_left = max(0.0, self.strategy.budget[f].sum() - firm.costs)
-            affordable = (
-                budget_left / firm.cost_per_response if firm.cost_per_response > 0 else np.inf
-            )
-            capacity = min(firm.response_capacity, affordable)
-            scale = min(1.0, capacity / total)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                answer_share[f] = np.where(comments[f] > 0, wanted[f] * scale / comments[f], 0)
+        firms = [self.firm_by_index[f] for f in range(self.n_firms)]
+        per_response = np.array([firm.cost_per_response for firm in firms])
+        budget_left = np.maximum(
+            0.0, self.strategy.budget.sum(axis=1) - np.array([firm.costs for firm in firms])
+        )
+        total = wanted.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            affordable = np.where(per_response > 0, budget_left / per_response, np.inf)
+            capacity = np.minimum([firm.response_capacity for firm in firms], affordable)
+            scale = np.where(total > 0, np.minimum(1.0, capacity / total), 0.0)
+            answer_share = np.where(comments > 0, wanted * scale[:, None] / comments, 0.0)
         commented = engagements > 0
         p_answer = answer_share[touched.firm, touched.market]
         answered = commented & (self.rng.random(touched.index.size) < p_answer)

@@ -191,3 +191,22 @@ def test_referrals_reach_eligible_customers_at_the_tie_rate():
         eligible = customer[givers[t]] & active[:, receivers[t]] & ~customer[receivers[t]]
         assert (hits[t, ~eligible] == 0).all()
         assert np.abs(z_scores(hits[t, eligible], repeats, rates[t])).max() < 5
+
+
+def test_ads_reach_each_non_follower_with_the_paid_reach():
+    rng = np.random.default_rng(6)
+    n_users, n_firms = 60, 3
+    market_bounds = np.array([0, 20, 60])
+    following = rng.random((n_firms, n_users)) < 0.3
+    reach = np.array([[0.1, 0.0], [0.5, 0.02], [0.0, 1.0]])
+    repeats = 3000
+    hits = np.zeros((n_firms, n_users))
+    for _ in range(repeats):
+        found = kernels.ad_reach(reach, market_bounds, following, rng)
+        assert np.unique(found).size == found.size
+        hits[found % n_firms, found // n_firms] += 1
+    market = (np.arange(n_users) >= 20).astype(int)
+    p = np.where(following, 0.0, reach[:, market])
+    assert (hits[p == 0] == 0).all() and (hits[p == 1] == repeats).all()
+    live = (p > 0) & (p < 1)
+    assert np.abs(z_scores(hits[live], repeats, p[live])).max() < 5
