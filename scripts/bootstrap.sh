@@ -31,8 +31,9 @@ echo "bootstrap: using $python ($("$python" --version))"
 # Compile the model's numba loops (sim/kernels.py) now, once: numba keeps them in
 # sim/__pycache__, so the first run or test does not wait for the compiler.
 echo "bootstrap: compiling the model's kernels"
-.venv/bin/python -c 'from sim.model import MarketModel
-model = MarketModel("baseline", model__n_users=300)
-for _ in range(3):
+.venv/bin/python -c 'from sim import kernels
+from sim.model import MarketModel
+model = MarketModel("baseline", model__n_users=10_000)
+while kernels.not_loaded() and model.steps < 120:
     model.step()'
 touch "$stamp"

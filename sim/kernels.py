@@ -28,6 +28,17 @@ import numpy as np
 _NEVER = np.iinfo(np.int64).max
 
 
+def not_loaded() -> list[str]:
+    """The kernels this process has not compiled or loaded yet (each does so on first call)."""
+    return [
+        name
+        for name, value in globals().items()
+        if isinstance(value, numba.core.registry.CPUDispatcher)
+        and not name.startswith("_")
+        and not value.signatures
+    ]
+
+
 @numba.njit(cache=True)
 def _doubled(values: np.ndarray) -> np.ndarray:
     """A copy of ``values`` with twice the room (for appending past its end)."""
