@@ -21,6 +21,18 @@ if TYPE_CHECKING:
     from sim.scenario import FirmSection, Scenario
 
 
+def clip_unit(x: float) -> float:
+    """``float(np.clip(x, 0, 1))`` for one number, without numpy's per-call overhead.
+
+    The same result bit for bit: NaN stays NaN and a zero keeps its sign.
+    """
+    if x < 0.0:
+        return 0.0
+    if x > 1.0:
+        return 1.0
+    return float(x)
+
+
 class Firm(mesa.Agent):
     """A firm in the market: our business or a competitor or partner."""
 
@@ -57,7 +69,7 @@ class Firm(mesa.Agent):
     # ------------------------------------------------------------------ views
     @property
     def target_markets(self) -> np.ndarray:
-        return np.flatnonzero(self.model.strategy.active[self.index])
+        return self.model.strategy.active[self.index].nonzero()[0]
 
     @property
     def response_capacity(self) -> float:
@@ -90,26 +102,34 @@ class Firm(mesa.Agent):
             model.guanxi.search_partner(self)
 
     def plan_day(self) -> None:
-        """Draw today's posts per market; pay posts first, then ads, within the budget."""
+        """Draw today's posts per market; pay posts first, then ads, within the budget.
+
+        One Poisson draw per target market, in market order. The arithmetic runs on
+        Python floats (the same IEEE operations as on numpy scalars, without their
+        per-operation overhead).
+        """
         model, f = self.model, self.index
         strategy = model.strategy
-        posts = np.zeros(model.n_markets, dtype=np.int64)
-        ad_reach = np.zeros(model.n_markets)
+        posts = [0] * model.n_markets
+        ad_reach = [0.0] * model.n_markets
+        cost_per_post = self.cost_per_post
         spend = 0.0
-        for m in self.target_markets:
-            budget = strategy.budget[f, m]
-            wanted = model.rng.poisson(strategy.posts_per_day[f, m])
-            affordable = int(budget // self.cost_per_post) if self.cost_per_post > 0 else wanted
-            posts[m] = min(wanted, affordable)
-            left = budget - posts[m] * self.cost_per_post
+        rates = strategy.posts_per_day[f].tolist()
+        budgets = strategy.budget[f].tolist()
+        paid_reaches = strategy.paid_reach[f].tolist()
+        for m in self.target_markets.tolist():
+            budget, paid_reach = budgets[m], paid_reaches[m]
+            wanted = int(model.rng.poisson(rates[m]))
+            affordable = int(budget // cost_per_post) if cost_per_post > 0 else wanted
+            planned = min(wanted, affordable)
+            left = budget - planned * cost_per_post
             ad_cost = (
-                strategy.paid_reach[f, m]
-                * model.non_followers(f, m)
-                * model.markets[m].ad_cost_per_impression
+                paid_reach * model.non_followers(f, m) * model.markets[m].ad_cost_per_impression
             )
             scale = 1.0 if ad_cost <= left else max(left, 0.0) / ad_cost
-            ad_reach[m] = strategy.paid_reach[f, m] * scale
-            spend += posts[m] * self.cost_per_post + ad_cost * scale
+            posts[m] = planned
+            ad_reach[m] = paid_reach * scale
+            spend += planned * cost_per_post + ad_cost * scale
         model.posts_today[f] = posts
         model.ad_reach_today[f] = ad_reach
         self.costs = spend
@@ -143,25 +163,40 @@ class Firm(mesa.Agent):
         return x / (x + self.model.spec.crm.half_saturation)
 
     def update_crm(self) -> None:
-        """Social CRM capability: learned from interactions, faster with guanxi, decays.
+        """Social CRM capability: learned from interactions, faster with guanxi, decays
+        (:meth:`crm_after_day`, clipped to 0-1)."""
+        model = self.model
+        self.crm_capability = clip_unit(
+            self.crm_after_day(
+                self.crm_capability,
+                self.interactions,
+                self.guanxi_level,
+                model.knowledge_boost[self.index],
+                model.spec,
+            )
+        )
+
+    @staticmethod
+    def crm_after_day[T: (float, np.ndarray)](
+        capability: T, interactions: T, guanxi: T, knowledge: T, spec: Scenario
+    ) -> T:
+        """Social CRM capability after a day's learning and decay, before clipping to 0-1.
 
         growth = learning_rate * use * (1 + acceleration * guanxi + knowledge)
                  * (1 - capability),
         with use = x / (x + half_saturation), x the weighted interactions captured
         today, and knowledge the boost from partners' know-how (computed by the model,
         see ``MarketModel.update_crm_capability``); minus decay * capability.
+
+        Works on one firm's numbers (:meth:`Firm.update_crm`) or element-wise on arrays
+        of all firms' (the model's daily update), with the same operations in the same
+        order, hence the same results.
         """
-        crm = self.model.spec.crm
-        boost = (
-            self.model.spec.guanxi.crm_acceleration * self.guanxi_level
-            + self.model.knowledge_boost[self.index]
-        )
-        growth = (
-            crm.learning_rate * self.social_media_use * (1.0 + boost) * (1.0 - self.crm_capability)
-        )
-        self.crm_capability = float(
-            np.clip(self.crm_capability + growth - crm.decay * self.crm_capability, 0, 1)
-        )
+        crm = spec.crm
+        use = interactions / (interactions + crm.half_saturation)
+        boost = spec.guanxi.crm_acceleration * guanxi + knowledge
+        growth = crm.learning_rate * use * (1.0 + boost) * (1.0 - capability)
+        return capability + growth - crm.decay * capability
 
     def close_books(self, revenue: float, extra_costs: float) -> None:
         """Record today's revenue and the costs incurred after planning (answers, upkeep)."""

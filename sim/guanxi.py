@@ -22,17 +22,26 @@ longer mutually beneficial. Here:
   either side's net benefit is negative or the exchange is too one-sided.
 
 Node and edge keys are firm indices; edge data carry both directions keyed by index.
+Ties are formed and severed only here (:meth:`GuanxiNetwork.form`,
+:meth:`GuanxiNetwork.sever`), which lets the graph-wide measures that depend on the
+ties alone (density, clustering, degree centrality) be computed once per change of
+ties rather than every day.
 """
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
+from sim.firms import clip_unit
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sim.firms import Firm
     from sim.model import MarketModel
 
@@ -54,6 +63,9 @@ class GuanxiNetwork:
     severed_at: dict[frozenset, int] = field(default_factory=dict)
     formed_today: int = 0
     severed_today: int = 0
+    # Changes of ties so far, and the measures of the ties at a given count of changes.
+    ties_version: int = field(default=0, init=False, repr=False)
+    _measures: tuple[int, TieMeasures] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for firm in self.model.firms:
@@ -63,12 +75,15 @@ class GuanxiNetwork:
     def partners(self, firm: int) -> list[int]:
         return sorted(self.graph.neighbors(firm))
 
+    # The queries below read the graph's adjacency dicts (``Graph._adj``, what its
+    # views wrap) directly: they run for every firm several times a day.
     def degree(self, firm: int) -> int:
-        return self.graph.degree(firm)
+        """The firm's ties (the graph has no self-loops: its degree is its neighbours)."""
+        return len(self.graph._adj[firm])
 
     def level(self, firm: int) -> float:
         """Guanxi level: the sum of the firm's tie strengths, capped at 1."""
-        return min(1.0, sum(d["strength"] for _, _, d in self.graph.edges(firm, data=True)))
+        return min(1.0, sum([data["strength"] for data in self.graph._adj[firm].values()]))
 
     def directed_ties(self) -> list[tuple[int, int, float]]:
         """(giver, receiver, strength x giver's reciprocity) for both directions of each tie."""
@@ -93,18 +108,19 @@ class GuanxiNetwork:
         spec = self.model.spec.guanxi
         if self.degree(firm.index) >= spec.max_partners:
             return
+        partners = self.graph._adj[firm.index]
         candidates = [
             other
             for other in self.model.firms
             if other is not firm
             and other.seeks_partners
-            and not self.graph.has_edge(firm.index, other.index)
+            and other.index not in partners
             and self.degree(other.index) < spec.max_partners
             and not self.cooling_down(firm.index, other.index)
         ]
         if not candidates:
             return
-        scores = np.array([self.attractiveness(firm, other) for other in candidates])
+        scores = self.attractiveness_scores(firm, candidates)
         weights = np.exp(scores - scores.max())
         choice = candidates[self.model.rng.choice(len(candidates), p=weights / weights.sum())]
         if (
@@ -122,20 +138,38 @@ class GuanxiNetwork:
         )
 
     def attractiveness(self, firm: Firm, other: Firm) -> float:
-        """Partner-search score: similarity, success and introductions through partners."""
+        """Partner-search score of ``other`` for ``firm`` (see :meth:`attractiveness_scores`)."""
+        return self.attractiveness_scores(firm, [other])[0]
+
+    def attractiveness_scores(self, firm: Firm, others: Sequence[Firm]) -> np.ndarray:
+        """Partner-search scores: similarity, success and introductions through partners.
+
+        similarity = 0.5 x shared / union of target markets + 0.5 x (1 - |performance
+        gap|); a candidate is introduced when it shares a partner with ``firm``. One
+        score per candidate. A search scores a handful of firms over a few markets:
+        plain Python numbers cost less here than numpy calls on tiny arrays (and the
+        operations, hence the scores, are the same).
+        """
         spec = self.model.spec.guanxi
-        active = self.model.strategy.active
-        shared = np.sum(active[firm.index] & active[other.index])
-        union = np.sum(active[firm.index] | active[other.index])
-        similarity = 0.5 * shared / union + 0.5 * (1.0 - abs(firm.performance - other.performance))
-        introduced = bool(
-            set(self.graph.neighbors(firm.index)) & set(self.graph.neighbors(other.index))
-        )
-        return (
-            spec.similarity_weight * similarity
-            + spec.success_weight * other.performance
-            + spec.introduction_weight * introduced
-        )
+        active = self.model.strategy.active.tolist()
+        mine = active[firm.index]
+        # Sharing a partner with the firm = being a partner of one of its partners.
+        adjacency = self.graph._adj
+        introduced = {peer for partner in adjacency[firm.index] for peer in adjacency[partner]}
+        scores = []
+        for other in others:
+            theirs = active[other.index]
+            shared = sum(map(operator.and_, mine, theirs))
+            union = sum(map(operator.or_, mine, theirs))
+            similarity = 0.5 * shared / union + 0.5 * (
+                1.0 - abs(firm.performance - other.performance)
+            )
+            scores.append(
+                spec.similarity_weight * similarity
+                + spec.success_weight * other.performance
+                + spec.introduction_weight * (other.index in introduced)
+            )
+        return np.array(scores)
 
     def expected_benefit(self, receiver: Firm, giver: Firm) -> float:
         """Daily benefit ``receiver`` expects from a new tie with ``giver`` (currency/day).
@@ -200,8 +234,19 @@ class GuanxiNetwork:
             favours={a.index: 0.0, b.index: 0.0},  # given, cumulative
             window_benefit={a.index: 0.0, b.index: 0.0},
         )
+        self.ties_version += 1
         self.formed_today += 1
         self.events.append(TieEvent(self.model.steps, a.name, b.name, "formed"))
+
+    def sever(self, a: int, b: int, reason: str) -> None:
+        """Remove the tie between firms a and b (indices), noting when and why."""
+        names = self.model.firm_by_index
+        step = self.model.steps
+        self.graph.remove_edge(a, b)
+        self.ties_version += 1
+        self.severed_at[frozenset((a, b))] = step
+        self.severed_today += 1
+        self.events.append(TieEvent(step, names[a].name, names[b].name, "severed", reason))
 
     def exchange(self, benefit: np.ndarray) -> None:
         """Book today's benefits, ``benefit[g, f]`` = value firm f received from g.
@@ -222,14 +267,16 @@ class GuanxiNetwork:
             strength = data["strength"]
             strength += spec.strengthen_rate * balance * (1.0 - strength)
             strength -= spec.decay_rate * strength
-            data["strength"] = float(np.clip(strength, 0.0, 1.0))
+            data["strength"] = clip_unit(strength)
 
     def evaluate(self) -> None:
         """Sever ties whose window shows no mutual benefit or too one-sided an exchange."""
         spec = self.model.spec.guanxi
         step = self.model.steps
         names = self.model.firm_by_index
-        for a, b, data in list(self.graph.edges(data=True)):
+        # A list (ties may be severed on the way) from an iterator: list() of the view
+        # itself would first count its edges.
+        for a, b, data in list(iter(self.graph.edges(data=True))):
             age = step - data["formed_at"]
             if age == 0 or age % spec.evaluation_window != 0:
                 continue
@@ -245,10 +292,7 @@ class GuanxiNetwork:
             elif imbalance > spec.max_imbalance:
                 reason = f"one-sided (imbalance {imbalance:.2f})"
             if reason:
-                self.graph.remove_edge(a, b)
-                self.severed_at[frozenset((a, b))] = step
-                self.severed_today += 1
-                self.events.append(TieEvent(step, names[a].name, names[b].name, "severed", reason))
+                self.sever(a, b, reason)
             else:
                 data["window_benefit"] = {a: 0.0, b: 0.0}
 
@@ -277,15 +321,47 @@ class GuanxiNetwork:
             )
         return rows
 
+    def measures(self) -> TieMeasures:
+        """The measures that depend on the ties alone, recomputed when ties change."""
+        if self._measures is None or self._measures[0] != self.ties_version:
+            self._measures = (self.ties_version, TieMeasures.of(self.graph))
+        return self._measures[1]
+
+    def tie_count(self) -> int:
+        return self.measures().ties
+
     def density(self) -> float:
-        return nx.density(self.graph) if self.graph.number_of_nodes() > 1 else 0.0
+        return self.measures().density
 
     def clustering(self) -> float:
-        return nx.average_clustering(self.graph) if self.graph.number_of_nodes() else 0.0
+        return self.measures().clustering
 
     def mean_strength(self) -> float:
-        strengths = [d["strength"] for _, _, d in self.graph.edges(data=True)]
-        return float(np.mean(strengths)) if strengths else 0.0
+        strengths = [strength for _, _, strength in self.graph.edges(data="strength")]
+        # np.mean's own arithmetic (the pairwise sum divided by the count), without its
+        # per-call overhead.
+        return float(np.array(strengths).sum() / len(strengths)) if strengths else 0.0
 
     def centrality(self) -> dict[int, float]:
-        return nx.degree_centrality(self.graph) if self.graph.number_of_nodes() > 1 else {}
+        """Degree centrality per firm (a copy: the measures are shared)."""
+        return dict(self.measures().centrality)
+
+
+@dataclass(frozen=True)
+class TieMeasures:
+    """Graph-wide measures of the guanxi ties (networkx), which ignore tie strengths."""
+
+    ties: int
+    density: float
+    clustering: float
+    centrality: dict[int, float]
+
+    @classmethod
+    def of(cls, graph: nx.Graph) -> TieMeasures:
+        nodes = graph.number_of_nodes()
+        return cls(
+            ties=graph.number_of_edges(),
+            density=nx.density(graph) if nodes > 1 else 0.0,
+            clustering=nx.average_clustering(graph) if nodes else 0.0,
+            centrality=nx.degree_centrality(graph) if nodes > 1 else {},
+        )

@@ -48,6 +48,16 @@ def _doubled(values: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
+def _market_of(user: int, market_bounds: np.ndarray) -> int:
+    """The market of a user: users are sorted by market (a scan of a few bounds is
+    cheaper than reading a per-user array at a random place)."""
+    m = 0
+    while user >= market_bounds[m + 1]:
+        m += 1
+    return m
+
+
+@numba.njit(cache=True, inline="always")
 def _first_success(rng, p: float) -> int:
     """Position (0-based) of the first success of Bernoulli(p) trials; never if p <= 0."""
     if p <= 0.0:
@@ -92,8 +102,7 @@ def listen(
     tie_users,
     share_reach,
     rng,
-    count,
-    total,
+    tally,
     flagged,
 ):
     """Who heard which firm's opinions from their ties, and which ties shared its post.
@@ -103,12 +112,13 @@ def listen(
     hears it, and each (speaker, tie) pair also shares the post with probability
     ``share_reach``. Returns, per (listener, firm) entry heard: the flat entry
     (listener x firms + firm), the number of speakers, the sum of their attitudes;
-    and the distinct entries that saw at least one share. ``count`` (int32),
-    ``total`` and ``flagged`` are per-user scratch arrays, zero on entry and on return.
+    and the distinct entries that saw at least one share. ``tally`` (2 x users:
+    each user's count and total side by side, one cache line) and ``flagged``
+    (users) are scratch arrays, zero on entry and on return.
 
-    Firm by firm, a first pass adds every pair to its listener's count and total
-    (no branch on what it finds, so that the memory accesses overlap), a second
-    walks the pairs again and takes each listener's totals once.
+    Firm by firm, a first pass adds every pair to its listener's tally (no branch on
+    what it finds, so that the memory accesses overlap), a second walks the pairs
+    again and takes each listener's tally once.
     """
     n_pairs = 0
     for k in range(speakers.size):
@@ -129,8 +139,8 @@ def listen(
             opinion = np.float64(attitude[s * n_firms + f])
             for j in range(tie_bounds[s], tie_bounds[s + 1]):
                 u = tie_users[j]
-                count[u] += 1
-                total[u] += opinion
+                tally[2 * u] += 1.0
+                tally[2 * u + 1] += opinion
                 listener[pair] = u
                 if pair == next_share:
                     next_share = _next_success(rng, pair, share_reach)
@@ -141,13 +151,13 @@ def listen(
                 pair += 1
         for q in range(first_pair, pair):
             u = listener[q]
-            if count[u] != 0:
+            if tally[2 * u] != 0.0:
                 index[n_heard] = u * n_firms + f
-                heard_count[n_heard] = count[u]
-                opinion_sum[n_heard] = total[u]
+                heard_count[n_heard] = np.int64(tally[2 * u])
+                opinion_sum[n_heard] = tally[2 * u + 1]
                 n_heard += 1
-                count[u] = 0
-                total[u] = 0.0
+                tally[2 * u] = 0.0
+                tally[2 * u + 1] = 0.0
         # Distinct users among the firm's shares (a tie may hear several shares).
         kept = first_shared
         for i in range(first_shared, n_shared):
@@ -164,12 +174,13 @@ def listen(
 
 
 @numba.njit(cache=True)
-def set_attitudes(attitude, index, values, cell_of_user, n_firms, n_markets, sums, squares):
+def set_attitudes(attitude, index, values, market_bounds, n_firms, sums, squares):
     """Write ``values`` to the distinct flat entries ``index``; keep the cell sums.
 
     ``sums`` and ``squares`` are the flat (firm x market) running sums of attitudes
-    and of their squares; ``cell_of_user`` is each user's market.
+    and of their squares; market m's users are [market_bounds[m], market_bounds[m + 1]).
     """
+    n_markets = market_bounds.size - 1
     for i in range(index.size):
         e = index[i]
         old = np.float64(attitude[e])
@@ -177,7 +188,7 @@ def set_attitudes(attitude, index, values, cell_of_user, n_firms, n_markets, sum
         attitude[e] = new
         change = np.float64(new) - old
         u = e // n_firms
-        cell = (e - u * n_firms) * n_markets + cell_of_user[u]
+        cell = (e - u * n_firms) * n_markets + _market_of(u, market_bounds)
         sums[cell] += change
         squares[cell] += change * (change + 2.0 * old)
 
@@ -189,10 +200,9 @@ def pull_toward_heard(
     index,
     heard_count,
     opinion_sum,
-    market,
+    market_bounds,
     weight_by_market,
     n_firms,
-    n_markets,
     sums,
     squares,
 ):
@@ -201,12 +211,13 @@ def pull_toward_heard(
     Unaware listeners keep their attitude of 0. Keeps the cell sums like
     :func:`set_attitudes`.
     """
+    n_markets = market_bounds.size - 1
     for i in range(index.size):
         e = index[i]
         if not aware[e]:
             continue
         u = e // n_firms
-        m = market[u]
+        m = _market_of(u, market_bounds)
         old = np.float64(attitude[e])
         new = np.float32(old + weight_by_market[m] * (opinion_sum[i] / heard_count[i] - old))
         attitude[e] = new

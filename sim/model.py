@@ -248,11 +248,7 @@ class MarketModel(mesa.Model):
             self._ties = (self.network.strong + self.network.weak).tocsr()
             self._ties.data[:] = 1.0
             # Per-user scratch of the listeners pass (kernels.listen): zero between days.
-            self._heard_scratch = (
-                np.zeros(pop.n_users, np.int32),
-                np.zeros(pop.n_users),
-                np.zeros(pop.n_users, bool),
-            )
+            self._heard_scratch = np.zeros(2 * pop.n_users), np.zeros(pop.n_users, bool)
             self._strong_tie_wom = min(net.strong_tie_wom, 0.999999)
             self._weak_tie_wom = min(net.weak_tie_wom, 0.999999)
             self._strong_degree = self.network.degree("strong").astype(np.int64)
@@ -763,10 +759,9 @@ class MarketModel(mesa.Model):
                 heard.index,
                 heard.speakers,
                 heard.opinion_sum,
-                pop.market,
+                pop.bounds,
                 weight,
                 self.n_firms,
-                self.n_markets,
                 self._attitude_sum.reshape(-1),
                 self._attitude_squares.reshape(-1),
             )
@@ -923,21 +918,30 @@ class MarketModel(mesa.Model):
 
     def update_crm_capability(self) -> None:
         """Interactions captured and answered build CRM capability; partners share know-how
-        (:func:`sim.firms.knowledge_transfer`)."""
+        (:func:`sim.firms.knowledge_transfer`).
+
+        Every firm's :meth:`Firm.update_crm` at once: :meth:`Firm.crm_after_day`
+        element-wise over the firms, then clipped to 0-1.
+        """
         flows = self.flows
         engagements = flows[FLOWS.index("engagements")].sum(axis=1)
         answered = flows[FLOWS.index("answered")].sum(axis=1)
-        for firm in self.firms:
-            firm.interactions = (
-                engagements[firm.index] + self.spec.crm.answer_weight * answered[firm.index]
-            )
+        interactions = engagements + self.spec.crm.answer_weight * answered
+        ordered = [self.firm_by_index[f] for f in range(self.n_firms)]
+        for firm, captured in zip(ordered, interactions, strict=True):
+            firm.interactions = captured
         self.knowledge_boost[:] = 0.0
-        if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
-            ordered = [self.firm_by_index[f] for f in range(self.n_firms)]
+        if self.spec.guanxi.enabled and self.guanxi.tie_count():
             boost, value = knowledge_transfer(ordered, self.guanxi.strength_matrix(), self.spec)
             self.knowledge_boost[:] = boost
             self._benefit += value
-        self.firms.do("update_crm")
+        capability = np.array([firm.crm_capability for firm in ordered])
+        guanxi = np.array([self.guanxi.level(f) for f in range(self.n_firms)])
+        updated = Firm.crm_after_day(
+            capability, interactions, guanxi, self.knowledge_boost, self.spec
+        )
+        for firm, value in zip(ordered, np.clip(updated, 0, 1).tolist(), strict=True):
+            firm.crm_capability = value
 
     # ------------------------------------------------------------------ phase 9
     def update_guanxi(self) -> None:
@@ -946,14 +950,12 @@ class MarketModel(mesa.Model):
         if spec.enabled:
             self.guanxi.exchange(self._benefit)
             self.guanxi.evaluate()
-        answered = self.flows[FLOWS.index("answered")].sum(axis=1)
-        revenue = self.flows[FLOWS.index("revenue")].sum(axis=1)
+        answered = self.flows[FLOWS.index("answered")].sum(axis=1).tolist()
+        revenue = self.flows[FLOWS.index("revenue")].sum(axis=1).tolist()
         for firm in self.firms:
-            upkeep = spec.upkeep_cost * self.guanxi.degree(firm.index)
-            firm.close_books(
-                float(revenue[firm.index]),
-                float(answered[firm.index] * firm.cost_per_response + upkeep),
-            )
+            f = firm.index
+            upkeep = spec.upkeep_cost * self.guanxi.degree(f)
+            firm.close_books(revenue[f], answered[f] * firm.cost_per_response + upkeep)
 
     def _book_policy_support(
         self, ties: list[tuple[int, int, float]], filtered_share: np.ndarray
@@ -1020,104 +1022,131 @@ class MarketModel(mesa.Model):
             self.population.attitude.reshape(-1),
             index,
             values,
-            self.population.market,
+            self.population.bounds,
             self.n_firms,
-            self.n_markets,
             self._attitude_sum.reshape(-1),
             self._attitude_squares.reshape(-1),
         )
 
     def _update_metrics(self) -> None:
-        """Firm-market means from the running stocks; firm performance and attributes."""
+        """Firm-market means from the running stocks; firm performance and attributes.
+
+        Quotients with a zero count are 0 (``np.divide`` with ``where``: the other
+        entries are the same quotients as ``np.where(count > 0, a / count, 0)``).
+        """
         count = self.aware_count
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, self._attitude_sum / count, 0.0)
-            second = np.where(count > 0, self._attitude_squares / count, 0.0)
+        known = count > 0
+        mean = np.divide(self._attitude_sum, count, out=np.zeros(count.shape), where=known)
+        second = np.divide(self._attitude_squares, count, out=np.zeros(count.shape), where=known)
         self.attitude_mean = mean
         self.attitude_sd = np.sqrt(np.maximum(0.0, second - mean**2))
         size = np.maximum(self.market_size, 1)[None, :]
         customers_all = self.customers_count.sum(axis=0, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            customer_share = np.where(customers_all > 0, self.customers_count / customers_all, 0)
-        # Marketing performance index, 0-1: mean over target markets of awareness share,
-        # attitude among the aware (rescaled to 0-1) and share of the market's customers.
-        components = (self.aware_count / size + (self.attitude_mean + 1) / 2 + customer_share) / 3
+        customer_share = np.divide(
+            self.customers_count, customers_all, out=np.zeros(count.shape), where=customers_all > 0
+        )
+        # Marketing performance index, 0-1: mean over target markets (every firm has
+        # one at least) of awareness share, attitude among the aware (rescaled to 0-1)
+        # and share of the market's customers.
+        components = (count / size + (mean + 1) / 2 + customer_share) / 3
         active = self.strategy.active
-        with np.errstate(invalid="ignore", divide="ignore"):
-            performance = np.where(active, components, 0.0).sum(axis=1) / active.sum(axis=1)
+        performance = np.where(active, components, 0.0).sum(axis=1) / active.sum(axis=1)
         aware = count.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_attitude = np.where(aware > 0, self._attitude_sum.sum(axis=1) / aware, 0.0)
-        followers = self.followers_count.sum(axis=1)
-        customers = self.customers_count.sum(axis=1)
+        mean_attitude = np.divide(
+            self._attitude_sum.sum(axis=1), aware, out=np.zeros(aware.shape), where=aware > 0
+        )
+        # Python numbers per firm (tolist: no numpy scalar per attribute).
+        performance, aware, mean_attitude = (
+            performance.tolist(),
+            aware.tolist(),
+            mean_attitude.tolist(),
+        )
+        followers = self.followers_count.sum(axis=1).tolist()
+        customers = self.customers_count.sum(axis=1).tolist()
         centrality = self.guanxi.centrality()
         for firm in self.firms:
             f = firm.index
-            firm.performance = float(performance[f])
+            firm.performance = performance[f]
             firm.followers = int(followers[f])
             firm.aware = int(aware[f])
             firm.customers = int(customers[f])
-            firm.mean_attitude = float(mean_attitude[f])
+            firm.mean_attitude = mean_attitude[f]
             firm.centrality = float(centrality.get(f, 0.0))
             firm.guanxi = firm.guanxi_level
             firm.tie_count = firm.ties
 
+    def firm_market_columns(self) -> dict[str, list[Any]]:
+        """Today's outcomes per firm and target market, as the firm_market table's columns.
+
+        One entry per (firm, target market): firms by index, each one's markets in
+        order. Every column is computed for all entries at once and holds Python
+        numbers (the values of the numpy arrays they come from).
+        """
+        firm, market = np.nonzero(self.strategy.active)  # row-major: firm, then market
+        ordered = [self.firm_by_index[f] for f in range(self.n_firms)]
+        flows = dict(zip(FLOWS, self.flows[:, firm, market], strict=True))
+        followers = self.followers_count[firm, market]
+        posts = flows["posts"]
+        cost_per_post = np.array([f.cost_per_post for f in ordered])[firm]
+        ad_price = np.array([m.ad_cost_per_impression for m in self.markets])[market]
+        marketing_cost = posts * cost_per_post + flows["ad_impressions"] * ad_price
+        impressions = self.flows[FLOWS.index("impressions")]
+        market_impressions = np.array([impressions[:, m].sum() for m in range(self.n_markets)])
+        market_impressions = market_impressions[market]
+        new_customers = flows["new_customers"]
+        followers_before = followers - flows["new_followers"] + flows["unfollows"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            engagement_rate = np.where(
+                (followers != 0) & (posts != 0), flows["engagements"] / followers / posts, 0.0
+            )
+            acquisition_cost = np.where(new_customers != 0, marketing_cost / new_customers, np.nan)
+            retention = np.where(
+                followers_before != 0, 1.0 - flows["unfollows"] / followers_before, 1.0
+            )
+            share_of_voice = np.where(
+                market_impressions != 0, flows["impressions"] / market_impressions, 0.0
+            )
+        names = [f.name for f in ordered]
+        focal = [f.is_focal for f in ordered]
+        market_names = [m.name for m in self.markets]
+        firm_list, market_list = firm.tolist(), market.tolist()
+        return {
+            "step": [self.steps] * len(firm_list),
+            "firm": [names[f] for f in firm_list],
+            "market": [market_names[m] for m in market_list],
+            "focal": [focal[f] for f in firm_list],
+            "attitude_mean": self.attitude_mean[firm, market].tolist(),
+            "attitude_sd": self.attitude_sd[firm, market].tolist(),
+            "awareness": (
+                self.aware_count[firm, market] / np.maximum(self.market_size, 1)[market]
+            ).tolist(),
+            "followers": followers.tolist(),
+            "customers": self.customers_count[firm, market].tolist(),
+            **{name: values.tolist() for name, values in flows.items()},
+            "engagement_rate": engagement_rate.tolist(),
+            "marketing_cost": marketing_cost.tolist(),
+            "customer_acquisition_cost": acquisition_cost.tolist(),
+            "retention": retention.tolist(),
+            "share_of_voice": share_of_voice.tolist(),
+        }
+
     def firm_market_rows(self) -> list[dict[str, Any]]:
-        """Today's outcomes per firm and target market (the firm x market time series)."""
-        rows = []
-        flows = {name: self.flows[i] for i, name in enumerate(FLOWS)}
-        for firm in sorted(self.firms, key=lambda x: x.index):
-            f = firm.index
-            for m in firm.target_markets:
-                followers = self.followers_count[f, m]
-                posts = flows["posts"][f, m]
-                impressions_m = flows["impressions"][:, m].sum()
-                ad_cost = flows["ad_impressions"][f, m] * self.markets[m].ad_cost_per_impression
-                marketing_cost = posts * firm.cost_per_post + ad_cost
-                new_customers = flows["new_customers"][f, m]
-                followers_before = (
-                    followers - flows["new_followers"][f, m] + flows["unfollows"][f, m]
-                )
-                rows.append(
-                    {
-                        "step": self.steps,
-                        "firm": firm.name,
-                        "market": self.markets[m].name,
-                        "focal": firm.is_focal,
-                        "attitude_mean": self.attitude_mean[f, m],
-                        "attitude_sd": self.attitude_sd[f, m],
-                        "awareness": self.aware_count[f, m] / max(self.market_size[m], 1),
-                        "followers": followers,
-                        "customers": self.customers_count[f, m],
-                        **{name: flows[name][f, m] for name in FLOWS},
-                        "engagement_rate": (
-                            flows["engagements"][f, m] / followers / posts
-                            if followers and posts
-                            else 0.0
-                        ),
-                        "marketing_cost": marketing_cost,
-                        "customer_acquisition_cost": (
-                            marketing_cost / new_customers if new_customers else float("nan")
-                        ),
-                        "retention": (
-                            1.0 - flows["unfollows"][f, m] / followers_before
-                            if followers_before
-                            else 1.0
-                        ),
-                        "share_of_voice": (
-                            flows["impressions"][f, m] / impressions_m if impressions_m else 0.0
-                        ),
-                    }
-                )
-        return rows
+        """Today's outcomes per firm and target market, one dict per row."""
+        columns = self.firm_market_columns()
+        return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
     def _collect(self) -> None:
+        """Record today's model and firm variables, firm-market outcomes and (on snapshot
+        days) the guanxi ties; the tables are appended column-wise (:func:`append_columns`)."""
         self.datacollector.collect(self)
-        for row in self.firm_market_rows():
-            self.datacollector.add_table_row("firm_market", row)
+        append_columns(self.datacollector, "firm_market", self.firm_market_columns())
         if self.steps % self.spec.model.edge_snapshot_interval == 0:
-            for row in self.guanxi.edge_rows():
-                self.datacollector.add_table_row("guanxi_edges", row)
+            rows = self.guanxi.edge_rows()
+            append_columns(
+                self.datacollector,
+                "guanxi_edges",
+                {column: [row[column] for row in rows] for column in EDGE_COLUMNS},
+            )
 
 
 # ---------------------------------------------------------------------- reporters
@@ -1151,7 +1180,7 @@ def focal_performance(model: MarketModel) -> float:
 
 
 def tie_count(model: MarketModel) -> int:
-    return model.guanxi.graph.number_of_edges()
+    return model.guanxi.tie_count()
 
 
 def ties_formed(model: MarketModel) -> int:
@@ -1190,28 +1219,27 @@ MODEL_REPORTERS = {
     "mean_tie_strength": mean_tie_strength,
 }
 
-# attrgetter rather than attribute names: Mesa wraps names in closures, which do not pickle.
-FIRM_REPORTERS = {
-    column: attrgetter(attribute)
-    for column, attribute in {
-        "firm": "name",
-        "focal": "is_focal",
-        "crm_capability": "crm_capability",
-        "performance": "performance",
-        "mean_attitude": "mean_attitude",
-        "aware": "aware",
-        "followers": "followers",
-        "customers": "customers",
-        "revenue": "revenue",
-        "costs": "costs",
-        "profit": "profit",
-        "total_profit": "total_profit",
-        "ties": "tie_count",
-        "guanxi_level": "guanxi",
-        "centrality": "centrality",
-        "strategy_revisions": "strategy_revisions",
-    }.items()
+# The firm reporters: column -> Firm attribute (a number or a name).
+FIRM_ATTRIBUTES = {
+    "firm": "name",
+    "focal": "is_focal",
+    "crm_capability": "crm_capability",
+    "performance": "performance",
+    "mean_attitude": "mean_attitude",
+    "aware": "aware",
+    "followers": "followers",
+    "customers": "customers",
+    "revenue": "revenue",
+    "costs": "costs",
+    "profit": "profit",
+    "total_profit": "total_profit",
+    "ties": "tie_count",
+    "guanxi_level": "guanxi",
+    "centrality": "centrality",
+    "strategy_revisions": "strategy_revisions",
 }
+# attrgetter rather than attribute names: Mesa wraps names in closures, which do not pickle.
+FIRM_REPORTERS = {column: attrgetter(attribute) for column, attribute in FIRM_ATTRIBUTES.items()}
 
 EDGE_COLUMNS = [
     "step",
@@ -1244,8 +1272,62 @@ def build_datacollector() -> mesa.DataCollector:
         "retention",
         "share_of_voice",
     ]
-    return mesa.DataCollector(
+    return MarketDataCollector(
         model_reporters=MODEL_REPORTERS,
         agent_reporters=FIRM_REPORTERS,
         tables={"firm_market": firm_market_columns, "guanxi_edges": EDGE_COLUMNS},
     )
+
+
+def append_columns(
+    datacollector: mesa.DataCollector, table: str, columns: dict[str, list[Any]]
+) -> None:
+    """Append rows, given as columns, to a DataCollector table.
+
+    Mesa stores a table as one list per column and ``add_table_row`` appends a row's
+    value to each list; extending the lists by whole columns stores the same values
+    without the per-row, per-column checks. Every column of the table must be given,
+    all of the same length.
+    """
+    stored = datacollector.tables[table]
+    missing = stored.keys() - columns.keys()
+    if missing:
+        raise KeyError(f"table {table!r}: no values for columns {sorted(missing)}")
+    if len({len(columns[column]) for column in stored}) > 1:
+        raise ValueError(f"table {table!r}: columns of different lengths")
+    for column, values in stored.items():
+        values.extend(columns[column])
+
+
+class MarketDataCollector(mesa.DataCollector):
+    """Mesa's DataCollector, with each firm's reporters read in one call.
+
+    The firm reporters (:data:`FIRM_REPORTERS`) each read one attribute:
+    ``attrgetter`` over all of them (:data:`FIRM_ATTRIBUTES`) returns a firm's values
+    at once. As in Mesa, values of immutable types are stored as they are and other
+    values deep-copied, so the records (``get_agent_vars_dataframe()``) are the ones
+    Mesa's own loop over reporters and values would make. Other agent reporters fall
+    back to that loop.
+    """
+
+    _firm_values = staticmethod(attrgetter(*FIRM_ATTRIBUTES.values()))
+    _stored_as_is = (str, int, bool, float, tuple)  # Mesa's immutable types
+
+    def _record_agents(self, model: mesa.Model) -> list[tuple]:
+        """The records (time, agent id, *values) of one collection (Mesa's hook)."""
+        if list(self.agent_reporters.items()) != list(FIRM_REPORTERS.items()):
+            return super()._record_agents(model)
+        exact_types = frozenset(self._stored_as_is)
+        time = model.time
+        records = []
+        for agent in model.agents:
+            values = self._firm_values(agent)
+            if not exact_types.issuperset(map(type, values)):
+                from copy import deepcopy  # rarely needed: imported here
+
+                values = tuple(
+                    value if isinstance(value, self._stored_as_is) else deepcopy(value)
+                    for value in values
+                )
+            records.append((time, agent.unique_id, *values))
+        return records

@@ -69,7 +69,7 @@ def test_listen_counts_and_sums_exactly_what_ties_expressed():
     expressed = rng.random((n_users, n_firms)) < 0.2
     attitude = rng.uniform(-1, 1, (n_users, n_firms)).astype(np.float32)
     by_firm = Expressed.of(*np.nonzero(expressed), n_users, n_firms)
-    scratch = np.zeros(n_users, np.int32), np.zeros(n_users), np.zeros(n_users, bool)
+    scratch = np.zeros(2 * n_users), np.zeros(n_users, bool)
     index, count, total, shared = kernels.listen(
         by_firm.bounds,
         by_firm.users,
@@ -102,7 +102,7 @@ def test_listen_shares_reach_each_tie_with_one_draw_per_speaker():
     expressed = rng.random((n_users, n_firms)) < 0.3
     by_firm = Expressed.of(*np.nonzero(expressed), n_users, n_firms)
     attitude = np.zeros(n_users * n_firms, np.float32)
-    scratch = np.zeros(n_users, np.int32), np.zeros(n_users), np.zeros(n_users, bool)
+    scratch = np.zeros(2 * n_users), np.zeros(n_users, bool)
     repeats = 4000
     hits = np.zeros(n_users * n_firms)
     for _ in range(repeats):
