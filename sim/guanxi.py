@@ -137,10 +137,6 @@ class GuanxiNetwork:
             and self.model.steps - severed < self.model.spec.guanxi.reform_cooldown
         )
 
-    def attractiveness(self, firm: Firm, other: Firm) -> float:
-        """Partner-search score of ``other`` for ``firm`` (see :meth:`attractiveness_scores`)."""
-        return self.attractiveness_scores(firm, [other])[0]
-
     def attractiveness_scores(self, firm: Firm, others: Sequence[Firm]) -> np.ndarray:
         """Partner-search scores: similarity, success and introductions through partners.
 

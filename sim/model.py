@@ -310,16 +310,18 @@ class MarketModel(mesa.Model):
         pass_share, filtered_share = self._content_filter(ties)
         if ties:
             self._book_policy_support(ties, filtered_share)
+        # The ties as (givers, receivers, weights) arrays, for the compiled passes.
+        tie_columns = tuple(np.array(column) for column in zip(*ties, strict=True))
         # Each firm's followers (users, ascending). Following changes only in phase 6.
         self._followers = users_by_firm(self._following_by_firm)
 
         channels: dict[str, tuple[np.ndarray, np.ndarray]] = {
             "own": self._own_posts(pass_share),
             "ad_impressions": self._ads(),
-            "cross_promotion_impressions": self._cross_promotion(ties, pass_share),
+            "cross_promotion_impressions": self._cross_promotion(tie_columns, pass_share),
             "share_impressions": self._shares(),
         }
-        referral_index, referral_source = self._referrals(ties)
+        referral_index, referral_source = self._referrals(tie_columns)
         channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
 
         # Items per entry, summed over the channels in a scratch counter.
@@ -364,11 +366,6 @@ class MarketModel(mesa.Model):
         self._flow("reach", touched, None)
         self._flow("referrals", touched, touched.referred)
         return touched
-
-    def _market_slices(self, users: np.ndarray) -> list[slice]:
-        """Per market, the slice of an ascending array of users that lives there."""
-        cuts = np.searchsorted(users, self.population.bounds)
-        return [slice(int(cuts[m]), int(cuts[m + 1])) for m in range(self.n_markets)]
 
     def _content_filter(self, ties: list[tuple[int, int, float]]):
         """Share of each firm's posts that pass platform regulation, per (firm, market).
@@ -418,7 +415,7 @@ class MarketModel(mesa.Model):
         )
         return index, np.ones(index.size, np.int64)
 
-    def _cross_promotion(self, ties, pass_share):
+    def _cross_promotion(self, tie_columns, pass_share):
         """Partners show our posts to their followers (guanxi favour).
 
         For a tie giver -> receiver with weight = strength x giver's reciprocity, each
@@ -429,9 +426,9 @@ class MarketModel(mesa.Model):
         Returns distinct entries with the number of partners that showed the post.
         """
         empty = np.empty(0, np.int64), np.empty(0, np.int64)
-        if not ties:
+        if not tie_columns:
             return empty
-        givers, receivers, weights = (np.array(column) for column in zip(*ties, strict=True))
+        givers, receivers, weights = tie_columns
         chances = (
             self.spec.guanxi.cross_promotion
             * weights[:, None]
@@ -518,7 +515,7 @@ class MarketModel(mesa.Model):
         self._heard = Heard(index, speakers, opinion_sum, shared)
         return self._heard
 
-    def _referrals(self, ties) -> tuple[np.ndarray, np.ndarray]:
+    def _referrals(self, tie_columns) -> tuple[np.ndarray, np.ndarray]:
         """Partners refer their customers to us: P = referral_rate x strength x reciprocity.
 
         Only users in a market we target who are not yet our customers count. Returns
@@ -527,9 +524,9 @@ class MarketModel(mesa.Model):
         """
         rate = self.spec.guanxi.referral_rate
         empty = np.empty(0, np.int64), np.empty(0, np.int64)
-        if not ties or rate <= 0:
+        if not tie_columns or rate <= 0:
             return empty
-        givers, receivers, weights = (np.array(column) for column in zip(*ties, strict=True))
+        givers, receivers, weights = tie_columns
         customers, bounds = users_by_firm(self._customer_by_firm)
         index, source = kernels.referred(
             givers,
@@ -1129,11 +1126,6 @@ class MarketModel(mesa.Model):
             "retention": retention.tolist(),
             "share_of_voice": share_of_voice.tolist(),
         }
-
-    def firm_market_rows(self) -> list[dict[str, Any]]:
-        """Today's outcomes per firm and target market, one dict per row."""
-        columns = self.firm_market_columns()
-        return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
     def _collect(self) -> None:
         """Record today's model and firm variables, firm-market outcomes and (on snapshot

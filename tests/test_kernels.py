@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim import kernels
-from sim.model import Expressed
+from sim.model import Expressed, users_by_firm
 
 
 def z_scores(hits: np.ndarray, repeats: int, p: np.ndarray) -> np.ndarray:
@@ -23,9 +23,7 @@ def test_own_posts_seen_are_binomial_per_follower():
     n_users, n_firms = 60, 3
     market_bounds = np.array([0, 30, 60])
     following = rng.random((n_firms, n_users)) < 0.5
-    positions = np.flatnonzero(following)
-    followers = positions % n_users
-    firm_bounds = np.searchsorted(positions, np.arange(n_firms + 1) * n_users)
+    followers, firm_bounds = users_by_firm(following)
     posts = np.array([[2, 0], [1, 3], [4, 1]])
     passed = np.array([[1.0, 0.5], [0.3, 1.0], [0.8, 0.0]])
     organic_seen = rng.uniform(0.05, 0.4, n_users).astype(np.float32)
@@ -130,8 +128,7 @@ def test_cross_promotion_reaches_non_followers_of_the_receiver_and_books_the_ben
     n_users, n_firms = 50, 3
     market_bounds = np.array([0, 25, 50])
     following = rng.random((n_firms, n_users)) < 0.5
-    positions = np.flatnonzero(following)
-    followers, bounds = positions % n_users, np.searchsorted(positions, np.arange(4) * n_users)
+    followers, bounds = users_by_firm(following)
     organic_seen = rng.uniform(0.1, 0.5, n_users).astype(np.float32)
     seen_max = np.array([organic_seen[:25].max(), organic_seen[25:].max()])
     # Tie 0: firm 0 promotes firm 1; tie 1: firm 2 promotes firm 0 (a receiver per tie).
@@ -174,8 +171,7 @@ def test_referrals_reach_eligible_customers_at_the_tie_rate():
     n_users, n_firms = 80, 3
     customer = rng.random((n_firms, n_users)) < 0.4
     active = rng.random((n_users, n_firms)) < 0.7
-    positions = np.flatnonzero(customer)
-    customers, bounds = positions % n_users, np.searchsorted(positions, np.arange(4) * n_users)
+    customers, bounds = users_by_firm(customer)
     givers, receivers, rates = np.array([0, 2]), np.array([1, 0]), np.array([0.1, 0.3])
     repeats = 3000
     hits = np.zeros((2, n_users))
