@@ -93,83 +93,97 @@ def binomial(rng, n, p):
 
 
 @numba.njit(cache=True)
-def listen(
-    speaker_bounds,
-    speakers,
-    attitude,
-    n_firms,
-    tie_bounds,
-    tie_users,
-    share_reach,
-    rng,
-    tally,
-    flagged,
-):
+def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng):
     """Who heard which firm's opinions from their ties, and which ties shared its post.
 
-    ``speakers[speaker_bounds[f]:speaker_bounds[f + 1]]`` expressed an opinion of
-    firm f yesterday; every tie of a speaker (CSR ``tie_bounds``/``tie_users``)
-    hears it, and each (speaker, tie) pair also shares the post with probability
-    ``share_reach``. Returns, per (listener, firm) entry heard: the flat entry
-    (listener x firms + firm), the number of speakers, the sum of their attitudes;
-    and the distinct entries that saw at least one share. ``tally`` (2 x users:
-    each user's count and total side by side, one cache line) and ``flagged``
-    (users) are scratch arrays, zero on entry and on return.
+    ``speaking`` holds the flat entries (user x firms + firm, ascending) of the users
+    who expressed an opinion of a firm yesterday; every tie of a speaker (symmetric
+    CSR ``tie_bounds``/``tie_users``) hears it, and each (speaker, firm, tie) triple
+    also shares the post with probability ``share_reach``. Returns, per (listener,
+    firm) entry heard, ascending: the flat entry, the number of speakers and the sum
+    of their attitudes; and the distinct entries, ascending, that saw at least one
+    share.
 
-    Firm by firm, a first pass adds every pair to its listener's tally (no branch on
-    what it finds, so that the memory accesses overlap), a second walks the pairs
-    again and takes each listener's tally once.
+    Each listener gathers from its ties in turn (a pull, not a push from the
+    speakers): the tallies stay in a firms-long buffer, the speakers are found
+    through a bit per user that fits in cache, and the output comes out in entry
+    order, so that the attitude pass that follows walks memory forwards.
     """
-    n_pairs = 0
-    for k in range(speakers.size):
-        s = speakers[k]
-        n_pairs += tie_bounds[s + 1] - tie_bounds[s]
-    listener = np.empty(n_pairs, np.int32)
-    index = np.empty(n_pairs, np.int64)
-    heard_count = np.empty(n_pairs, np.int64)
-    opinion_sum = np.empty(n_pairs, np.float64)
+    n_users = tie_bounds.size - 1
+    # The speakers as a user-major CSR: user u's firms are firm_of[first[u]:first[u + 1]].
+    first = np.zeros(n_users + 1, np.int64)
+    is_speaker = np.zeros((n_users + 63) // 64, np.uint64)
+    firm_of = np.empty(speaking.size, np.int64)
+    opinion = np.empty(speaking.size, np.float64)
+    n_heard_max = 0
+    for k in range(speaking.size):
+        e = speaking[k]
+        u = e // n_firms
+        first[u + 1] += 1
+        is_speaker[u >> 6] |= np.uint64(1) << np.uint64(u & 63)
+        firm_of[k] = e - u * n_firms
+        opinion[k] = attitude[e]
+        n_heard_max += tie_bounds[u + 1] - tie_bounds[u]
+    for u in range(n_users):
+        first[u + 1] += first[u]
+    n_heard_max = min(n_heard_max, n_users * n_firms)
+    index = np.empty(n_heard_max, np.int64)
+    heard_count = np.empty(n_heard_max, np.int64)
+    opinion_sum = np.empty(n_heard_max, np.float64)
     shared = np.empty(16, np.int64)
+    count = np.zeros(n_firms, np.int64)
+    total = np.zeros(n_firms, np.float64)
+    firms_heard = np.empty(n_firms, np.int64)
     n_heard = n_shared = 0
-    pair = 0
+    triple = 0
     next_share = _first_success(rng, share_reach)
-    for f in range(n_firms):
-        first_pair, first_shared = pair, n_shared
-        for k in range(speaker_bounds[f], speaker_bounds[f + 1]):
-            s = speakers[k]
-            opinion = np.float64(attitude[s * n_firms + f])
-            for j in range(tie_bounds[s], tie_bounds[s + 1]):
-                u = tie_users[j]
-                tally[2 * u] += 1.0
-                tally[2 * u + 1] += opinion
-                listener[pair] = u
-                if pair == next_share:
-                    next_share = _next_success(rng, pair, share_reach)
+    for u in range(n_users):
+        n_firms_heard = 0
+        first_shared = n_shared
+        for j in range(tie_bounds[u], tie_bounds[u + 1]):
+            v = tie_users[j]
+            if not (is_speaker[v >> 6] >> np.uint64(v & 63)) & np.uint64(1):
+                continue
+            for k in range(first[v], first[v + 1]):
+                f = firm_of[k]
+                if count[f] == 0:
+                    firms_heard[n_firms_heard] = f
+                    n_firms_heard += 1
+                count[f] += 1
+                total[f] += opinion[k]
+                if triple == next_share:
+                    next_share = _next_success(rng, triple, share_reach)
                     if n_shared == shared.size:
                         shared = _doubled(shared)
-                    shared[n_shared] = u
+                    shared[n_shared] = u * n_firms + f
                     n_shared += 1
-                pair += 1
-        for q in range(first_pair, pair):
-            u = listener[q]
-            if tally[2 * u] != 0.0:
-                index[n_heard] = u * n_firms + f
-                heard_count[n_heard] = np.int64(tally[2 * u])
-                opinion_sum[n_heard] = tally[2 * u + 1]
-                n_heard += 1
-                tally[2 * u] = 0.0
-                tally[2 * u + 1] = 0.0
-        # Distinct users among the firm's shares (a tie may hear several shares).
-        kept = first_shared
-        for i in range(first_shared, n_shared):
-            u = shared[i]
-            if not flagged[u]:
-                flagged[u] = True
-                shared[kept] = u
-                kept += 1
-        for i in range(first_shared, kept):
-            flagged[shared[i]] = False
-            shared[i] = shared[i] * n_firms + f
-        n_shared = kept
+                triple += 1
+        if n_firms_heard == 0:
+            continue
+        for i in range(1, n_firms_heard):  # insertion sort: a listener hears few firms
+            f = firms_heard[i]
+            h = i
+            while h > 0 and firms_heard[h - 1] > f:
+                firms_heard[h] = firms_heard[h - 1]
+                h -= 1
+            firms_heard[h] = f
+        for i in range(n_firms_heard):
+            f = firms_heard[i]
+            index[n_heard] = u * n_firms + f
+            heard_count[n_heard] = count[f]
+            opinion_sum[n_heard] = total[f]
+            n_heard += 1
+            count[f] = 0
+            total[f] = 0.0
+        if n_shared - first_shared > 1:
+            # Distinct and ascending: a listener may see several shares of one firm.
+            mine = np.sort(shared[first_shared:n_shared])
+            kept = first_shared
+            for i in range(mine.size):
+                if i == 0 or mine[i] != mine[i - 1]:
+                    shared[kept] = mine[i]
+                    kept += 1
+            n_shared = kept
     return index[:n_heard], heard_count[:n_heard], opinion_sum[:n_heard], shared[:n_shared]
 
 

@@ -107,38 +107,32 @@ def distinct(keys: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Expressed:
-    """Users who expressed an opinion of each firm (they engaged or bought today).
+    """(user, firm) entries whose user expressed an opinion of the firm (they engaged or
+    bought today), as flat indices user x firms + firm, ascending."""
 
-    Firm f's are ``users[bounds[f]:bounds[f + 1]]``, ascending.
-    """
-
-    users: np.ndarray
-    bounds: np.ndarray
+    entries: np.ndarray
 
     @classmethod
-    def of(cls, users: np.ndarray, firms: np.ndarray, n_users: int, n_firms: int) -> Expressed:
+    def of(cls, users: np.ndarray, firms: np.ndarray, n_firms: int) -> Expressed:
         """From distinct (user, firm) pairs."""
-        key = np.sort(firms.astype(np.int64) * n_users + users)
-        bounds = np.searchsorted(key, np.arange(n_firms + 1) * n_users)
-        return cls(key - np.repeat(np.arange(n_firms) * n_users, np.diff(bounds)), bounds)
+        return cls(np.sort(users.astype(np.int64) * n_firms + firms))
 
     @property
     def count(self) -> int:
-        return self.users.size
+        return self.entries.size
 
-    def dense(self, n_users: int) -> np.ndarray:
+    def dense(self, n_users: int, n_firms: int) -> np.ndarray:
         """As a (users x firms) bool array."""
-        n_firms = self.bounds.size - 1
-        out = np.zeros((n_users, n_firms), bool)
-        out[self.users, np.repeat(np.arange(n_firms), np.diff(self.bounds))] = True
-        return out
+        out = np.zeros(n_users * n_firms, bool)
+        out[self.entries] = True
+        return out.reshape(n_users, n_firms)
 
 
 @dataclass
 class Heard:
     """(user, firm) entries whose ties expressed an opinion of the firm yesterday."""
 
-    index: np.ndarray  # flat index into (N, F), grouped by firm
+    index: np.ndarray  # flat index into (N, F), ascending
     speakers: np.ndarray  # number of ties who expressed
     opinion_sum: np.ndarray  # sum of their attitudes
     shared: np.ndarray  # entries that see at least one tie's share today
@@ -207,7 +201,7 @@ class MarketModel(mesa.Model):
         self.ad_reach_today = np.zeros((self.n_firms, self.n_markets))
         self.knowledge_boost = np.zeros(self.n_firms)
         self.flows = np.zeros((len(FLOWS), self.n_firms, self.n_markets))
-        self.expressed = Expressed(np.empty(0, np.int64), np.zeros(self.n_firms + 1, np.int64))
+        self.expressed = Expressed(np.empty(0, np.int64))
         self._benefit = np.zeros((self.n_firms, self.n_firms))
         self._count_stocks()
         self._update_metrics()
@@ -247,8 +241,6 @@ class MarketModel(mesa.Model):
             net = spec.network
             self._ties = (self.network.strong + self.network.weak).tocsr()
             self._ties.data[:] = 1.0
-            # Per-user scratch of the listeners pass (kernels.listen): zero between days.
-            self._heard_scratch = np.zeros(2 * pop.n_users), np.zeros(pop.n_users, bool)
             self._strong_tie_wom = min(net.strong_tie_wom, 0.999999)
             self._weak_tie_wom = min(net.weak_tie_wom, 0.999999)
             self._strong_degree = self.network.degree("strong").astype(np.int64)
@@ -477,7 +469,7 @@ class MarketModel(mesa.Model):
             firms = listeners.shared - users * self.n_firms
         else:
             degree = net.strong_ties + net.weak_ties
-            expressed = self.expressed.dense(pop.n_users)
+            expressed = self.expressed.dense(pop.n_users, self.n_firms)
             users_list, firms_list = [], []
             for m in range(self.n_markets):
                 block = pop.block(m)
@@ -502,15 +494,13 @@ class MarketModel(mesa.Model):
         are ``Heard.shared``.
         """
         index, speakers, opinion_sum, shared = kernels.listen(
-            self.expressed.bounds,
-            self.expressed.users,
+            self.expressed.entries,
             self.population.attitude.reshape(-1),
             self.n_firms,
             self._ties.indptr,
             self._ties.indices,
             min(self.spec.network.share_reach, 0.999999),
             self.rng,
-            *self._heard_scratch,
         )
         self._heard = Heard(index, speakers, opinion_sum, shared)
         return self._heard
@@ -765,7 +755,7 @@ class MarketModel(mesa.Model):
             return
         if self.expressed.count == 0:
             return
-        expressed = self.expressed.dense(pop.n_users)
+        expressed = self.expressed.dense(pop.n_users, self.n_firms)
         if not expressed.any():
             return
         for m in range(self.n_markets):
@@ -905,9 +895,7 @@ class MarketModel(mesa.Model):
     ) -> None:
         """Users who engaged or bought today express their opinion to ties tomorrow."""
         speaking = (engagements > 0) | bought
-        self.expressed = Expressed.of(
-            touched.user[speaking], touched.firm[speaking], self.population.n_users, self.n_firms
-        )
+        self.expressed = Expressed(touched.index[speaking])
 
     # ------------------------------------------------------------------ phase 8
     def crm_array(self) -> np.ndarray:

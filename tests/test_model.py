@@ -425,7 +425,7 @@ def test_social_influence_pulls_listeners_toward_expressed_opinions_more_in_chin
     pop.attitude[:, f] = np.where(pop.aware[:, f], 0.0, 0.0)
     speakers = np.flatnonzero(pop.aware[:, f])[::10]
     pop.attitude[speakers, f] = 1.0
-    model.expressed = Expressed.of(speakers, np.full(speakers.size, f), *pop.aware.shape)
+    model.expressed = Expressed.of(speakers, np.full(speakers.size, f), model.n_firms)
     model._shares()
     model._social_influence()
     listeners = np.setdiff1d(np.flatnonzero(pop.aware[:, f]), speakers)
