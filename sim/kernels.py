@@ -97,93 +97,90 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng)
     """Who heard which firm's opinions from their ties, and which ties shared its post.
 
     ``speaking`` holds the flat entries (user x firms + firm, ascending) of the users
-    who expressed an opinion of a firm yesterday; every tie of a speaker (symmetric
-    CSR ``tie_bounds``/``tie_users``) hears it, and each (speaker, firm, tie) triple
-    also shares the post with probability ``share_reach``. Returns, per (listener,
-    firm) entry heard, ascending: the flat entry, the number of speakers and the sum
-    of their attitudes; and the distinct entries, ascending, that saw at least one
-    share.
+    who expressed an opinion of a firm yesterday; every tie of a speaker (CSR
+    ``tie_bounds``/``tie_users``) hears it, and each (speaker, firm, tie) triple also
+    shares the post with probability ``share_reach``. Returns, per (listener, firm)
+    entry heard, ascending: the flat entry, the number of speakers and the sum of
+    their attitudes; and the distinct entries, ascending, that saw at least one share.
 
-    Each listener gathers from its ties in turn (a pull, not a push from the
-    speakers): the tallies stay in a firms-long buffer, the speakers are found
-    through a bit per user that fits in cache, and the output comes out in entry
-    order, so that the attitude pass that follows walks memory forwards.
+    The triples go first into buckets of listeners (a block of consecutive users
+    whose tallies, block x firms cells, fit in a core's cache), then each bucket is
+    tallied and read out in entry order: no pass touches a random place of a
+    users-long array, and the attitude pass that follows walks memory forwards.
     """
     n_users = tie_bounds.size - 1
-    # The speakers as a user-major CSR: user u's firms are firm_of[first[u]:first[u + 1]].
-    first = np.zeros(n_users + 1, np.int64)
-    is_speaker = np.zeros((n_users + 63) // 64, np.uint64)
-    firm_of = np.empty(speaking.size, np.int64)
-    opinion = np.empty(speaking.size, np.float64)
-    n_heard_max = 0
+    shift = 0  # block = 2**shift users, about 2**16 cells
+    while (n_firms << (shift + 1)) <= 1 << 16:
+        shift += 1
+    n_blocks = (n_users >> shift) + 1
+    # Triples per block of listeners, then their places block by block.
+    start = np.zeros(n_blocks + 1, np.int64)
     for k in range(speaking.size):
-        e = speaking[k]
-        u = e // n_firms
-        first[u + 1] += 1
-        is_speaker[u >> 6] |= np.uint64(1) << np.uint64(u & 63)
-        firm_of[k] = e - u * n_firms
-        opinion[k] = attitude[e]
-        n_heard_max += tie_bounds[u + 1] - tie_bounds[u]
-    for u in range(n_users):
-        first[u + 1] += first[u]
-    n_heard_max = min(n_heard_max, n_users * n_firms)
-    index = np.empty(n_heard_max, np.int64)
-    heard_count = np.empty(n_heard_max, np.int64)
-    opinion_sum = np.empty(n_heard_max, np.float64)
-    shared = np.empty(16, np.int64)
-    count = np.zeros(n_firms, np.int64)
-    total = np.zeros(n_firms, np.float64)
-    firms_heard = np.empty(n_firms, np.int64)
-    n_heard = n_shared = 0
+        s = speaking[k] // n_firms
+        for j in range(tie_bounds[s], tie_bounds[s + 1]):
+            start[(tie_users[j] >> shift) + 1] += 1
+    for b in range(n_blocks):
+        start[b + 1] += start[b]
+    n_triples = start[n_blocks]
+    # Each triple as its cell in the block (listener's place x firms + firm), twice,
+    # plus one if it shares the post; and the speaker's attitude.
+    cell = np.empty(n_triples, np.int32)
+    said = np.empty(n_triples, np.float32)
+    fill = start[:n_blocks].copy()
+    n_shares = 0
     triple = 0
     next_share = _first_success(rng, share_reach)
-    for u in range(n_users):
-        n_firms_heard = 0
-        first_shared = n_shared
-        for j in range(tie_bounds[u], tie_bounds[u + 1]):
+    for k in range(speaking.size):
+        e = speaking[k]
+        s = e // n_firms
+        f = e - s * n_firms
+        opinion = attitude[e]
+        for j in range(tie_bounds[s], tie_bounds[s + 1]):
             v = tie_users[j]
-            if not (is_speaker[v >> 6] >> np.uint64(v & 63)) & np.uint64(1):
-                continue
-            for k in range(first[v], first[v + 1]):
-                f = firm_of[k]
-                if count[f] == 0:
-                    firms_heard[n_firms_heard] = f
-                    n_firms_heard += 1
-                count[f] += 1
-                total[f] += opinion[k]
-                if triple == next_share:
-                    next_share = _next_success(rng, triple, share_reach)
-                    if n_shared == shared.size:
-                        shared = _doubled(shared)
-                    shared[n_shared] = u * n_firms + f
-                    n_shared += 1
-                triple += 1
-        if n_firms_heard == 0:
+            b = v >> shift
+            c = 2 * ((v - (b << shift)) * n_firms + f)
+            if triple == next_share:
+                next_share = _next_success(rng, triple, share_reach)
+                c += 1
+                n_shares += 1
+            triple += 1
+            p = fill[b]
+            cell[p] = c
+            said[p] = opinion
+            fill[b] = p + 1
+    n_out = min(n_triples, n_users * n_firms)
+    index = np.empty(n_out, np.int64)
+    heard_count = np.empty(n_out, np.int64)
+    opinion_sum = np.empty(n_out, np.float64)
+    shared = np.empty(n_shares, np.int64)
+    block_cells = n_firms << shift
+    count = np.zeros(block_cells, np.int64)
+    total = np.zeros(block_cells, np.float64)
+    shares = np.zeros(block_cells, np.bool_)
+    n_heard = n_shared = 0
+    for b in range(n_blocks):
+        if start[b] == start[b + 1]:
             continue
-        for i in range(1, n_firms_heard):  # insertion sort: a listener hears few firms
-            f = firms_heard[i]
-            h = i
-            while h > 0 and firms_heard[h - 1] > f:
-                firms_heard[h] = firms_heard[h - 1]
-                h -= 1
-            firms_heard[h] = f
-        for i in range(n_firms_heard):
-            f = firms_heard[i]
-            index[n_heard] = u * n_firms + f
-            heard_count[n_heard] = count[f]
-            opinion_sum[n_heard] = total[f]
+        for p in range(start[b], start[b + 1]):
+            x = cell[p] >> 1
+            count[x] += 1
+            total[x] += said[p]
+            if cell[p] & 1:
+                shares[x] = True
+        base = (b << shift) * n_firms
+        for x in range(min(block_cells, n_users * n_firms - base)):
+            if count[x] == 0:
+                continue
+            index[n_heard] = base + x
+            heard_count[n_heard] = count[x]
+            opinion_sum[n_heard] = total[x]
             n_heard += 1
-            count[f] = 0
-            total[f] = 0.0
-        if n_shared - first_shared > 1:
-            # Distinct and ascending: a listener may see several shares of one firm.
-            mine = np.sort(shared[first_shared:n_shared])
-            kept = first_shared
-            for i in range(mine.size):
-                if i == 0 or mine[i] != mine[i - 1]:
-                    shared[kept] = mine[i]
-                    kept += 1
-            n_shared = kept
+            count[x] = 0
+            total[x] = 0.0
+            if shares[x]:
+                shared[n_shared] = base + x
+                n_shared += 1
+                shares[x] = False
     return index[:n_heard], heard_count[:n_heard], opinion_sum[:n_heard], shared[:n_shared]
 
 

@@ -8,6 +8,7 @@ compares exact sums with a dense recomputation.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from sim import kernels
@@ -60,11 +61,15 @@ def small_network(rng, n_users=40, degree=0.15):
     return ties
 
 
-def test_listen_counts_and_sums_exactly_what_ties_expressed():
+@pytest.mark.parametrize(
+    "n_users, n_firms, share",
+    [(40, 3, 0.2), (50, 3000, 0.002)],
+    ids=["one block of listeners", "blocks of 16 listeners"],
+)
+def test_listen_counts_and_sums_exactly_what_ties_expressed(n_users, n_firms, share):
     rng = np.random.default_rng(2)
-    n_users, n_firms = 40, 3
     ties = small_network(rng, n_users)
-    expressed = rng.random((n_users, n_firms)) < 0.2
+    expressed = rng.random((n_users, n_firms)) < share
     attitude = rng.uniform(-1, 1, (n_users, n_firms)).astype(np.float32)
     by_firm = Expressed.of(*np.nonzero(expressed), n_firms)
     index, count, total, shared = kernels.listen(
