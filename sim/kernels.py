@@ -93,7 +93,7 @@ def binomial(rng, n, p):
 
 
 @numba.njit(cache=True)
-def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng):
+def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng, scratch):
     """Who heard which firm's opinions from their ties, and which ties shared its post.
 
     ``speaking`` holds the flat entries (user x firms + firm, ascending) of the users
@@ -101,7 +101,10 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng)
     ``tie_bounds``/``tie_users``) hears it, and each (speaker, firm, tie) triple also
     shares the post with probability ``share_reach``. Returns, per (listener, firm)
     entry heard, ascending: the flat entry, the number of speakers and the sum of
-    their attitudes; and the distinct entries, ascending, that saw at least one share.
+    their attitudes; the distinct entries, ascending, that saw at least one share;
+    and ``scratch``, the working arrays, grown if they were too small. The outputs
+    are views of ``scratch``: pass it back the next day, when they are no longer
+    needed (fresh arrays of this size would cost their page faults every day).
 
     The triples go first into buckets of listeners (a block of consecutive users
     whose tallies, block x firms cells, fit in a core's cache), then each bucket is
@@ -122,10 +125,17 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng)
     for b in range(n_blocks):
         start[b + 1] += start[b]
     n_triples = start[n_blocks]
+    cell, said, index, heard_count, opinion_sum, shared = scratch
+    if cell.size < n_triples:
+        cell = np.empty(n_triples + n_triples // 4, np.int32)
+        said = np.empty(cell.size, np.float32)
+    n_out = min(n_triples, n_users * n_firms)
+    if index.size < n_out:
+        index = np.empty(min(n_out + n_out // 4, n_users * n_firms), np.int64)
+        heard_count = np.empty(index.size, np.int64)
+        opinion_sum = np.empty(index.size, np.float64)
     # Each triple as its cell in the block (listener's place x firms + firm), twice,
     # plus one if it shares the post; and the speaker's attitude.
-    cell = np.empty(n_triples, np.int32)
-    said = np.empty(n_triples, np.float32)
     fill = start[:n_blocks].copy()
     n_shares = 0
     triple = 0
@@ -148,11 +158,8 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng)
             cell[p] = c
             said[p] = opinion
             fill[b] = p + 1
-    n_out = min(n_triples, n_users * n_firms)
-    index = np.empty(n_out, np.int64)
-    heard_count = np.empty(n_out, np.int64)
-    opinion_sum = np.empty(n_out, np.float64)
-    shared = np.empty(n_shares, np.int64)
+    if shared.size < n_shares:
+        shared = np.empty(n_shares + n_shares // 4, np.int64)
     block_cells = n_firms << shift
     count = np.zeros(block_cells, np.int64)
     total = np.zeros(block_cells, np.float64)
@@ -181,7 +188,21 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng)
                 shared[n_shared] = base + x
                 n_shared += 1
                 shares[x] = False
-    return index[:n_heard], heard_count[:n_heard], opinion_sum[:n_heard], shared[:n_shared]
+    return (
+        index[:n_heard],
+        heard_count[:n_heard],
+        opinion_sum[:n_heard],
+        shared[:n_shared],
+        (cell, said, index, heard_count, opinion_sum, shared),
+    )
+
+
+def listen_scratch() -> tuple[np.ndarray, ...]:
+    """Empty working arrays for :func:`listen` (it grows them as needed)."""
+    return tuple(
+        np.empty(0, dtype)
+        for dtype in (np.int32, np.float32, np.int64, np.int64, np.float64, np.int64)
+    )
 
 
 @numba.njit(cache=True)

@@ -130,7 +130,10 @@ class Expressed:
 
 @dataclass
 class Heard:
-    """(user, firm) entries whose ties expressed an opinion of the firm yesterday."""
+    """(user, firm) entries whose ties expressed an opinion of the firm yesterday.
+
+    The arrays are views of the listeners pass's working arrays: valid for the day.
+    """
 
     index: np.ndarray  # flat index into (N, F), ascending
     speakers: np.ndarray  # number of ties who expressed
@@ -241,6 +244,8 @@ class MarketModel(mesa.Model):
             net = spec.network
             self._ties = (self.network.strong + self.network.weak).tocsr()
             self._ties.data[:] = 1.0
+            # Working arrays of the listeners pass, kept from day to day (kernels.listen).
+            self._listen_scratch = kernels.listen_scratch()
             self._strong_tie_wom = min(net.strong_tie_wom, 0.999999)
             self._weak_tie_wom = min(net.weak_tie_wom, 0.999999)
             self._strong_degree = self.network.degree("strong").astype(np.int64)
@@ -493,7 +498,7 @@ class MarketModel(mesa.Model):
         post with probability ``share_reach``: the entries that see at least one share
         are ``Heard.shared``.
         """
-        index, speakers, opinion_sum, shared = kernels.listen(
+        index, speakers, opinion_sum, shared, self._listen_scratch = kernels.listen(
             self.expressed.entries,
             self.population.attitude.reshape(-1),
             self.n_firms,
@@ -501,6 +506,7 @@ class MarketModel(mesa.Model):
             self._ties.indices,
             min(self.spec.network.share_reach, 0.999999),
             self.rng,
+            self._listen_scratch,
         )
         self._heard = Heard(index, speakers, opinion_sum, shared)
         return self._heard

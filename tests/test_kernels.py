@@ -72,8 +72,15 @@ def test_listen_counts_and_sums_exactly_what_ties_expressed(n_users, n_firms, sh
     expressed = rng.random((n_users, n_firms)) < share
     attitude = rng.uniform(-1, 1, (n_users, n_firms)).astype(np.float32)
     by_firm = Expressed.of(*np.nonzero(expressed), n_firms)
-    index, count, total, shared = kernels.listen(
-        by_firm.entries, attitude.reshape(-1), n_firms, ties.indptr, ties.indices, 0.0, rng
+    index, count, total, shared, _ = kernels.listen(
+        by_firm.entries,
+        attitude.reshape(-1),
+        n_firms,
+        ties.indptr,
+        ties.indices,
+        0.0,
+        rng,
+        kernels.listen_scratch(),
     )
     dense = ties.toarray()
     want_count = dense @ expressed
@@ -97,9 +104,10 @@ def test_listen_shares_reach_each_tie_with_one_draw_per_speaker():
     attitude = np.zeros(n_users * n_firms, np.float32)
     repeats = 4000
     hits = np.zeros(n_users * n_firms)
+    scratch = kernels.listen_scratch()
     for _ in range(repeats):
-        *_, shared = kernels.listen(
-            by_firm.entries, attitude, n_firms, ties.indptr, ties.indices, reach, rng
+        *_, shared, scratch = kernels.listen(
+            by_firm.entries, attitude, n_firms, ties.indptr, ties.indices, reach, rng, scratch
         )
         assert (np.diff(shared) > 0).all(), "shared entries are distinct and ascending"
         hits[shared] += 1
