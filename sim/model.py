@@ -673,10 +673,10 @@ class MarketModel(mesa.Model):
             + users.engage_per_collectivism * self.collectivism[touched.market]
         )
         engagements = kernels.binomial(rng, consumed, p_engage)
-        n_users = pop.n_users
-        pop.consumed_total += np.bincount(touched.user, consumed, n_users).astype(np.int32)
+        # Per-user totals (int32): values of the same dtype keep np.add.at on its fast path.
+        np.add.at(pop.consumed_total, touched.user, consumed.astype(np.int32))
         engaged = engagements > 0
-        np.add.at(pop.engaged_total, touched.user[engaged], engagements[engaged])
+        np.add.at(pop.engaged_total, touched.user[engaged], engagements[engaged].astype(np.int32))
         self._flow("consumed", touched, consumed)
         self._flow("engagements", touched, engagements)
         return consumed, engagements
@@ -877,7 +877,7 @@ class MarketModel(mesa.Model):
         bought = (consumed > 0) & (
             rng.random(touched.index.size) < np.minimum(1.0, intent * checkout)
         )
-        np.add.at(pop.purchases_total, touched.user[bought], 1)
+        np.add.at(pop.purchases_total, touched.user[bought], np.int32(1))
         customers = pop.customer.reshape(-1)
         new_customers = bought & ~customers[touched.index]
         customers[touched.index[bought]] = True
