@@ -125,7 +125,7 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
     for b in range(n_blocks):
         start[b + 1] += start[b]
     n_triples = start[n_blocks]
-    cell, said, index, heard_count, opinion_sum, shared = scratch
+    cell, said, index, heard_count, opinion_sum, shared, count, total, shares = scratch
     if cell.size < n_triples:
         cell = np.empty(n_triples + n_triples // 4, np.int32)
         said = np.empty(cell.size, np.float32)
@@ -161,9 +161,10 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
     if shared.size < n_shares:
         shared = np.empty(n_shares + n_shares // 4, np.int64)
     block_cells = n_firms << shift
-    count = np.zeros(block_cells, np.int64)
-    total = np.zeros(block_cells, np.float64)
-    shares = np.zeros(block_cells, np.bool_)
+    if count.size != block_cells:  # a block's tallies, zero between calls
+        count = np.zeros(block_cells, np.int64)
+        total = np.zeros(block_cells, np.float64)
+        shares = np.zeros(block_cells, np.bool_)
     n_heard = n_shared = 0
     for b in range(n_blocks):
         if start[b] == start[b + 1]:
@@ -193,7 +194,7 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
         heard_count[:n_heard],
         opinion_sum[:n_heard],
         shared[:n_shared],
-        (cell, said, index, heard_count, opinion_sum, shared),
+        (cell, said, index, heard_count, opinion_sum, shared, count, total, shares),
     )
 
 
@@ -201,7 +202,17 @@ def listen_scratch() -> tuple[np.ndarray, ...]:
     """Empty working arrays for :func:`listen` (it grows them as needed)."""
     return tuple(
         np.empty(0, dtype)
-        for dtype in (np.int32, np.float32, np.int64, np.int64, np.float64, np.int64)
+        for dtype in (
+            np.int32,
+            np.float32,
+            np.int64,
+            np.int64,
+            np.float64,
+            np.int64,
+            np.int64,
+            np.float64,
+            np.bool_,
+        )
     )
 
 
