@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.sweep.engines import LocalEngine
-from sim.sweep.run import execute_run, run_sweep
+from sim.sweep.run import RunResult, execute_run, run_sweep
 from sim.sweep.spec import load_sweep
 
 TINY_SWEEP = """
@@ -93,4 +94,13 @@ def run_dying_once(marker_dir: str, dying_run: int, settings, run, parameters):
     if run.run == dying_run and not marker.exists():
         marker.write_text("died")
         os._exit(1)
+    return execute_run(settings, run, parameters)
+
+
+def run_failing(failing_run: int, settings, run, parameters):
+    """execute_run, but ``failing_run`` is recorded as failed (as after a dead worker)."""
+    if run.run == failing_run:
+        return RunResult(
+            run.run, "error", "WorkerDied: died 3 times", 0.0, np.empty(0, np.int64), {}
+        )
     return execute_run(settings, run, parameters)

@@ -30,6 +30,7 @@ from tests.sweep_support import (
     die_once,
     results,
     run_dying_once,
+    run_failing,
     square,
     tiny_sweep_once,
     write_sweep,
@@ -141,6 +142,26 @@ def test_a_run_whose_worker_dies_is_retried_with_the_same_result(tiny, tmp_path)
     assert (tmp_path / "died-3").exists()
     assert status.failed == 0
     pd.testing.assert_frame_equal(results(one), results(tmp_path / "out"))
+
+
+def test_resume_retries_failed_runs_only_when_asked(tiny, tmp_path, capsys):
+    path, one = tiny
+    out = tmp_path / "out"
+    with LocalEngine(2) as engine:
+        status = run_sweep(
+            load_sweep(path), out, engine, run_function=functools.partial(run_failing, 3)
+        )
+    assert status.failed == 1 and SweepStore.open(out).failed_runs() == {3}
+    # --resume alone keeps the failed record; --retry-failed needs --resume.
+    assert main(["sweep", str(path), "--out", str(out), "--resume"]) == 0
+    assert SweepStore.open(out).failed_runs() == {3}
+    assert main(["sweep", str(path), "--out", str(out), "--retry-failed"]) == 2
+    assert "--retry-failed: only with --resume" in capsys.readouterr().err
+    args = ["sweep", str(path), "--out", str(out), "--resume", "--retry-failed", "--workers", "2"]
+    assert main(args) == 0
+    assert "(1 run now, 0 failed" in capsys.readouterr().out
+    assert SweepStore.open(out).failed_runs() == set()
+    pd.testing.assert_frame_equal(results(one), results(out))
 
 
 @pytest.mark.parametrize("how", ["SIGKILL to the sweep process", "Ctrl-C to its process group"])

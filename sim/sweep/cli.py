@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "--resume", action="store_true", help="continue the sweep in DIR: run only what is missing"
     )
+    sweep.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: also run again the runs recorded as failed (after a dead worker "
+        "or cluster; an invalid scenario fails again)",
+    )
     add_set_option(sweep, help_text="override a base-scenario parameter, e.g. model.n_users=2000")
     sweep.set_defaults(func=cmd_sweep)
 
@@ -82,6 +88,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / resolve_sweep_path(args.sweep).stem
     if args.scheduler not in (None, "local") and args.workers:
         raise GuanxiError("--workers: not used with --scheduler ADDRESS (the cluster has its own)")
+    if args.retry_failed and not args.resume:
+        raise GuanxiError("--retry-failed: only with --resume (it runs again what DIR recorded)")
     console.print(
         f"sweep {plan.name}: {plan.method} design, {len(plan.points):,} points x "
         f"{plan.replications} replications = {plan.n_runs:,} runs of {plan.steps} days"
@@ -115,7 +123,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         try:
             with progress:
-                status = run_sweep(plan, out, engine, resume=args.resume, on_progress=on_progress)
+                status = run_sweep(
+                    plan,
+                    out,
+                    engine,
+                    resume=args.resume,
+                    retry_failed=args.retry_failed,
+                    on_progress=on_progress,
+                )
         except KeyboardInterrupt:
             print_interrupted(out, status)
             raise

@@ -84,10 +84,15 @@ def run_sweep(
     engine: Engine,
     *,
     resume: bool = False,
+    retry_failed: bool = False,
     on_progress: ProgressCallback | None = None,
     run_function: Callable[..., RunResult] = execute_run,
 ) -> SweepStatus:
     """Run every run of ``plan`` not yet recorded in ``out_dir`` on ``engine``.
+
+    With ``retry_failed`` (and ``resume``), the runs recorded as failed run again
+    too, and their new result replaces the old one: worth it when a worker or the
+    cluster failed, not when the scenario itself is invalid (that fails again).
 
     Results are identical whatever the engine, the number of workers or the order in
     which runs finish: each run's seed is fixed by the plan. Raises
@@ -96,6 +101,8 @@ def run_sweep(
     """
     store = SweepStore.create(out_dir, plan, resume=resume)
     done = store.done_runs()
+    if retry_failed:
+        done -= store.failed_runs()
     status = SweepStatus(total=plan.n_runs, already_done=len(done))
     settings = RunSettings(plan.base_data(), plan.steps, plan.record, plan.outcomes)
     pending = (run for run in plan.runs() if run.run not in done)

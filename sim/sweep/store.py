@@ -13,7 +13,8 @@ Layout of DIR::
 
 Every result row carries its run, point, replication, seed and parameter values, so
 the directory ``runs/`` reads as one table in pandas, polars or DuckDB. A run that is
-recorded is never run again by ``--resume``; a run that is absent is.
+recorded is never run again by ``--resume``, unless it failed and
+``--retry-failed`` asks for it (its file is then replaced); a run that is absent is.
 """
 
 from __future__ import annotations
@@ -190,6 +191,13 @@ class SweepStore:
     def done_runs(self) -> set[int]:
         """Runs with a result file (finished, ok or failed)."""
         return list_done(self.runs_dir)
+
+    def failed_runs(self) -> set[int]:
+        """Runs recorded as failed (an error, or a worker that died after its retries)."""
+        if not self.done_runs():
+            return set()
+        table = self.dataset().to_table(columns=["run"], filter=ds.field("status") != "ok")
+        return set(table.column("run").to_pylist())
 
     def remove_partial_files(self) -> None:
         """Delete temporary files left by a sweep that was killed while writing."""
