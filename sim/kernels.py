@@ -26,11 +26,6 @@ import numba
 import numpy as np
 
 _NEVER = np.iinfo(np.int64).max
-# The listeners pass (listen) tallies every (user, firm) entry at once up to this
-# many entries (their tallies then fit in this machine's cache: 17 MB), else
-# blocks of listeners of about BLOCK_CELLS entries (1.1 MB, a core's L2 cache).
-DIRECT_CELLS = 1 << 20
-BLOCK_CELLS = 1 << 16
 
 
 def not_loaded() -> list[str]:
@@ -111,53 +106,36 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
     are views of ``scratch``: pass it back the next day, when they are no longer
     needed (fresh arrays of this size would cost their page faults every day).
 
-    While the tallies of every (user, firm) entry fit in cache (up to
-    ``DIRECT_CELLS`` entries), the triples are tallied as they come. Past that, they
-    go first into buckets of listeners (a block of consecutive users whose tallies,
-    block x firms cells, fit in a core's cache), then each bucket is tallied. Either
-    way the tallies are read out in entry order: no pass touches a random place of a
-    large array, and the attitude pass that follows walks memory forwards. The
-    triples are numbered (and their shares drawn) in the same order on both paths,
-    so the results do not depend on the path.
+    The triples go first into buckets of listeners (a block of consecutive users
+    whose tallies, block x firms cells, fit in a core's cache), then each bucket is
+    tallied and read out in entry order: no pass touches a random place of a
+    users-long array, and the attitude pass that follows walks memory forwards.
     """
     n_users = tie_bounds.size - 1
-    cell, said, index, heard_count, opinion_sum, shared, count, total, shares = scratch
-    shift = 0  # a block holds 2**shift users
-    if n_users * n_firms <= DIRECT_CELLS:
-        while (1 << shift) <= n_users:
-            shift += 1
-    else:
-        while (n_firms << (shift + 1)) <= BLOCK_CELLS:
-            shift += 1
+    shift = 0  # block = 2**shift users, about 2**16 cells
+    while (n_firms << (shift + 1)) <= 1 << 16:
+        shift += 1
     n_blocks = (n_users >> shift) + 1
-    block_cells = n_firms << shift
-    if count.size != block_cells:  # a block's tallies, zero between calls
-        count = np.zeros(block_cells, np.int64)
-        total = np.zeros(block_cells, np.float64)
-        shares = np.zeros(block_cells, np.bool_)
     # Triples per block of listeners, then their places block by block.
     start = np.zeros(n_blocks + 1, np.int64)
     for k in range(speaking.size):
         s = speaking[k] // n_firms
-        if n_blocks == 1:
-            start[1] += tie_bounds[s + 1] - tie_bounds[s]
-            continue
         for j in range(tie_bounds[s], tie_bounds[s + 1]):
             start[(tie_users[j] >> shift) + 1] += 1
     for b in range(n_blocks):
         start[b + 1] += start[b]
     n_triples = start[n_blocks]
+    cell, said, index, heard_count, opinion_sum, shared, count, total, shares = scratch
+    if cell.size < n_triples:
+        cell = np.empty(n_triples + n_triples // 4, np.int32)
+        said = np.empty(cell.size, np.float32)
     n_out = min(n_triples, n_users * n_firms)
     if index.size < n_out:
         index = np.empty(min(n_out + n_out // 4, n_users * n_firms), np.int64)
         heard_count = np.empty(index.size, np.int64)
         opinion_sum = np.empty(index.size, np.float64)
-    if n_blocks > 1 and cell.size < n_triples:
-        cell = np.empty(n_triples + n_triples // 4, np.int32)
-        said = np.empty(cell.size, np.float32)
     # Each triple as its cell in the block (listener's place x firms + firm), twice,
-    # plus one if it shares the post; and the speaker's attitude. On one block, its
-    # tallies at once.
+    # plus one if it shares the post; and the speaker's attitude.
     fill = start[:n_blocks].copy()
     n_shares = 0
     triple = 0
@@ -176,30 +154,27 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
                 c += 1
                 n_shares += 1
             triple += 1
-            if n_blocks == 1:
-                x = c >> 1
-                count[x] += 1
-                total[x] += opinion
-                if c & 1:
-                    shares[x] = True
-                continue
             p = fill[b]
             cell[p] = c
             said[p] = opinion
             fill[b] = p + 1
     if shared.size < n_shares:
         shared = np.empty(n_shares + n_shares // 4, np.int64)
+    block_cells = n_firms << shift
+    if count.size != block_cells:  # a block's tallies, zero between calls
+        count = np.zeros(block_cells, np.int64)
+        total = np.zeros(block_cells, np.float64)
+        shares = np.zeros(block_cells, np.bool_)
     n_heard = n_shared = 0
     for b in range(n_blocks):
         if start[b] == start[b + 1]:
             continue
-        if n_blocks > 1:  # (one block was tallied above)
-            for p in range(start[b], start[b + 1]):
-                x = cell[p] >> 1
-                count[x] += 1
-                total[x] += said[p]
-                if cell[p] & 1:
-                    shares[x] = True
+        for p in range(start[b], start[b + 1]):
+            x = cell[p] >> 1
+            count[x] += 1
+            total[x] += said[p]
+            if cell[p] & 1:
+                shares[x] = True
         base = (b << shift) * n_firms
         for x in range(min(block_cells, n_users * n_firms - base)):
             if count[x] == 0:
