@@ -5,7 +5,9 @@ size in a fresh process on one core (BLAS/OpenMP threads = 1), so that peak memo
 that size's own. Prints:
 
 * throughput in user-firm-steps per second at 10k, 100k and 1M users x 20 firms and
-  at 100k users x 5, 20 and 100 firms (``--steps`` days from day 0, build excluded);
+  at 100k users x 5, 20 and 100 firms (``--steps`` days from day 0, build excluded;
+  each size run ``--repeats`` times, the median run reported with the range, since
+  a shared virtual machine's timings move by 10-30% from one run to the next);
 * the exponents of step time against users and against firms (log-log least squares);
 * peak resident memory per size;
 * the 1M x 20 x 365 run time: extrapolated from the short 1M run and the growth of the
@@ -77,10 +79,24 @@ def measure(users: int, firms: int, steps: int) -> dict:
     return result
 
 
+def measure_median(users: int, firms: int, steps: int, repeats: int) -> dict:
+    """The run with the median CPU step time of ``repeats`` fresh runs; peak = their max."""
+    runs = sorted(
+        (measure(users, firms, steps) for _ in range(repeats)),
+        key=lambda r: r["mean_step_cpu_s"],
+    )
+    median = dict(runs[len(runs) // 2])
+    median["range_ms"] = (runs[0]["mean_step_cpu_s"] * 1000, runs[-1]["mean_step_cpu_s"] * 1000)
+    median["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    return median
+
+
 def row(r: dict) -> str:
+    low, high = r["range_ms"]
     return (
         f"| {r['users']:>9,} | {r['firms']:>5} | {r['steps']:>5} | {r['build_s']:>7.2f} "
-        f"| {r['mean_step_cpu_s'] * 1000:>12.1f} | {r['mean_step_s'] * 1000:>13.1f} "
+        f"| {r['mean_step_cpu_s'] * 1000:>12.1f} | {f'{low:.1f}-{high:.1f}':>13} "
+        f"| {r['mean_step_s'] * 1000:>13.1f} "
         f"| {r['throughput'] / 1e6:>13.2f} | {r['peak_rss_mib']:>12,.0f} |"
     )
 
@@ -100,32 +116,38 @@ def main() -> None:
         action="store_true",
         help="also measure 1M x 20 x 365 directly (takes 365 x the 1M step time)",
     )
-    parser.add_argument("--quick", action="store_true", help="5 days per size, no year run")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="fresh runs per size, median reported (default 3)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="5 days per size, one run each, no year run"
+    )
     parser.add_argument("--child", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
     if args.quick:
-        args.steps, args.year_users = 5, 0
+        args.steps, args.year_users, args.repeats = 5, 0, 1
 
     print(f"# {machine_line()}")
     print(
-        f"# one core per run (BLAS threads = {os.environ['OMP_NUM_THREADS']}), fresh process per size"
+        f"# one core per run (BLAS threads = {os.environ['OMP_NUM_THREADS']}), fresh process per "
+        f"run, {args.repeats} runs per size: the median run and the range of CPU ms / day"
     )
     print(
         f"# {args.steps} days from day 0 per size; step times exclude the build; throughput "
         "and exponents use CPU time (insensitive to other processes on a shared machine)\n"
     )
     header = (
-        "|     users | firms | steps | build s | CPU ms / day | wall ms / day "
+        "|     users | firms | steps | build s | CPU ms / day | CPU ms, range | wall ms / day "
         "| M u-f-steps/s | peak RSS MiB |"
     )
     print(header)
     print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|")
     results = {}
     for users, firms in dict.fromkeys(USERS_SCAN + FIRMS_SCAN):
-        results[users, firms] = measure(users, firms, args.steps)
+        results[users, firms] = measure_median(users, firms, args.steps, args.repeats)
         print(row(results[users, firms]), flush=True)
 
     users_points = [results[k] for k in USERS_SCAN]
