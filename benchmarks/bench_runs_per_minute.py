@@ -8,7 +8,7 @@ per minute. ``--engine pool`` measures ``concurrent.futures.ProcessPoolExecutor`
 ``sim.runner.run_model`` instead (no result writing), for comparison or when the sweep
 command is unavailable. Each worker is one single-threaded process.
 
-    .venv/bin/python benchmarks/bench_runs_per_minute.py [--workers 1 2] [--runs 8]
+    .venv/bin/python benchmarks/bench_runs_per_minute.py [--workers 1 2] [--runs 40]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def time_sweep(workers: int, runs: int, users: int, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--runs", type=int, default=8, help="runs per measurement (default 8)")
+    parser.add_argument("--runs", type=int, default=40, help="runs per measurement (default 40)")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=365)
     parser.add_argument("--engine", choices=["sweep", "pool"], default="sweep")
