@@ -54,7 +54,9 @@ FLOWS = (
     "impressions",
     "reach",
     "consumed",
+    "consumers",  # users (entries) who consumed at least one item: distinct users a day
     "engagements",
+    "engagers",  # users who engaged at least once
     "answered",
     "ignored",
     "new_followers",
@@ -678,7 +680,9 @@ class MarketModel(mesa.Model):
         engaged = engagements > 0
         np.add.at(pop.engaged_total, touched.user[engaged], engagements[engaged].astype(np.int32))
         self._flow("consumed", touched, consumed)
+        self._flow("consumers", touched, consumed > 0)
         self._flow("engagements", touched, engagements)
+        self._flow("engagers", touched, engaged)
         return consumed, engagements
 
     # ------------------------------------------------------------------ phase 4

@@ -418,6 +418,22 @@ def test_fully_mixed_word_of_mouth_follows_aware_share():
     assert (some > 1.5 * none).all()
 
 
+def test_consumers_and_engagers_count_distinct_users_a_day():
+    model = MarketModel(small(n_users=3000), rng=4)
+    for _ in range(30):
+        model.step()
+    model.flows[:] = 0.0
+    touched = model.expose()
+    consumed, engagements = model.consume_and_engage(touched)
+    for flow, per_entry in (("consumers", consumed), ("engagers", engagements)):
+        counted = model.flows[FLOWS.index(flow)]
+        users = np.zeros_like(counted)
+        np.add.at(users, (touched.firm, touched.market), per_entry > 0)
+        assert np.array_equal(counted, users), flow
+    assert (model.flows[FLOWS.index("consumers")] <= model.flows[FLOWS.index("consumed")]).all()
+    assert model.flows[FLOWS.index("engagers")].sum() > 0
+
+
 def test_social_influence_pulls_listeners_toward_expressed_opinions_more_in_china():
     model = MarketModel(small(n_users=2000, users__social_influence=0.5), rng=1)
     pop, f = model.population, model.focal.index

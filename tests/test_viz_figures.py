@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.scenario import parse_scenario_bytes, scenario_from_data
 from tests.viz_support import small_session
@@ -140,10 +141,17 @@ def test_users_panel_dependency_by_market_and_funnel():
     sizes = market_sizes(session.model)
     funnel = funnel_chart(session.history, sizes)
     assert [s.name for s in funnel.panels[0].series] == session.history.targets["ours"]
-    aware, following, *_ = funnel_values(session.history, "china", sizes["china"])
+    aware, following, consuming, engaging, buying = funnel_values(
+        session.history, "china", sizes["china"]
+    )
     china_index = session.model.market_index["china"]
     assert aware == session.model.aware_count[session.model.focal.index, china_index]
     assert following == session.model.followers_count[session.model.focal.index, china_index]
+    # Every stage counts users: the later ones per day, over the days recorded.
+    rows = session.history.firm_market[("ours", "china")]
+    assert consuming == pytest.approx(np.mean(rows["consumers"][1:]))
+    # Engaging and buying need consuming first.
+    assert engaging <= consuming and buying <= consuming and 0 < consuming <= aware
 
 
 def test_pngs_are_drawn_for_every_chart_and_the_network():

@@ -230,9 +230,9 @@ FUNNEL_WINDOW_DAYS = 30
 FUNNEL_STAGES = (
     ("aware", "aware (users now)"),
     ("following", "following (users now)"),
-    ("consuming", f"consuming (posts read, {FUNNEL_WINDOW_DAYS} days)"),
-    ("engaging", f"engaging (engagements, {FUNNEL_WINDOW_DAYS} days)"),
-    ("buying", f"buying (purchases, {FUNNEL_WINDOW_DAYS} days)"),
+    ("consuming", f"consuming (users a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
+    ("engaging", f"engaging (users a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
+    ("buying", f"buying (users a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
 )
 
 
@@ -285,9 +285,10 @@ def funnel_values(history: RunHistory, market: str, market_size: float) -> list[
     return [
         history.latest(focal, market, "awareness") * market_size,
         history.latest(focal, market, "followers"),
-        history.recent_total(focal, market, "consumed", window),
-        history.recent_total(focal, market, "engagements", window),
-        history.recent_total(focal, market, "conversions", window),
+        history.recent_mean(focal, market, "consumers", window),
+        history.recent_mean(focal, market, "engagers", window),
+        # A user buys from a firm at most once a day: conversions are buyers.
+        history.recent_mean(focal, market, "conversions", window),
     ]
 
 

@@ -24,8 +24,8 @@ FIRM_MARKET_SERIES = (
     "awareness",
     "followers",
     "customers",
-    "consumed",
-    "engagements",
+    "consumers",
+    "engagers",
     "conversions",
     "engagement_rate",
     "revenue",
@@ -89,10 +89,10 @@ class RunHistory:
         """A firm-level column (see FIRM_SERIES) for one firm, one value per day."""
         return np.asarray(self.firm[column][firm], dtype=float)
 
-    def recent_total(self, firm: str, market: str, column: str, days: int) -> float:
-        """Sum of a daily flow over the last ``days`` recorded days (day 0 excluded)."""
-        values = self.firm_market[(firm, market)][column][1:]
-        return float(sum(values[-days:])) if values else 0.0
+    def recent_mean(self, firm: str, market: str, column: str, days: int) -> float:
+        """Mean of a daily flow over the last ``days`` recorded days (day 0 excluded)."""
+        values = self.firm_market[(firm, market)][column][1:][-days:]
+        return float(sum(values)) / len(values) if values else 0.0
 
     def latest(self, firm: str, market: str, column: str) -> float:
         values = self.firm_market[(firm, market)][column]
