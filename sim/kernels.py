@@ -26,6 +26,9 @@ import numba
 import numpy as np
 
 _NEVER = np.iinfo(np.int64).max
+# Entries (users x firms) per block of listeners in `listen`: a block's tallies
+# (17 bytes an entry, 1.1 MB) fit in a core's L2 cache.
+_BLOCK_CELLS = 1 << 16
 
 
 def not_loaded() -> list[str]:
@@ -112,8 +115,8 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
     users-long array, and the attitude pass that follows walks memory forwards.
     """
     n_users = tie_bounds.size - 1
-    shift = 0  # block = 2**shift users, about 2**16 cells
-    while (n_firms << (shift + 1)) <= 1 << 16:
+    shift = 0  # a block holds 2**shift users, at most _BLOCK_CELLS entries
+    while (n_firms << (shift + 1)) <= _BLOCK_CELLS:
         shift += 1
     n_blocks = (n_users >> shift) + 1
     # Triples per block of listeners, then their places block by block.

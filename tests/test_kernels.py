@@ -93,6 +93,18 @@ def test_listen_counts_and_sums_exactly_what_ties_expressed(n_users, n_firms, sh
     assert np.array_equal(got_count, want_count)
     assert np.allclose(got_total, want_total)
     assert shared.size == 0, "nobody shares at share_reach 0"
+    # At share_reach 1 every triple shares: the shared entries are exactly those heard.
+    *_, shared, _ = kernels.listen(
+        by_firm.entries,
+        attitude.reshape(-1),
+        n_firms,
+        ties.indptr,
+        ties.indices,
+        1.0,
+        rng,
+        kernels.listen_scratch(),
+    )
+    assert np.array_equal(shared, index)
 
 
 def test_listen_shares_reach_each_tie_with_one_draw_per_speaker():
