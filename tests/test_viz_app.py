@@ -199,7 +199,12 @@ def test_comparison_can_be_cancelled(page):
     session.set_compare_design(reps=30, steps=300)
     by_test_id(rc, v.Btn, "btn-compare-run").click()
     wait_for(lambda: session.compare_job.progress > 0, what="progress")
-    assert by_test_id(rc, v.Btn, "btn-compare-cancel").disabled is False
+    # The page hears of the running job from the worker thread: wait for its render.
+    wait_for(
+        lambda: by_test_id(rc, v.Btn, "btn-compare-cancel").disabled is False,
+        what="Cancel enabled while the comparison runs",
+    )
+    assert session.compare_job.running, "the comparison is still running when cancelled"
     by_test_id(rc, v.Btn, "btn-compare-cancel").click()
     session.compare_job.join(60)
     wait_for(
