@@ -121,7 +121,7 @@ def machine_line() -> str:
 
 
 def load_kernels() -> float:
-    """Load the model's compiled loops (``sim.kernels``) before timing; returns seconds.
+    """Load the model's compiled loops (``sim.model.kernels``) before timing; returns seconds.
 
     numba compiles them on a machine's first run and keeps them in ``__pycache__``;
     every later process loads each on its first call, a one-off cost per process
@@ -130,7 +130,7 @@ def load_kernels() -> float:
     first guanxi tie).
     """
     from benchmarks.run_baseline import scaled_baseline
-    from sim import kernels
+    from sim.model import kernels
     from sim.model import MarketModel
 
     start = time.perf_counter()

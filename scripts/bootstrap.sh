@@ -31,7 +31,7 @@ echo "bootstrap: using $python ($("$python" --version))"
 # Compile the model's numba loops (sim/kernels.py) now, once: numba keeps them in
 # sim/__pycache__, so the first run or test does not wait for the compiler.
 echo "bootstrap: compiling the model's kernels"
-.venv/bin/python -c 'from sim import kernels
+.venv/bin/python -c 'from sim.model import kernels
 from sim.model import MarketModel
 model = MarketModel("baseline", model__n_users=10_000)
 while kernels.not_loaded() and model.steps < 120:

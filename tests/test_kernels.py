@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim import kernels
+from sim.model import kernels
 from sim.model import Expressed, users_by_firm
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.kernels import binomial
+from sim.model.kernels import binomial
 from sim.model import MarketModel
-from sim.sampling import GrowingArray, bernoulli_successes
+from sim.model.sampling import GrowingArray, bernoulli_successes
 from tests.conftest import small
 
 

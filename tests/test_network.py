@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from sim.network import build_user_network
+from sim.model.network import build_user_network
 
 
 def markets(n_china: int, n_europe: int) -> np.ndarray:

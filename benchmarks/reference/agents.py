@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim.users import beta_parameters
+from sim.model.users import beta_parameters
 
 if TYPE_CHECKING:
     from benchmarks.reference.model import ReferenceModel

@@ -4,8 +4,8 @@ The same model as :class:`sim.model.MarketModel`, built from the same validated
 :class:`sim.scenario.Scenario`, written the way the Mesa examples are: every user
 is a :class:`~benchmarks.reference.agents.UserAgent` stepped phase by phase with
 ``AgentSet.do``. Firms, their strategies, the guanxi network and the user network
-are the model package's own (``sim.firms.Firm``, ``sim.strategy.StrategyTable``,
-``sim.guanxi.GuanxiNetwork``, ``sim.network.build_user_network``): only the user
+are the model package's own (``sim.model.firms.Firm``, ``sim.model.strategy.StrategyTable``,
+``sim.model.guanxi.GuanxiNetwork``, ``sim.model.network.build_user_network``): only the user
 side is re-implemented, one agent at a time.
 
 It serves two purposes: the idiomatic-Mesa baseline that ``benchmarks/bench_reference.py``
@@ -29,13 +29,13 @@ import mesa
 import numpy as np
 
 from benchmarks.reference.agents import UserAgent
-from sim.firms import Firm, knowledge_transfer
-from sim.guanxi import GuanxiNetwork
+from sim.model.firms import Firm, knowledge_transfer
+from sim.model.guanxi import GuanxiNetwork
 from sim.model import focal_attitude, focal_crm_capability, focal_customers, focal_followers
-from sim.network import UserNetwork, build_user_network
+from sim.model.network import UserNetwork, build_user_network
 from sim.scenario import Scenario, load_scenario, scenario_from_data
-from sim.strategy import StrategyTable
-from sim.users import users_per_market
+from sim.model.strategy import StrategyTable
+from sim.model.users import users_per_market
 
 # Per (firm, market) daily counts the users add to: the user-side flows of MarketModel.
 TALLIES = (

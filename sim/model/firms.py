@@ -1,10 +1,12 @@
-"""Firms: Mesa agents with a social media strategy per target market.
+"""Firms: Mesa agents with a social media strategy per target market (phase 1).
 
-A firm's strategy lives in the model's strategy arrays (one row per firm, one
+A firm's strategy lives in the model's strategy table (one row per firm, one
 column per market) so that the user phases can read every firm's plan at once;
-the firm owns its row and changes it when it acts (daily plan, budget, adaptive
-imitation, partner search). Its social CRM capability, books and marketing
-performance are its own attributes, which the DataCollector reports.
+the firm owns its row and changes it when it acts (adaptive imitation). Each day
+it plans its posts and ads within budget (its own ``posts_today`` and
+``ad_reach_today``, which the model gathers) and may look for a partner. Its
+social CRM capability and books are its own attributes; what it is measured by
+(followers, attitude, performance, ties) it reads from the model.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.model import crm
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sim.model import MarketModel
-    from sim.scenario import FirmSection, Scenario
+    from sim.model.ledger import Ledger
+    from sim.model.model import MarketModel
+    from sim.scenario import FirmSection
 
 
 def clip_unit(x: float) -> float:
@@ -62,9 +67,11 @@ class Firm(mesa.Agent):
         self.total_revenue = 0.0
         self.total_costs = 0.0
         self.total_profit = 0.0
-        self.performance = 0.0
         self.interactions = 0.0  # weighted social media interactions captured today
         self.strategy_revisions = 0
+        # Today's plan per market (phase 1), which the model gathers for the user phases.
+        self.posts_today = [0] * model.n_markets
+        self.ad_reach_today = [0.0] * model.n_markets
 
     # ------------------------------------------------------------------ views
     @property
@@ -74,8 +81,13 @@ class Firm(mesa.Agent):
     @property
     def response_capacity(self) -> float:
         """Comments the firm can answer today; grows with social CRM capability."""
-        crm = self.model.spec.crm
-        return self.base_response_capacity * (1.0 + crm.response_effect * self.crm_capability)
+        effect = self.model.spec.crm.response_effect
+        return crm.response_capacity(self.base_response_capacity, effect, self.crm_capability)
+
+    @property
+    def social_media_use(self) -> float:
+        """Social media use (0-1) from the interactions captured today."""
+        return crm.social_media_use(self.interactions, self.model.spec.crm.half_saturation)
 
     @property
     def guanxi_level(self) -> float:
@@ -85,6 +97,34 @@ class Firm(mesa.Agent):
     @property
     def ties(self) -> int:
         return self.model.guanxi.degree(self.index)
+
+    @property
+    def centrality(self) -> float:
+        """Degree centrality in the guanxi network."""
+        return float(self.model.guanxi.centrality().get(self.index, 0.0))
+
+    # The day's measures of the firm (:func:`sim.model.stocks.measure`).
+    @property
+    def performance(self) -> float:
+        """Marketing performance index, 0-1 (:func:`sim.model.stocks.performance_index`)."""
+        return float(self.model.metrics.performance[self.index])
+
+    @property
+    def mean_attitude(self) -> float:
+        """Mean attitude toward the firm among the users aware of it, over its markets."""
+        return float(self.model.metrics.mean_attitude[self.index])
+
+    @property
+    def aware(self) -> int:
+        return int(self.model.metrics.aware[self.index])
+
+    @property
+    def followers(self) -> int:
+        return int(self.model.metrics.followers[self.index])
+
+    @property
+    def customers(self) -> int:
+        return int(self.model.metrics.customers[self.index])
 
     # ------------------------------------------------------------------ phase 1
     def act(self) -> None:
@@ -130,8 +170,8 @@ class Firm(mesa.Agent):
             posts[m] = planned
             ad_reach[m] = paid_reach * scale
             spend += planned * cost_per_post + ad_cost * scale
-        model.posts_today[f] = posts
-        model.ad_reach_today[f] = ad_reach
+        self.posts_today = posts
+        self.ad_reach_today = ad_reach
         self.costs = spend
 
     def revise_strategy(self) -> None:
@@ -155,49 +195,7 @@ class Firm(mesa.Agent):
         model.strategy.imitate(self.index, reference.index, self.imitation_rate, model.rng)
         self.strategy_revisions += 1
 
-    # ------------------------------------------------------------------ phase 8
-    @property
-    def social_media_use(self) -> float:
-        """x / (x + half_saturation), x the weighted interactions captured (0-1)."""
-        x = self.interactions
-        return x / (x + self.model.spec.crm.half_saturation)
-
-    def update_crm(self) -> None:
-        """Social CRM capability: learned from interactions, faster with guanxi, decays
-        (:meth:`crm_after_day`, clipped to 0-1)."""
-        model = self.model
-        self.crm_capability = clip_unit(
-            self.crm_after_day(
-                self.crm_capability,
-                self.interactions,
-                self.guanxi_level,
-                model.knowledge_boost[self.index],
-                model.spec,
-            )
-        )
-
-    @staticmethod
-    def crm_after_day[T: (float, np.ndarray)](
-        capability: T, interactions: T, guanxi: T, knowledge: T, spec: Scenario
-    ) -> T:
-        """Social CRM capability after a day's learning and decay, before clipping to 0-1.
-
-        growth = learning_rate * use * (1 + acceleration * guanxi + knowledge)
-                 * (1 - capability),
-        with use = x / (x + half_saturation), x the weighted interactions captured
-        today, and knowledge the boost from partners' know-how (computed by the model,
-        see ``MarketModel.update_crm_capability``); minus decay * capability.
-
-        Works on one firm's numbers (:meth:`Firm.update_crm`) or element-wise on arrays
-        of all firms' (the model's daily update), with the same operations in the same
-        order, hence the same results.
-        """
-        crm = spec.crm
-        use = interactions / (interactions + crm.half_saturation)
-        boost = spec.guanxi.crm_acceleration * guanxi + knowledge
-        growth = crm.learning_rate * use * (1.0 + boost) * (1.0 - capability)
-        return capability + growth - crm.decay * capability
-
+    # ------------------------------------------------------------------ phase 9
     def close_books(self, revenue: float, extra_costs: float) -> None:
         """Record today's revenue and the costs incurred after planning (answers, upkeep)."""
         self.revenue = revenue
@@ -208,28 +206,12 @@ class Firm(mesa.Agent):
         self.total_profit += self.profit
 
 
-def knowledge_transfer(
-    firms: Sequence[Firm], strength: np.ndarray, spec: Scenario
-) -> tuple[np.ndarray, np.ndarray]:
-    """Partners' know-how today: (boost per firm, value of each giver's know-how).
-
-    Knowledge spill-over (Luo 2024: guanxi gives access to knowledge that "optimizes
-    social-media-enabled CRM processes"): each more capable partner g raises firm f's
-    learning from its own social media interactions by ``knowledge_spillover`` x
-    strength[g, f] x g's reciprocity x the capability gap. Know-how is absorbed
-    through the firm's own use (absorptive capacity, Cohen & Levinthal 1990): a firm
-    without social media interactions learns nothing from it, so knowledge
-    complements social media use, as guanxi does in Luo's moderation.
-
-    ``firms`` are in index order, ``strength`` is (givers, receivers). Returns the
-    boost per receiver (added to 1 + acceleration x guanxi in :meth:`Firm.update_crm`)
-    and, per (giver, receiver), the capability the giver's know-how adds to the
-    receiver's learning today, valued at ``crm_point_value`` (the giver's favour).
-    """
-    crm = np.array([firm.crm_capability for firm in firms])
-    use = np.array([firm.social_media_use for firm in firms])
-    reciprocity = np.array([firm.reciprocity for firm in firms])
-    gap = np.maximum(0.0, crm[:, None] - crm[None, :])  # (G, F): giver above receiver
-    boost = spec.guanxi.knowledge_spillover * strength * reciprocity[:, None] * gap
-    learning = spec.crm.learning_rate * use * (1.0 - crm)
-    return boost.sum(axis=0), boost * learning[None, :] * spec.guanxi.crm_point_value
+def close_books(model: MarketModel, ledger: Ledger) -> None:
+    """Every firm's books for the day: revenue, answers and the upkeep of its ties."""
+    upkeep_cost = model.spec.guanxi.upkeep_cost
+    answered = ledger.by_firm("answered").tolist()
+    revenue = ledger.by_firm("revenue").tolist()
+    for firm in model.firms:
+        f = firm.index
+        upkeep = upkeep_cost * model.guanxi.degree(f)
+        firm.close_books(revenue[f], answered[f] * firm.cost_per_response + upkeep)

@@ -4,7 +4,7 @@ Drawing a Bernoulli trial for each of millions of users to find the few hundred
 who see an ad costs millions of uniforms. :func:`bernoulli_successes` draws the
 gaps between successes instead (geometric), so its cost follows the number of
 successes rather than the number of trials. The compiled loops of
-:mod:`sim.kernels` use the same idea inside their passes, with thinning for
+:mod:`sim.model.kernels` use the same idea inside their passes, with thinning for
 trials whose probabilities differ (candidates drawn at a common bound, each kept
 with p_i / bound).
 

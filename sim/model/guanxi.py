@@ -37,13 +37,15 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
-from sim.firms import clip_unit
+from sim.model.benefits import expected_benefit
+from sim.model.firms import clip_unit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sim.firms import Firm
-    from sim.model import MarketModel
+    from sim.model.firms import Firm
+    from sim.model.ledger import Ledger
+    from sim.model.model import MarketModel
 
 
 @dataclass
@@ -75,15 +77,13 @@ class GuanxiNetwork:
     def partners(self, firm: int) -> list[int]:
         return sorted(self.graph.neighbors(firm))
 
-    # The queries below read the graph's adjacency dicts (``Graph._adj``, what its
-    # views wrap) directly: they run for every firm several times a day.
     def degree(self, firm: int) -> int:
         """The firm's ties (the graph has no self-loops: its degree is its neighbours)."""
-        return len(self.graph._adj[firm])
+        return len(self.graph.adj[firm])
 
     def level(self, firm: int) -> float:
         """Guanxi level: the sum of the firm's tie strengths, capped at 1."""
-        return min(1.0, sum([data["strength"] for data in self.graph._adj[firm].values()]))
+        return min(1.0, sum([data["strength"] for data in self.graph.adj[firm].values()]))
 
     def directed_ties(self) -> list[tuple[int, int, float]]:
         """(giver, receiver, strength x giver's reciprocity) for both directions of each tie."""
@@ -108,7 +108,7 @@ class GuanxiNetwork:
         spec = self.model.spec.guanxi
         if self.degree(firm.index) >= spec.max_partners:
             return
-        partners = self.graph._adj[firm.index]
+        partners = self.graph.adj[firm.index]
         candidates = [
             other
             for other in self.model.firms
@@ -124,8 +124,8 @@ class GuanxiNetwork:
         weights = np.exp(scores - scores.max())
         choice = candidates[self.model.rng.choice(len(candidates), p=weights / weights.sum())]
         if (
-            self.expected_benefit(firm, choice) > spec.upkeep_cost
-            and self.expected_benefit(choice, firm) > spec.upkeep_cost
+            expected_benefit(self.model, firm, choice) > spec.upkeep_cost
+            and expected_benefit(self.model, choice, firm) > spec.upkeep_cost
         ):
             self.form(firm, choice)
 
@@ -150,7 +150,7 @@ class GuanxiNetwork:
         active = self.model.strategy.active.tolist()
         mine = active[firm.index]
         # Sharing a partner with the firm = being a partner of one of its partners.
-        adjacency = self.graph._adj
+        adjacency = self.graph.adj
         introduced = {peer for partner in adjacency[firm.index] for peer in adjacency[partner]}
         scores = []
         for other in others:
@@ -166,58 +166,6 @@ class GuanxiNetwork:
                 + spec.introduction_weight * (other.index in introduced)
             )
         return np.array(scores)
-
-    def expected_benefit(self, receiver: Firm, giver: Firm) -> float:
-        """Daily benefit ``receiver`` expects from a new tie with ``giver`` (currency/day).
-
-        Expectations use a new tie's strength and assume the giver reciprocates fully:
-        cross-promotion of the receiver's posts to the giver's followers, knowledge
-        from a more capable giver, policy support where the giver is at home and
-        institutions matter, and referrals of the giver's customers.
-        """
-        model, spec = self.model, self.model.spec.guanxi
-        strength = spec.initial_strength
-        f, g = receiver.index, giver.index
-        value = 0.0
-        for m in receiver.target_markets:
-            market = model.markets[m]
-            impressions = (
-                spec.cross_promotion
-                * strength
-                * model.followers_count[g, m]
-                * market.organic_reach
-                * model.strategy.posts_per_day[f, m]
-            )
-            value += impressions * market.ad_cost_per_impression
-            referrals = spec.referral_rate * strength * model.customers_count[g, m]
-            value += (
-                referrals
-                * model.spec.users.purchase_intent_base
-                * market.purchase_value
-                * receiver.gross_margin
-            )
-            if giver.home_market == m and receiver.home_market != m:
-                filtered = (
-                    market.content_regulation
-                    * (1.0 - model.strategy.localisation[f, m])
-                    * model.strategy.posts_per_day[f, m]
-                )
-                value += (
-                    spec.policy_support
-                    * strength
-                    * market.institutional_weight
-                    * filtered
-                    * receiver.cost_per_post
-                )
-        # Know-how boosts the receiver's own learning (see update_crm_capability).
-        gap = max(0.0, giver.crm_capability - receiver.crm_capability)
-        learning = (
-            model.spec.crm.learning_rate
-            * receiver.social_media_use
-            * (1.0 - receiver.crm_capability)
-        )
-        value += spec.knowledge_spillover * strength * gap * learning * spec.crm_point_value
-        return value
 
     # ------------------------------------------------------------------ life cycle
     def form(self, a: Firm, b: Firm) -> None:
@@ -243,6 +191,12 @@ class GuanxiNetwork:
         self.severed_at[frozenset((a, b))] = step
         self.severed_today += 1
         self.events.append(TieEvent(step, names[a].name, names[b].name, "severed", reason))
+
+    def end_day(self, ledger: Ledger) -> None:
+        """Book the day's favours on the ties, strengthen or decay them, evaluate, sever."""
+        if self.model.spec.guanxi.enabled:
+            self.exchange(ledger.benefit)
+            self.evaluate()
 
     def exchange(self, benefit: np.ndarray) -> None:
         """Book today's benefits, ``benefit[g, f]`` = value firm f received from g.

@@ -10,17 +10,19 @@ in ``__pycache__``).
 Random draws come from the model's own ``numpy.random.Generator``, passed in: numba
 draws from its bit generator, so a run stays reproducible by seed and the kernels
 share one random stream with the numpy phases. Success-only sampling is the same
-as in :mod:`sim.sampling`: for Bernoulli trials at rate p the gap to the next
+as in :mod:`sim.model.sampling`: for Bernoulli trials at rate p the gap to the next
 success is geometric(p), so a pass costs what it finds, not the trials it skips;
 trials with their own probabilities p_i <= bound are drawn at the bound and kept
 with probability p_i / bound (thinning).
 
 Attitudes are float32 in the model; each write keeps the running sums of
 attitudes and of their squares per (firm, market) cell exact to float64, as
-:meth:`sim.model.MarketModel._set_attitude` documents.
+:meth:`sim.model.stocks.Stocks.set_attitude` documents.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numba
 import numpy as np
@@ -32,10 +34,14 @@ _BLOCK_CELLS = 1 << 16
 
 
 def not_loaded() -> list[str]:
-    """The kernels this process has not compiled or loaded yet (each does so on first call)."""
+    """The kernels this process has not compiled or loaded yet (each does so on first call):
+    those here and the mechanism modules' own (attitude, following)."""
+    from sim.model import attitude, following
+
     return [
-        name
-        for name, value in globals().items()
+        f"{module.__name__}.{name}"
+        for module in (sys.modules[__name__], attitude, following)
+        for name, value in vars(module).items()
         if isinstance(value, numba.core.registry.CPUDispatcher)
         and not name.startswith("_")
         and not value.signatures
@@ -43,7 +49,7 @@ def not_loaded() -> list[str]:
 
 
 @numba.njit(cache=True)
-def _doubled(values: np.ndarray) -> np.ndarray:
+def doubled(values: np.ndarray) -> np.ndarray:
     """A copy of ``values`` with twice the room (for appending past its end)."""
     bigger = np.empty(2 * values.size, values.dtype)
     bigger[: values.size] = values
@@ -51,7 +57,7 @@ def _doubled(values: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _market_of(user: int, market_bounds: np.ndarray) -> int:
+def market_of(user: int, market_bounds: np.ndarray) -> int:
     """The market of a user: users are sorted by market (a scan of a few bounds is
     cheaper than reading a per-user array at a random place)."""
     m = 0
@@ -61,7 +67,7 @@ def _market_of(user: int, market_bounds: np.ndarray) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _first_success(rng, p: float) -> int:
+def first_success(rng, p: float) -> int:
     """Position (0-based) of the first success of Bernoulli(p) trials; never if p <= 0."""
     if p <= 0.0:
         return _NEVER
@@ -71,7 +77,7 @@ def _first_success(rng, p: float) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _next_success(rng, position: int, p: float) -> int:
+def next_success(rng, position: int, p: float) -> int:
     """Position of the next success after a success at ``position``."""
     if p >= 1.0:
         return position + 1
@@ -142,7 +148,7 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
     fill = start[:n_blocks].copy()
     n_shares = 0
     triple = 0
-    next_share = _first_success(rng, share_reach)
+    next_share = first_success(rng, share_reach)
     for k in range(speaking.size):
         e = speaking[k]
         s = e // n_firms
@@ -153,7 +159,7 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
             b = v >> shift
             c = 2 * ((v - (b << shift)) * n_firms + f)
             if triple == next_share:
-                next_share = _next_success(rng, triple, share_reach)
+                next_share = next_success(rng, triple, share_reach)
                 c += 1
                 n_shares += 1
             triple += 1
@@ -234,41 +240,7 @@ def set_attitudes(attitude, index, values, market_bounds, n_firms, sums, squares
         attitude[e] = new
         change = np.float64(new) - old
         u = e // n_firms
-        cell = (e - u * n_firms) * n_markets + _market_of(u, market_bounds)
-        sums[cell] += change
-        squares[cell] += change * (change + 2.0 * old)
-
-
-@numba.njit(cache=True)
-def pull_toward_heard(
-    attitude,
-    aware,
-    index,
-    heard_count,
-    opinion_sum,
-    market_bounds,
-    weight_by_market,
-    n_firms,
-    sums,
-    squares,
-):
-    """Move each aware listener toward the mean opinion heard, by its market's weight.
-
-    Unaware listeners keep their attitude of 0. Keeps the cell sums like
-    :func:`set_attitudes`.
-    """
-    n_markets = market_bounds.size - 1
-    for i in range(index.size):
-        e = index[i]
-        if not aware[e]:
-            continue
-        u = e // n_firms
-        m = _market_of(u, market_bounds)
-        old = np.float64(attitude[e])
-        new = np.float32(old + weight_by_market[m] * (opinion_sum[i] / heard_count[i] - old))
-        attitude[e] = new
-        change = np.float64(new) - old
-        cell = (e - u * n_firms) * n_markets + m
+        cell = (e - u * n_firms) * n_markets + market_of(u, market_bounds)
         sums[cell] += change
         squares[cell] += change * (change + 2.0 * old)
 
@@ -299,7 +271,7 @@ def own_posts_seen(
             if k == 0 or users.size == 0 or bound <= 0.0:
                 continue
             trials = k * users.size
-            t = _first_success(rng, bound)
+            t = first_success(rng, bound)
             last = -1
             while t < trials:
                 u = users[t // k]
@@ -308,14 +280,14 @@ def own_posts_seen(
                         items[n - 1] += 1
                     else:
                         if n == index.size:
-                            index = _doubled(index)
+                            index = doubled(index)
                         if n == items.size:
-                            items = _doubled(items)
+                            items = doubled(items)
                         index[n] = u * n_firms + f
                         items[n] = 1
                         n += 1
                         last = u
-                t = _next_success(rng, t, bound)
+                t = next_success(rng, t, bound)
     return index[:n], items[:n]
 
 
@@ -332,15 +304,15 @@ def ad_reach(reach, market_bounds, following_by_firm, rng):
         for m in range(n_markets):
             p = reach[f, m]
             start, size = market_bounds[m], market_bounds[m + 1] - market_bounds[m]
-            position = _first_success(rng, p)
+            position = first_success(rng, p)
             while position < size:
                 u = start + position
                 if not following_by_firm[f, u]:
                     if n == found.size:
-                        found = _doubled(found)
+                        found = doubled(found)
                     found[n] = u * n_firms + f
                     n += 1
-                position = _next_success(rng, position, p)
+                position = next_success(rng, position, p)
     return found[:n]
 
 
@@ -382,17 +354,17 @@ def cross_promoted(
                 continue
             bound = min(1.0, chance * seen_max[m])
             picked = 0
-            position = _first_success(rng, bound)
+            position = first_success(rng, bound)
             while position < users.size:
                 u = users[position]
                 seen = rng.random() * bound < min(1.0, chance * organic_seen[u])
                 if seen and not following_by_firm[r, u]:
                     if n == found.size:
-                        found = _doubled(found)
+                        found = doubled(found)
                     found[n] = u * n_firms + r
                     n += 1
                     picked += 1
-                position = _next_success(rng, position, bound)
+                position = next_success(rng, position, bound)
             benefit[g, r] += price[m] * picked
     return found[:n]
 
@@ -413,70 +385,16 @@ def referred(givers, receivers, rates, customers, firm_bounds, active, customer_
     for t in range(givers.size):
         g, r = givers[t], receivers[t]
         mine = customers[firm_bounds[g] : firm_bounds[g + 1]]
-        position = _first_success(rng, rates[t])
+        position = first_success(rng, rates[t])
         while position < mine.size:
             u = mine[position]
             if active[u, r] and not customer_by_firm[r, u]:
                 if n == index.size:
-                    index = _doubled(index)
+                    index = doubled(index)
                 if n == source.size:
-                    source = _doubled(source)
+                    source = doubled(source)
                 index[n] = u * n_firms + r
                 source[n] = g
                 n += 1
-            position = _next_success(rng, position, rates[t])
+            position = next_success(rng, position, rates[t])
     return index[:n], source[:n]
-
-
-@numba.njit(cache=True)
-def unfollowing(
-    followers,
-    firm_bounds,
-    attitude,
-    base,
-    retention,
-    per_fatigue,
-    per_negative,
-    fatigued_key,
-    fatigue,
-    n_users,
-    rng,
-):
-    """Followers who unfollow today, one pass per firm over its followers.
-
-    P = (unfollow_base + per_fatigue x fatigue + per_negative x max(0, -attitude))
-    x retention[f], drawn in two parts whose union has exactly this probability:
-    every follower leaves at the base rate b_f = unfollow_base x retention[f] (the
-    successes only, through geometric gaps), and a follower above it who stayed
-    leaves besides with probability (P - b_f) / (1 - b_f). ``fatigued_key`` (firm x
-    users + user, ascending) and ``fatigue`` give today's over-posting fatigue.
-    Returns the flat entries that leave.
-    """
-    n_firms = firm_bounds.size - 1
-    leaving = np.empty(16, np.int64)
-    n = 0
-    j = 0  # position in the fatigued entries
-    for f in range(n_firms):
-        b = base * retention[f]
-        mine = followers[firm_bounds[f] : firm_bounds[f + 1]]
-        next_base = _first_success(rng, b)
-        for i in range(mine.size):
-            u = mine[i]
-            leaves = False
-            if i == next_base:
-                leaves = True
-                next_base = _next_success(rng, i, b)
-            key = f * n_users + u
-            while j < fatigued_key.size and fatigued_key[j] < key:
-                j += 1
-            tired = fatigue[j] if j < fatigued_key.size and fatigued_key[j] == key else 0.0
-            a = np.float64(attitude[u * n_firms + f])
-            if not leaves and b < 1.0 and (tired > 0.0 or a < 0.0):
-                p = (base + per_fatigue * tired + per_negative * max(0.0, -a)) * retention[f]
-                leaves = rng.random() * (1.0 - b) < p - b
-            if leaves:
-                if n == leaving.size:
-                    leaving = _doubled(leaving)
-                leaving[n] = u * n_firms + f
-                n += 1
-    return leaving[:n]

@@ -1,0 +1,63 @@
+"""Answers (phase 4): firms answer a share of comments, within capacity and budget.
+
+A firm aims to answer ``responsiveness`` of the comments (engagements) it gets in
+each market; it can answer at most its response capacity (which grows with social
+CRM capability, :func:`sim.model.crm.response_capacity`) and what the budget left
+after posts and ads pays for. An answered comment raises the commenter's attitude;
+an ignored one lowers it (:mod:`sim.model.attitude`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.entries import Touched
+
+if TYPE_CHECKING:
+    from sim.model.ledger import Ledger
+    from sim.model.model import MarketModel
+
+
+def answer_share(
+    responsiveness: np.ndarray,
+    comments: np.ndarray,
+    capacity: np.ndarray,
+    budget_left: np.ndarray,
+    cost_per_response: np.ndarray,
+) -> np.ndarray:
+    """Share of comments answered per (firm, market).
+
+    The comments each firm wants to answer (responsiveness x comments, per market)
+    are scaled down together when they exceed what it can answer: its capacity,
+    or the answers the budget left pays for.
+    """
+    wanted = responsiveness * comments
+    total = wanted.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        affordable = np.where(cost_per_response > 0, budget_left / cost_per_response, np.inf)
+        can_answer = np.minimum(capacity, affordable)
+        scale = np.where(total > 0, np.minimum(1.0, can_answer / total), 0.0)
+        return np.where(comments > 0, wanted * scale[:, None] / comments, 0.0)
+
+
+def answer_comments(
+    model: MarketModel, ledger: Ledger, touched: Touched, engagements: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which touched entries that commented today get an answer, and which are ignored."""
+    firms = model.ordered_firms
+    share = answer_share(
+        model.strategy.responsiveness,
+        ledger["engagements"],
+        np.array([firm.response_capacity for firm in firms]),
+        np.maximum(0.0, model.strategy.budget.sum(axis=1) - np.array([f.costs for f in firms])),
+        np.array([firm.cost_per_response for firm in firms]),
+    )
+    commented = engagements > 0
+    p_answer = share[touched.firm, touched.market]
+    answered = commented & (model.rng.random(touched.index.size) < p_answer)
+    ignored = commented & ~answered
+    ledger.add("answered", touched.cell, answered)
+    ledger.add("ignored", touched.cell, ignored)
+    return answered, ignored

@@ -1,0 +1,316 @@
+"""Exposure: who sees what from which firm today (phase 2).
+
+Channels, each drawing only its successes (:mod:`sim.model.sampling`,
+:mod:`sim.model.kernels`), so the cost follows activity, not users x firms:
+
+* **own posts** seen by followers: Binomial(posts, organic reach x attention x the
+  share of posts that pass regulation), attention growing with SNS dependency;
+* **ads**: each non-follower in a targeted market is reached with the paid share;
+* **cross-promotion**: partners show the receiver's posts to their own followers
+  (:mod:`sim.model.benefits`);
+* **shares**: each tie who engaged with or bought from a firm yesterday shares its
+  post with ``share_reach``;
+* **referrals**: partners refer their customers.
+
+Who heard which opinions from their ties yesterday (the listeners pass) also
+drives social influence in the attitude phase; it is returned with the exposure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model import kernels
+from sim.model.awareness import become_aware
+from sim.model.benefits import (
+    cross_promotion_chance,
+    filtered_share,
+    pass_share,
+    policy_support,
+    policy_support_value,
+    referral_probability,
+)
+from sim.model.entries import Heard, Touched, distinct, run_lengths, starts_of_runs, users_by_firm
+
+if TYPE_CHECKING:
+    from sim.model.ledger import Ledger
+    from sim.model.model import MarketModel
+
+EMPTY = np.empty(0, np.int64), np.empty(0, np.int64)
+
+
+def attention[T](attention_base: float, dependency: T) -> T:
+    """Share of a followed firm's reach a user attends to: grows with SNS dependency."""
+    return (attention_base + dependency) / (attention_base + 1.0)
+
+
+def mixed_share_probability[T](share_reach: float, ties: float, expressing_share: T) -> T:
+    """Fully mixed: P(seeing a share) with the market's expressers spread over a user's ties."""
+    return -np.expm1(-share_reach * ties * expressing_share)
+
+
+@dataclass
+class Exposure:
+    """What phase 2 hands to the later phases."""
+
+    touched: Touched
+    followers: tuple[np.ndarray, np.ndarray]  # each firm's followers (users_by_firm)
+    heard: Heard | None  # who heard which opinions (social network only)
+    referral_source: dict[int, int]  # referred entry -> the referring partner
+
+
+@dataclass
+class Scratch:
+    """(N x F) counters for gathering today's exposures; zero between uses."""
+
+    seen: np.ndarray
+    own: np.ndarray
+
+    @classmethod
+    def of_size(cls, entries: int) -> Scratch:
+        return cls(np.zeros(entries, np.int32), np.zeros(entries, np.int32))
+
+
+def content_filter(
+    model: MarketModel, ties: list[tuple[int, int, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each firm's posts that pass platform regulation, per (firm, market).
+
+    Regulation filters unlocalised foreign posts; policy support from partners at
+    home in the market (Luo 2024) avoids part of it where institutions matter.
+    Returns the pass shares and the filtered shares.
+    """
+    regulation = np.array([m.content_regulation for m in model.markets])
+    filtered = filtered_share(model.foreign, regulation[None, :], model.strategy.localisation)
+    avoided = np.zeros((model.n_firms, model.n_markets))
+    if ties:
+        institutional = np.array([m.institutional_weight for m in model.markets])
+        for giver, receiver, weight in ties:
+            home = model.home_market[giver]
+            avoided[receiver, home] += policy_support(
+                model.spec.guanxi.policy_support, weight, institutional[home]
+            )
+        np.minimum(avoided, 1.0, out=avoided)
+    return pass_share(filtered, avoided), filtered
+
+
+def book_policy_support(
+    model: MarketModel,
+    ledger: Ledger,
+    ties: list[tuple[int, int, float]],
+    filtered: np.ndarray,
+    posts: np.ndarray,
+) -> None:
+    """Value of policy support: filtered posts avoided x the receiver's cost of a post."""
+    institutional = np.array([m.institutional_weight for m in model.markets])
+    for giver, receiver, weight in ties:
+        m = model.home_market[giver]
+        ledger.benefit[giver, receiver] += policy_support_value(
+            policy_support(model.spec.guanxi.policy_support, weight, institutional[m]),
+            filtered[receiver, m],
+            posts[receiver, m],
+            model.firm_by_index[receiver].cost_per_post,
+        )
+
+
+def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.ndarray) -> Exposure:
+    """Who sees what from which firm today; the entries touched, in ascending order.
+
+    Each channel yields (flat entry index, items) pairs with distinct entries; the
+    items are summed per entry in a scratch counter.
+    """
+    pop, n_firms = model.population, model.n_firms
+    ties = model.guanxi.directed_ties() if model.spec.guanxi.enabled else []
+    passed, filtered = content_filter(model, ties)
+    if ties:
+        book_policy_support(model, ledger, ties, filtered, posts)
+    # The ties as (givers, receivers, weights) arrays, for the compiled passes.
+    tie_columns = tuple(np.array(column) for column in zip(*ties, strict=True))
+    # Each firm's followers (users, ascending). Following changes only in phase 6.
+    followers = users_by_firm(model.stocks.following_by_firm)
+
+    # In the order of the random draws: own posts, ads, cross-promotion, the listeners
+    # pass (who heard which opinions) with the shares it draws, referrals.
+    channels: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "own": _own_posts(model, followers, posts, passed),
+        "ad_impressions": _ads(model, ad_reach),
+        "cross_promotion_impressions": _cross_promotion(
+            model, ledger, tie_columns, followers, posts, passed
+        ),
+    }
+    heard = None
+    if model.expressed.count and model.word_of_mouth is not None:
+        heard = model.word_of_mouth.listen(model.population, model.expressed, model.rng)
+    channels["share_impressions"] = _shares(model, heard)
+    referral_index, referral_source = _referrals(model, tie_columns)
+    channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
+
+    scratch = model.scratch
+    for index, items in channels.values():
+        scratch.seen[index] += items
+    own_index, own_items = channels["own"]
+    scratch.own[own_index] = own_items
+    all_index = np.concatenate([index for index, _ in channels.values()])
+    if all_index.size * 16 >= scratch.seen.size:
+        unique = np.flatnonzero(scratch.seen != 0)
+    else:
+        unique = distinct(all_index)
+    seen = scratch.seen[unique].astype(np.int64)
+    own = scratch.own[unique].astype(np.int64)
+    scratch.seen[unique] = 0
+    scratch.own[own_index] = 0
+    referred = np.zeros(unique.size, bool)
+    referred[np.searchsorted(unique, referral_index)] = True
+
+    user = unique // n_firms
+    firm = unique - user * n_firms
+    market = pop.market[user]
+    touched = Touched(
+        index=unique,
+        user=user,
+        firm=firm,
+        market=market,
+        seen=seen,
+        own_posts=own,
+        referred=referred,
+        cell=firm * model.n_markets + market,
+    )
+    become_aware(model, touched)
+    ledger["posts"][:] = posts
+    for name in ("ad_impressions", "cross_promotion_impressions", "share_impressions"):
+        ledger.add_entries(name, *channels[name])
+    ledger.add("impressions", touched.cell, touched.seen)
+    ledger.add("reach", touched.cell, None)
+    ledger.add("referrals", touched.cell, touched.referred)
+    source = dict(zip(referral_index.tolist(), referral_source.tolist(), strict=True))
+    return Exposure(touched, followers, heard, source)
+
+
+def _own_posts(model, followers, posts, passed) -> tuple[np.ndarray, np.ndarray]:
+    """Own posts seen by followers: Binomial(posts, organic reach x attention x pass).
+
+    Drawn per (firm, market) as the successes among posts x followers trials
+    (:func:`sim.model.kernels.own_posts_seen`); returns the followers who see at
+    least one post and how many they see.
+    """
+    users, bounds = followers
+    return kernels.own_posts_seen(
+        users,
+        bounds,
+        model.population.bounds,
+        posts,
+        passed,
+        model.organic_seen,
+        model.organic_seen_max,
+        model.n_firms,
+        model.rng,
+    )
+
+
+def _ads(model, ad_reach) -> tuple[np.ndarray, np.ndarray]:
+    """Paid reach: each non-follower in a targeted market is reached with the ad share."""
+    index = kernels.ad_reach(
+        ad_reach, model.population.bounds, model.stocks.following_by_firm, model.rng
+    )
+    return index, np.ones(index.size, np.int64)
+
+
+def _cross_promotion(model, ledger, tie_columns, followers, posts, passed):
+    """Partners show our posts to their followers (guanxi favour).
+
+    For a tie giver -> receiver with weight = strength x giver's reciprocity, each
+    follower of the giver who does not follow the receiver sees one of the
+    receiver's posts that day with probability min(1, chance x organic reach x
+    attention), chance from :func:`~sim.model.benefits.cross_promotion_chance`. The
+    impressions are booked as the receiver's benefit at the market's ad price.
+    Returns distinct entries with the number of partners that showed the post.
+    """
+    if not tie_columns:
+        return EMPTY
+    givers, receivers, weights = tie_columns
+    chances = cross_promotion_chance(
+        model.spec.guanxi.cross_promotion, weights[:, None], passed[receivers], posts[receivers]
+    )
+    users, bounds = followers
+    found = kernels.cross_promoted(
+        givers,
+        receivers,
+        chances,
+        users,
+        bounds,
+        model.population.bounds,
+        model.stocks.following_by_firm,
+        model.organic_seen,
+        model.organic_seen_max,
+        np.array([m.ad_cost_per_impression for m in model.markets]),
+        ledger.benefit,
+        model.n_firms,
+        model.rng,
+    )
+    if found.size == 0:
+        return EMPTY
+    return run_lengths(np.sort(found))
+
+
+def _shares(model, heard: Heard | None) -> tuple[np.ndarray, np.ndarray]:
+    """Items seen through ties' shares: P = 1 - (1 - share_reach)^(expressing ties).
+
+    On a network each expressing tie shares independently with ``share_reach``
+    (drawn in the listeners pass); a user who sees at least one share sees an item.
+    Fully mixed: :func:`mixed_share_probability`.
+    """
+    pop, net, n_firms = model.population, model.spec.network, model.n_firms
+    if model.expressed.count == 0 or net.share_reach <= 0:
+        return EMPTY
+    if heard is not None:
+        users = heard.shared // n_firms
+        firms = heard.shared - users * n_firms
+    else:
+        expressed = model.expressed.dense(pop.n_users, n_firms)
+        users_list, firms_list = [], []
+        for m in range(model.n_markets):
+            block = pop.block(m)
+            size = block.stop - block.start
+            share = expressed[block].sum(axis=0) / max(size, 1)
+            prob = mixed_share_probability(net.share_reach, net.strong_ties + net.weak_ties, share)
+            u, f = np.nonzero(model.rng.random((size, n_firms)) < prob[None, :])
+            users_list.append(u + block.start)
+            firms_list.append(f)
+        users, firms = np.concatenate(users_list), np.concatenate(firms_list)
+    users, firms = users.astype(np.int64), firms.astype(np.int64)
+    active = model.active_nf[users, firms]
+    index = users[active] * n_firms + firms[active]
+    return index, np.ones(index.size, np.int64)
+
+
+def _referrals(model, tie_columns) -> tuple[np.ndarray, np.ndarray]:
+    """Partners refer their customers to us (:func:`~sim.model.benefits.referral_probability`).
+
+    Only users in a market we target who are not yet our customers count. Returns
+    the referred entries (ascending) and the referring partner of each (the first
+    tie listed, when several partners refer the same user on one day).
+    """
+    rate = model.spec.guanxi.referral_rate
+    if not tie_columns or rate <= 0:
+        return EMPTY
+    givers, receivers, weights = tie_columns
+    customers, bounds = users_by_firm(model.stocks.customer_by_firm)
+    index, source = kernels.referred(
+        givers,
+        receivers,
+        referral_probability(rate, weights),
+        customers,
+        bounds,
+        model.active_nf,
+        model.stocks.customer_by_firm,
+        model.rng,
+    )
+    if index.size == 0:
+        return EMPTY
+    order = np.argsort(index, kind="stable")
+    index, source = index[order], source[order]
+    first = starts_of_runs(index)
+    return index[first], source[first]

@@ -1,0 +1,71 @@
+"""A day's ledger: the flows per (firm, market) and the benefits between partners.
+
+Every phase books what it counts here (impressions, engagements, answers,
+conversions, revenue, ...), and the favours partners did each other (the value
+firm f received from firm g today), which the guanxi phase then books on the ties.
+A new ledger is opened each day; the model keeps the last one for reporting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.entries import Cells
+
+# Columns of the per-firm, per-market daily flows.
+FLOWS = (
+    "posts",
+    "impressions",
+    "reach",
+    "consumed",
+    "consumers",  # users (entries) who consumed at least one item: distinct users a day
+    "engagements",
+    "engagers",  # users who engaged at least once
+    "answered",
+    "ignored",
+    "new_followers",
+    "unfollows",
+    "conversions",
+    "new_customers",
+    "revenue",
+    "ad_impressions",
+    "cross_promotion_impressions",
+    "share_impressions",
+    "referrals",
+)
+
+
+@dataclass
+class Ledger:
+    flows: np.ndarray  # (len(FLOWS), F, M)
+    benefit: np.ndarray  # (F, F): benefit[g, f] = value firm f received from firm g today
+    cells: Cells
+
+    @classmethod
+    def open(cls, cells: Cells) -> Ledger:
+        return cls(
+            flows=np.zeros((len(FLOWS), cells.n_firms, cells.n_markets)),
+            benefit=np.zeros((cells.n_firms, cells.n_firms)),
+            cells=cells,
+        )
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Today's flow ``name`` per (firm, market) (a view: writable)."""
+        return self.flows[FLOWS.index(name)]
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        self.flows[FLOWS.index(name)] = values
+
+    def add(self, name: str, cells: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add per-entry ``weights`` (None: one each) by (firm, market) cell to flow ``name``."""
+        self.flows[FLOWS.index(name)] += self.cells.total(cells, weights)
+
+    def add_entries(self, name: str, index: np.ndarray, items: np.ndarray) -> None:
+        """Add per-entry ``items`` of flat (user, firm) entries to flow ``name``."""
+        self.add(name, self.cells.of_entries(index), items)
+
+    def by_firm(self, name: str) -> np.ndarray:
+        """Today's flow ``name`` per firm, over its markets."""
+        return self[name].sum(axis=1)

@@ -1,0 +1,255 @@
+"""What the model records each day: model series, firm series and two tables.
+
+:class:`Recorder` keeps the records as lists (one per column) and hands them out
+as pandas frames, with the same methods and frames as Mesa's ``DataCollector``
+(``get_model_vars_dataframe``, ``get_agent_vars_dataframe`` indexed by Step and
+AgentID, ``get_table_dataframe``), without reaching into its private hooks:
+
+* model series (:data:`MODEL_REPORTERS`): the focal firm's outcomes and the guanxi
+  network's measures;
+* firm series (:data:`FIRM_ATTRIBUTES`): one record per firm;
+* ``firm_market``: per firm and target market, the stocks, the day's flows and the
+  marketing KPIs (:func:`firm_market_columns`);
+* ``guanxi_edges``: the ties, every ``edge_snapshot_interval`` days.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.model.ledger import FLOWS
+
+if TYPE_CHECKING:
+    from sim.model.model import MarketModel
+
+
+# Module-level functions so that models pickle and run in worker processes.
+def focal_attitude(model: MarketModel) -> float:
+    return model.focal.mean_attitude
+
+
+def focal_followers(model: MarketModel) -> int:
+    return model.focal.followers
+
+
+def focal_customers(model: MarketModel) -> int:
+    return model.focal.customers
+
+
+def focal_crm_capability(model: MarketModel) -> float:
+    return model.focal.crm_capability
+
+
+def focal_profit(model: MarketModel) -> float:
+    return model.focal.profit
+
+
+def focal_revenue(model: MarketModel) -> float:
+    return model.focal.revenue
+
+
+def focal_performance(model: MarketModel) -> float:
+    return model.focal.performance
+
+
+def tie_count(model: MarketModel) -> int:
+    return model.guanxi.tie_count()
+
+
+def ties_formed(model: MarketModel) -> int:
+    return model.guanxi.formed_today
+
+
+def ties_severed(model: MarketModel) -> int:
+    return model.guanxi.severed_today
+
+
+def tie_density(model: MarketModel) -> float:
+    return model.guanxi.density()
+
+
+def tie_clustering(model: MarketModel) -> float:
+    return model.guanxi.clustering()
+
+
+def mean_tie_strength(model: MarketModel) -> float:
+    return model.guanxi.mean_strength()
+
+
+MODEL_REPORTERS = {
+    "focal_attitude": focal_attitude,
+    "focal_followers": focal_followers,
+    "focal_customers": focal_customers,
+    "focal_crm_capability": focal_crm_capability,
+    "focal_revenue": focal_revenue,
+    "focal_profit": focal_profit,
+    "focal_performance": focal_performance,
+    "ties": tie_count,
+    "ties_formed": ties_formed,
+    "ties_severed": ties_severed,
+    "tie_density": tie_density,
+    "tie_clustering": tie_clustering,
+    "mean_tie_strength": mean_tie_strength,
+}
+
+# The firm series: column -> Firm attribute (a number or a name).
+FIRM_ATTRIBUTES = {
+    "firm": "name",
+    "focal": "is_focal",
+    "crm_capability": "crm_capability",
+    "performance": "performance",
+    "mean_attitude": "mean_attitude",
+    "aware": "aware",
+    "followers": "followers",
+    "customers": "customers",
+    "revenue": "revenue",
+    "costs": "costs",
+    "profit": "profit",
+    "total_profit": "total_profit",
+    "ties": "ties",
+    "guanxi_level": "guanxi_level",
+    "centrality": "centrality",
+    "strategy_revisions": "strategy_revisions",
+}
+# attrgetter rather than lambdas: they pickle.
+FIRM_REPORTERS = {column: attrgetter(attribute) for column, attribute in FIRM_ATTRIBUTES.items()}
+
+EDGE_COLUMNS = [
+    "step",
+    "firm_a",
+    "firm_b",
+    "strength",
+    "age",
+    "benefit_a",
+    "benefit_b",
+    "favours_a",
+    "favours_b",
+]
+
+FIRM_MARKET_COLUMNS = [
+    "step",
+    "firm",
+    "market",
+    "focal",
+    "attitude_mean",
+    "attitude_sd",
+    "awareness",
+    "followers",
+    "customers",
+    *FLOWS,
+    "engagement_rate",
+    "marketing_cost",
+    "customer_acquisition_cost",
+    "retention",
+    "share_of_voice",
+]
+
+
+class Recorder:
+    """The model's records, as lists per column, and their frames."""
+
+    def __init__(self) -> None:
+        self.model_vars: dict[str, list[Any]] = {name: [] for name in MODEL_REPORTERS}
+        self.firm_records: list[tuple] = []
+        self.tables: dict[str, dict[str, list[Any]]] = {
+            "firm_market": {column: [] for column in FIRM_MARKET_COLUMNS},
+            "guanxi_edges": {column: [] for column in EDGE_COLUMNS},
+        }
+        self._firm_values = attrgetter(*FIRM_ATTRIBUTES.values())
+
+    def collect(self, model: MarketModel) -> None:
+        """Record today's model and firm series, firm-market outcomes and (on snapshot
+        days) the guanxi ties."""
+        for name, reporter in MODEL_REPORTERS.items():
+            self.model_vars[name].append(reporter(model))
+        time = model.time
+        for firm in model.agents:
+            self.firm_records.append((time, firm.unique_id, *self._firm_values(firm)))
+        self.append("firm_market", firm_market_columns(model))
+        if model.steps % model.spec.model.edge_snapshot_interval == 0:
+            rows = model.guanxi.edge_rows()
+            self.append("guanxi_edges", {c: [row[c] for row in rows] for c in EDGE_COLUMNS})
+
+    def append(self, table: str, columns: dict[str, list[Any]]) -> None:
+        """Append rows, given as columns (every column of the table, of one length)."""
+        stored = self.tables[table]
+        missing = stored.keys() - columns.keys()
+        if missing:
+            raise KeyError(f"table {table!r}: no values for columns {sorted(missing)}")
+        if len({len(columns[column]) for column in stored}) > 1:
+            raise ValueError(f"table {table!r}: columns of different lengths")
+        for column, values in stored.items():
+            values.extend(columns[column])
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        return pd.DataFrame(self.model_vars)
+
+    def get_agent_vars_dataframe(self) -> pd.DataFrame:
+        return pd.DataFrame.from_records(
+            data=self.firm_records,
+            columns=["Step", "AgentID", *FIRM_ATTRIBUTES],
+            index=["Step", "AgentID"],
+        )
+
+    def get_table_dataframe(self, table: str) -> pd.DataFrame:
+        return pd.DataFrame(self.tables[table])
+
+
+def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
+    """Today's outcomes per firm and target market, as the firm_market table's columns.
+
+    One entry per (firm, target market): firms by index, each one's markets in
+    order. Every column holds Python numbers.
+    """
+    firm, market = np.nonzero(model.strategy.active)  # row-major: firm, then market
+    ordered = model.ordered_firms
+    ledger, stocks, metrics = model.ledger, model.stocks, model.metrics
+    flows = dict(zip(FLOWS, ledger.flows[:, firm, market], strict=True))
+    followers = stocks.followers[firm, market]
+    posts = flows["posts"]
+    cost_per_post = np.array([f.cost_per_post for f in ordered])[firm]
+    ad_price = np.array([m.ad_cost_per_impression for m in model.markets])[market]
+    marketing_cost = posts * cost_per_post + flows["ad_impressions"] * ad_price
+    impressions = ledger["impressions"]
+    market_impressions = np.array([impressions[:, m].sum() for m in range(model.n_markets)])
+    market_impressions = market_impressions[market]
+    new_customers = flows["new_customers"]
+    followers_before = followers - flows["new_followers"] + flows["unfollows"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        engagement_rate = np.where(
+            (followers != 0) & (posts != 0), flows["engagements"] / followers / posts, 0.0
+        )
+        acquisition_cost = np.where(new_customers != 0, marketing_cost / new_customers, np.nan)
+        retention = np.where(
+            followers_before != 0, 1.0 - flows["unfollows"] / followers_before, 1.0
+        )
+        share_of_voice = np.where(
+            market_impressions != 0, flows["impressions"] / market_impressions, 0.0
+        )
+    names = [f.name for f in ordered]
+    focal = [f.is_focal for f in ordered]
+    market_names = [m.name for m in model.markets]
+    firm_list, market_list = firm.tolist(), market.tolist()
+    return {
+        "step": [model.steps] * len(firm_list),
+        "firm": [names[f] for f in firm_list],
+        "market": [market_names[m] for m in market_list],
+        "focal": [focal[f] for f in firm_list],
+        "attitude_mean": metrics.attitude_mean[firm, market].tolist(),
+        "attitude_sd": metrics.attitude_sd[firm, market].tolist(),
+        "awareness": (
+            stocks.aware[firm, market] / np.maximum(model.market_size, 1)[market]
+        ).tolist(),
+        "followers": followers.tolist(),
+        "customers": stocks.customers[firm, market].tolist(),
+        **{name: values.tolist() for name, values in flows.items()},
+        "engagement_rate": engagement_rate.tolist(),
+        "marketing_cost": marketing_cost.tolist(),
+        "customer_acquisition_cost": acquisition_cost.tolist(),
+        "retention": retention.tolist(),
+        "share_of_voice": share_of_voice.tolist(),
+    }
