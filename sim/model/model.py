@@ -44,7 +44,7 @@ from sim.model.guanxi import GuanxiNetwork
 from sim.model.ledger import Ledger
 from sim.model.network import build_user_network
 from sim.model.purchase import purchase
-from sim.model.reporting import Recorder
+from sim.model.reporting import build_datacollector, collect
 from sim.model.stocks import Stocks, measure
 from sim.model.strategy import StrategyTable
 from sim.model.users import Population
@@ -124,8 +124,8 @@ class MarketModel(mesa.Model):
         self.ledger = Ledger.open(self.cells)
         self.expressed = Expressed.none()
         self.metrics = measure(self.stocks, self.market_size, self.strategy.active)
-        self.datacollector = Recorder()
-        self.datacollector.collect(self)
+        self.datacollector = build_datacollector()
+        collect(self)
 
     # ------------------------------------------------------------------ views
     @property
@@ -188,4 +188,4 @@ class MarketModel(mesa.Model):
         self.guanxi.end_day(ledger)
         close_books(self, ledger)
         self.metrics = measure(self.stocks, self.market_size, self.strategy.active)
-        self.datacollector.collect(self)
+        collect(self)

@@ -1,9 +1,4 @@
-"""What the model records each day: model series, firm series and two tables.
-
-:class:`Recorder` keeps the records as lists (one per column) and hands them out
-as pandas frames, with the same methods and frames as Mesa's ``DataCollector``
-(``get_model_vars_dataframe``, ``get_agent_vars_dataframe`` indexed by Step and
-AgentID, ``get_table_dataframe``), without reaching into its private hooks:
+"""What the model records each day, in Mesa's DataCollector (its public API only):
 
 * model series (:data:`MODEL_REPORTERS`): the focal firm's outcomes and the guanxi
   network's measures;
@@ -18,8 +13,8 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+import mesa
 import numpy as np
-import pandas as pd
 
 from sim.model.ledger import FLOWS
 
@@ -149,54 +144,26 @@ FIRM_MARKET_COLUMNS = [
 ]
 
 
-class Recorder:
-    """The model's records, as lists per column, and their frames."""
+def build_datacollector() -> mesa.DataCollector:
+    """Mesa's DataCollector with the model and firm reporters and the two tables."""
+    return mesa.DataCollector(
+        model_reporters=MODEL_REPORTERS,
+        agent_reporters=FIRM_REPORTERS,
+        tables={"firm_market": FIRM_MARKET_COLUMNS, "guanxi_edges": EDGE_COLUMNS},
+    )
 
-    def __init__(self) -> None:
-        self.model_vars: dict[str, list[Any]] = {name: [] for name in MODEL_REPORTERS}
-        self.firm_records: list[tuple] = []
-        self.tables: dict[str, dict[str, list[Any]]] = {
-            "firm_market": {column: [] for column in FIRM_MARKET_COLUMNS},
-            "guanxi_edges": {column: [] for column in EDGE_COLUMNS},
-        }
-        self._firm_values = attrgetter(*FIRM_ATTRIBUTES.values())
 
-    def collect(self, model: MarketModel) -> None:
-        """Record today's model and firm series, firm-market outcomes and (on snapshot
-        days) the guanxi ties."""
-        for name, reporter in MODEL_REPORTERS.items():
-            self.model_vars[name].append(reporter(model))
-        time = model.time
-        for firm in model.agents:
-            self.firm_records.append((time, firm.unique_id, *self._firm_values(firm)))
-        self.append("firm_market", firm_market_columns(model))
-        if model.steps % model.spec.model.edge_snapshot_interval == 0:
-            rows = model.guanxi.edge_rows()
-            self.append("guanxi_edges", {c: [row[c] for row in rows] for c in EDGE_COLUMNS})
-
-    def append(self, table: str, columns: dict[str, list[Any]]) -> None:
-        """Append rows, given as columns (every column of the table, of one length)."""
-        stored = self.tables[table]
-        missing = stored.keys() - columns.keys()
-        if missing:
-            raise KeyError(f"table {table!r}: no values for columns {sorted(missing)}")
-        if len({len(columns[column]) for column in stored}) > 1:
-            raise ValueError(f"table {table!r}: columns of different lengths")
-        for column, values in stored.items():
-            values.extend(columns[column])
-
-    def get_model_vars_dataframe(self) -> pd.DataFrame:
-        return pd.DataFrame(self.model_vars)
-
-    def get_agent_vars_dataframe(self) -> pd.DataFrame:
-        return pd.DataFrame.from_records(
-            data=self.firm_records,
-            columns=["Step", "AgentID", *FIRM_ATTRIBUTES],
-            index=["Step", "AgentID"],
-        )
-
-    def get_table_dataframe(self, table: str) -> pd.DataFrame:
-        return pd.DataFrame(self.tables[table])
+def collect(model: MarketModel) -> None:
+    """Record today's model and firm series, firm-market outcomes and (on snapshot
+    days) the guanxi ties, through the DataCollector's public API."""
+    datacollector = model.datacollector
+    datacollector.collect(model)
+    columns = firm_market_columns(model)
+    for row in zip(*columns.values(), strict=True):
+        datacollector.add_table_row("firm_market", dict(zip(columns, row, strict=True)))
+    if model.steps % model.spec.model.edge_snapshot_interval == 0:
+        for row in model.guanxi.edge_rows():
+            datacollector.add_table_row("guanxi_edges", row)
 
 
 def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
