@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
 from sim.model import MarketModel
+from sim.model.answers import answer_comments
+from sim.model.attitude import update_attitudes
+from sim.model.engagement import consume_and_engage
+from sim.model.exposure import Exposure, expose
+from sim.model.ledger import Ledger
 from sim.scenario import Scenario, load_scenario
 
 
@@ -38,3 +45,39 @@ def paired(metric, spec_a: Scenario, spec_b: Scenario, steps: int, seeds=(1, 2, 
 @pytest.fixture
 def baseline_small() -> Scenario:
     return small()
+
+
+@dataclass
+class Day:
+    """The phases of one day run up to a point, with the values they handed on."""
+
+    ledger: Ledger
+    exposure: Exposure
+    fit: np.ndarray | None = None
+    consumed: np.ndarray | None = None
+    engagements: np.ndarray | None = None
+    answered: np.ndarray | None = None
+    ignored: np.ndarray | None = None
+    excess: np.ndarray | None = None
+
+
+def start_day(model: MarketModel) -> Day:
+    """Open a day: firms act, then exposure (phases 1-2)."""
+    model.ledger = ledger = Ledger.open(model.cells)
+    model.guanxi.start_day()
+    model.firms.shuffle_do("act")
+    posts = np.array([firm.posts_today for firm in model.ordered_firms], np.int64)
+    ad_reach = np.array([firm.ad_reach_today for firm in model.ordered_firms])
+    return Day(ledger, expose(model, ledger, posts, ad_reach))
+
+
+def run_phases_to_attitude(model: MarketModel) -> Day:
+    """Phases 1-5 of a day (through the attitude update)."""
+    day = start_day(model)
+    touched = day.exposure.touched
+    day.fit, day.consumed, day.engagements = consume_and_engage(model, day.ledger, touched)
+    day.answered, day.ignored = answer_comments(model, day.ledger, touched, day.engagements)
+    day.excess = update_attitudes(
+        model, touched, day.fit, day.consumed, day.answered, day.ignored, day.exposure.heard
+    )
+    return day

@@ -15,7 +15,12 @@ import pandas as pd
 import pytest
 
 from sim.model import FLOWS, Expressed, MarketModel
-from tests.conftest import focal_rows, paired, run, small
+from sim.model.attitude import social_influence
+from sim.model.crm import update_crm_capability
+from sim.model.engagement import consume_and_engage
+from sim.model.exposure import content_filter
+from sim.model.ledger import Ledger
+from tests.conftest import focal_rows, paired, run, small, start_day
 
 
 def total(model: MarketModel, flow: str, firm: str | None = None) -> float:
@@ -422,9 +427,9 @@ def test_consumers_and_engagers_count_distinct_users_a_day():
     model = MarketModel(small(n_users=3000), rng=4)
     for _ in range(30):
         model.step()
-    model.flows[:] = 0.0
-    touched = model.expose()
-    consumed, engagements = model.consume_and_engage(touched)
+    day = start_day(model)
+    touched = day.exposure.touched
+    _, consumed, engagements = consume_and_engage(model, day.ledger, touched)
     for flow, per_entry in (("consumers", consumed), ("engagers", engagements)):
         counted = model.flows[FLOWS.index(flow)]
         users = np.zeros_like(counted)
@@ -442,8 +447,8 @@ def test_social_influence_pulls_listeners_toward_expressed_opinions_more_in_chin
     speakers = np.flatnonzero(pop.aware[:, f])[::10]
     pop.attitude[speakers, f] = 1.0
     model.expressed = Expressed.of(speakers, np.full(speakers.size, f), model.n_firms)
-    model._shares()
-    model._social_influence()
+    heard = model.word_of_mouth.listen(model.population, model.expressed, model.rng)
+    social_influence(model, heard)
     listeners = np.setdiff1d(np.flatnonzero(pop.aware[:, f]), speakers)
     moved = pop.attitude[listeners, f]
     assert (moved >= 0).all() and (moved > 0).mean() > 0.5
@@ -515,9 +520,9 @@ def crm_after_one_update(engagements: float, spillover: float) -> tuple[float, f
     learner, partner = model.focal, next(f for f in model.firms if f is not model.focal)
     learner.crm_capability, partner.crm_capability = 0.1, 0.8
     model.guanxi.form(learner, partner)
-    model.flows[:] = 0.0
-    model.flows[FLOWS.index("engagements"), learner.index, 0] = engagements
-    model.update_crm_capability()
+    ledger = Ledger.open(model.cells)
+    ledger["engagements"][learner.index, 0] = engagements
+    update_crm_capability(model, ledger)
     return learner.crm_capability, partner.crm_capability
 
 
@@ -537,9 +542,9 @@ def test_policy_support_reduces_filtering_of_foreign_content():
     model = MarketModel(small("guanxi_partnerships", n_users=500), rng=1)
     ours, local = model.focal, next(f for f in model.firms if f.name == "tea_house")
     china = model.market_index["china"]
-    pass_before, _ = model._content_filter([])
+    pass_before, _ = content_filter(model, [])
     model.guanxi.form(ours, local)
-    pass_after, _ = model._content_filter(model.guanxi.directed_ties())
+    pass_after, _ = content_filter(model, model.guanxi.directed_ties())
     assert pass_after[ours.index, china] > pass_before[ours.index, china]
     assert pass_after[local.index, china] == pass_before[local.index, china] == 1.0
 
@@ -576,9 +581,8 @@ def test_adaptive_firm_imitates_a_better_performer():
         name: getattr(table, name)[upstart.index, china]
         for name in ("posts_per_day", "responsiveness")
     }
-    for firm in model.firms:
-        firm.performance = 0.9
-    upstart.performance = 0.1
+    model.metrics.performance[:] = 0.9
+    model.metrics.performance[upstart.index] = 0.1
     upstart.revise_strategy()
     assert upstart.strategy_revisions == 1
     rate = upstart.imitation_rate
@@ -596,7 +600,7 @@ def test_adaptive_firm_imitates_a_better_performer():
     ]
     assert matches, "moved part of the way toward one better-performing peer"
     # A firm that already performs best keeps its strategy.
-    upstart.performance = 1.0
+    model.metrics.performance[upstart.index] = 1.0
     snapshot = table.posts_per_day.copy()
     upstart.revise_strategy()
     assert np.array_equal(snapshot, table.posts_per_day)

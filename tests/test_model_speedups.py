@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model.kernels import binomial
 from sim.model import MarketModel
+from sim.model.following import unfollows
+from sim.model.kernels import binomial
 from sim.model.sampling import GrowingArray, bernoulli_successes
-from tests.conftest import small
+from tests.conftest import run_phases_to_attitude, small
 
 
 # ---------------------------------------------------------------------- sampling
@@ -99,13 +100,15 @@ def test_running_stocks_equal_a_recount(structure):
     assert np.array_equal(model.aware_count, truth["aware"])
     assert np.array_equal(model.followers_count, truth["following"])
     assert np.array_equal(model.customers_count, truth["customer"])
-    assert np.allclose(model._attitude_sum, truth["attitude_sum"], atol=1e-6)
-    assert np.allclose(model._attitude_squares, truth["attitude_squares"], atol=1e-6)
+    stocks = model.stocks
+    assert np.allclose(stocks.attitude_sum, truth["attitude_sum"], atol=1e-6)
+    assert np.allclose(stocks.attitude_squares, truth["attitude_squares"], atol=1e-6)
     # Firm-major copies follow the (users, firms) arrays.
-    assert np.array_equal(model._following_by_firm, pop.following.T)
-    assert np.array_equal(model._customer_by_firm, pop.customer.T)
+    assert np.array_equal(stocks.following_by_firm, pop.following.T)
+    assert np.array_equal(stocks.customer_by_firm, pop.customer.T)
     if structure == "social":
-        assert np.array_equal(np.sort(model._aware_entries.values), np.flatnonzero(pop.aware))
+        aware_entries = model.word_of_mouth.aware_entries.values
+        assert np.array_equal(np.sort(aware_entries), np.flatnonzero(pop.aware))
 
 
 def test_word_of_mouth_tellings_have_the_goldenberg_probability():
@@ -126,7 +129,7 @@ def test_word_of_mouth_tellings_have_the_goldenberg_probability():
     repeats = 3000
     hits = np.zeros(model.population.n_users)
     for _ in range(repeats):
-        told = model._tellings()
+        told = model.word_of_mouth.tellings(model.population, model.active_nf, model.rng)
         told = told[told % n_firms == f] // n_firms
         hits[told] += 1
     assert (hits[~candidates] == 0).all()
@@ -161,20 +164,17 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
     pop, users = model.population, model.spec.users
     # Followers see most posts, so that some are fatigued.
     model.organic_seen[:] = 0.9
-    model._organic_seen_max[:] = 0.9
+    model.organic_seen_max[:] = 0.9
     pop.attitude[:] = np.where(
         pop.aware, np.linspace(-1, 1, pop.attitude.size).reshape(pop.attitude.shape), 0.0
     ).astype(np.float32)
-    model.firms.shuffle_do("act")  # today's posts
-    touched = model.expose()
-    consumed, engagements = model.consume_and_engage(touched)
-    answered, ignored = model.answer_comments(touched, engagements)
-    model.update_attitudes(touched, consumed, answered, ignored)
+    day = run_phases_to_attitude(model)
+    touched = day.exposure.touched
     # The probability of each follower entry, as one draw per follower would use it.
     entries = np.flatnonzero(pop.following)
     fatigue = np.zeros(pop.following.size)
-    fatigue[touched.index] = model._excess_posts
-    retention = 1.0 - model.spec.crm.retention_effect * model.crm_array()
+    fatigue[touched.index] = day.excess
+    retention = 1.0 - model.spec.crm.retention_effect * model.crm_capability()
     p = (
         users.unfollow_base
         + users.unfollow_per_fatigue * fatigue[entries]
@@ -184,7 +184,7 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
     repeats = 4000
     hits = np.zeros(pop.following.size)
     for _ in range(repeats):
-        hits[model._unfollows(touched)] += 1
+        hits[unfollows(model, touched, day.excess, day.exposure.followers)] += 1
     assert hits.sum() == hits[entries].sum(), "only followers unfollow"
     z = (hits[entries] - repeats * p) / np.sqrt(repeats * p * (1 - p))
     assert np.abs(z).max() < 5.0

@@ -13,4 +13,11 @@ from sim.model.ledger import FLOWS
 from sim.model.model import MarketModel
 from sim.model.reporting import FIRM_REPORTERS, MODEL_REPORTERS
 
-__all__ = ["FIRM_REPORTERS", "FLOWS", "MODEL_REPORTERS", "Expressed", "MarketModel", "users_by_firm"]
+__all__ = [
+    "FIRM_REPORTERS",
+    "FLOWS",
+    "MODEL_REPORTERS",
+    "Expressed",
+    "MarketModel",
+    "users_by_firm",
+]

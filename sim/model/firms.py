@@ -19,8 +19,6 @@ import numpy as np
 from sim.model import crm
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from sim.model.ledger import Ledger
     from sim.model.model import MarketModel
     from sim.scenario import FirmSection

@@ -90,7 +90,7 @@ def follow_and_unfollow(
     )
     follows = could_follow & (model.rng.random(touched.index.size) < p_follow)
 
-    leaves = _unfollows(model, touched, excess, followers)
+    leaves = unfollows(model, touched, excess, followers)
     joins = touched.index[follows]
     following[leaves] = False
     following[joins] = True
@@ -98,12 +98,12 @@ def follow_and_unfollow(
     stocks.following_by_firm[touched.firm[follows], touched.user[follows]] = True
 
     ledger.add("new_followers", touched.cell, follows)
-    unfollows = model.cells.total(model.cells.of_entries(leaves))
-    ledger["unfollows"] += unfollows
-    stocks.followers += ledger["new_followers"] - unfollows
+    left = model.cells.total(model.cells.of_entries(leaves))
+    ledger["unfollows"] += left
+    stocks.followers += ledger["new_followers"] - left
 
 
-def _unfollows(model, touched, excess, followers) -> np.ndarray:
+def unfollows(model, touched, excess, followers) -> np.ndarray:
     """Flat entries of followers who unfollow today (:func:`unfollowing`).
 
     Fatigue comes from own posts only, so the fatigued entries are followers.

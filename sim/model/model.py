@@ -177,9 +177,7 @@ class MarketModel(mesa.Model):
         touched = exposure.touched
         fit, consumed, engagements = consume_and_engage(self, ledger, touched)
         answered, ignored = answer_comments(self, ledger, touched, engagements)
-        excess = update_attitudes(
-            self, touched, fit, consumed, answered, ignored, exposure.heard
-        )
+        excess = update_attitudes(self, touched, fit, consumed, answered, ignored, exposure.heard)
         follow_and_unfollow(self, ledger, touched, consumed, excess, exposure.followers)
         bought = purchase(self, ledger, touched, consumed, exposure.referral_source)
         # Users who engaged or bought today express their opinion to ties tomorrow.

@@ -34,9 +34,7 @@ def content_multiplier[T](incentive_effect: float, promotional_share: T) -> T:
 def checkout_rate(users: UsersSection, shop: np.ndarray, seamlessness: np.ndarray) -> np.ndarray:
     """Share of purchase intents completed per (firm, market): redirect, or shop."""
     redirect = users.redirect_checkout_rate
-    return np.where(
-        shop, redirect + (users.shop_checkout_rate - redirect) * seamlessness, redirect
-    )
+    return np.where(shop, redirect + (users.shop_checkout_rate - redirect) * seamlessness, redirect)
 
 
 def purchase_probability[T](
@@ -65,7 +63,9 @@ def purchase(
     seamless = np.array([market.shop_seamlessness for market in model.markets])
     p_buy = purchase_probability(
         users.purchase_intent_base,
-        per_entry(content_multiplier(users.incentive_effect, model.strategy.promotional_share), cell),
+        per_entry(
+            content_multiplier(users.incentive_effect, model.strategy.promotional_share), cell
+        ),
         pop.attitude.reshape(-1)[touched.index],
         model.spec.crm.conversion_effect,
         model.crm_capability()[f],
