@@ -5,11 +5,12 @@ A scenario is a TOML file with the tables ``[model]``, ``[users]``, ``[network]`
 ``[[firms.strategies]]``, one per target market). Every field below carries its
 default, bounds, unit and help text; the CLI, the UI controls and the docs read
 them from here. Where a default is not a published number, its help text says
-"Assumption". Sources are the short names used in ``../shared/research.md``.
+"Assumption". Sources are the short names of the studies cited in docs/model.md.
 
 Loading never executes anything: files are parsed with :mod:`tomllib` as data and
 validated with pydantic. Every failure becomes a :class:`ScenarioError` whose
-message is one line naming the file, the key and what is allowed.
+message is one line naming the file, the key and what is allowed. Parameters are
+read, written and described by dotted path in :mod:`sim.parameters`.
 """
 
 from __future__ import annotations
@@ -879,6 +880,8 @@ def scenario_from_data(
     raw: Mapping[str, Any], source: str, overrides: Iterable[str] | Mapping[str, Any] = ()
 ) -> Scenario:
     """Validate raw scenario data after applying dotted-path overrides."""
+    from sim.parameters import describe_validation_error, parse_assignment, set_path
+
     data = _deep_copy(raw)
     pairs = (
         overrides.items() if isinstance(overrides, Mapping) else map(parse_assignment, overrides)
@@ -893,89 +896,6 @@ def scenario_from_data(
         raise ScenarioError(f"{source}: {exc}") from None
 
 
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """Split ``dotted.path=value``; the value is read as a TOML value, else as a string."""
-    if "=" not in text:
-        raise ScenarioError(
-            f"--set {text!r}: expected dotted.path=value, e.g. guanxi.enabled=false"
-        )
-    dotted, value_text = (part.strip() for part in text.split("=", 1))
-    return dotted, parse_value(value_text)
-
-
-def parse_value(value_text: str) -> Any:
-    """A TOML value (number, boolean, string, array, inline table) or a bare string."""
-    try:
-        return tomllib.loads(f"v = {value_text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return value_text
-
-
-# Lists of tables are addressed by their name key: markets.china, firms.ours.strategies.china
-LIST_KEYS = {"markets": "name", "firms": "name", "strategies": "market"}
-
-
-def set_path(data: dict[str, Any], dotted: str, value: Any, source: str = "--set") -> None:
-    """Set ``dotted`` in raw scenario data, checking that the path names a parameter."""
-    parts = dotted.split(".")
-    if not dotted or any(not p for p in parts):
-        raise ScenarioError(f"{source}: --set {dotted!r}: empty path component")
-
-    def fail(reason: str) -> ScenarioError:
-        return ScenarioError(f"{source}: --set {dotted}: {reason}")
-
-    node: Any = data
-    schema: type[BaseModel] = Scenario
-    i = 0
-    while True:
-        part, last = parts[i], i == len(parts) - 1
-        fields = schema.model_fields
-        if part not in fields:
-            where = ".".join(parts[:i]) or "scenario"
-            raise fail(f"unknown key '{part}' in {where}{suggest(part, fields)}")
-        if not isinstance(node, dict):
-            raise fail(f"'{parts[i - 1]}' is not a table in the file")
-        if part in LIST_KEYS:
-            key = LIST_KEYS[part]
-            if last:
-                raise fail(f"name an item, e.g. {dotted}.<{key}>.<parameter>")
-            items = node.setdefault(part, [])
-            wanted = parts[i + 1]
-            match = [it for it in items if isinstance(it, dict) and it.get(key) == wanted]
-            if not match:
-                names = [str(it.get(key)) for it in items if isinstance(it, dict)]
-                raise fail(
-                    f"no {part} item with {key} '{wanted}'; allowed: "
-                    f"{', '.join(names) or 'none defined'}"
-                )
-            if i + 2 >= len(parts):
-                raise fail(f"name a parameter of {part} '{wanted}'")
-            node, schema = match[0], _item_model(schema, part)
-            i += 2
-            continue
-        sub = _model_of(fields[part].annotation)
-        if last:
-            if sub is not None and not isinstance(value, Mapping):
-                raise fail(f"is a table; set one of its keys: {', '.join(sub.model_fields)}")
-            node[part] = value
-            return
-        if sub is None:
-            raise fail(f"'{part}' is a value, not a table")
-        node, schema = node.setdefault(part, {}), sub
-        i += 1
-
-
-def _item_model(schema: type[BaseModel], list_field: str) -> type[BaseModel]:
-    """The model of the items of a list-of-tables field (list[MarketSection] -> MarketSection)."""
-    return schema.model_fields[list_field].annotation.__args__[0]
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    return (
-        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    )
-
-
 def suggest(word: str, choices: Iterable[str]) -> str:
     """ "; did you mean 'x'?" for the closest choice, else the list of choices."""
     choices = list(choices)
@@ -983,72 +903,6 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     if close:
         return f"; did you mean '{close[0]}'?"
     return f"; allowed: {', '.join(choices)}"
-
-
-def describe_validation_error(exc: ValidationError, data: Mapping[str, Any]) -> str:
-    """One line for the first error: the dotted key (items by name) and what is allowed."""
-    err = exc.errors()[0]
-    loc = list(err["loc"])
-    key, schema = _readable_location(loc, data)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        name = str(loc[-1])
-        allowed = schema.model_fields if schema is not None else []
-        return f"unknown key '{key}'{suggest(name, allowed)}"
-    if kind == "missing":
-        return f"missing required key '{key}'"
-    message = err["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    field_info = schema.model_fields.get(str(loc[-1])) if schema is not None and loc else None
-    allowed = _allowed(field_info) if field_info is not None else ""
-    got = err.get("input")
-    got_text = f" (got {got!r})" if not isinstance(got, Mapping | list) and got is not None else ""
-    where = f"{key}: " if key else ""
-    return f"{where}{message}{got_text}{allowed}"
-
-
-def _allowed(field_info: Any) -> str:
-    bounds = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-    parts = []
-    for meta in field_info.metadata:
-        for attr, symbol in bounds.items():
-            bound = getattr(meta, attr, None)
-            if bound is not None:
-                parts.append(
-                    f"{symbol} {bound:g}" if isinstance(bound, float) else f"{symbol} {bound}"
-                )
-    return f"; allowed: {' and '.join(parts)}" if parts else ""
-
-
-def _readable_location(
-    loc: list[Any], data: Mapping[str, Any]
-) -> tuple[str, type[BaseModel] | None]:
-    """Turn ('firms', 0, 'strategies', 1, 'x') into 'firms.ours.strategies.china.x'."""
-    names: list[str] = []
-    node: Any = data
-    schema: type[BaseModel] | None = Scenario
-    parent_schema: type[BaseModel] | None = Scenario
-    for part in loc:
-        if isinstance(part, int):
-            item = node[part] if isinstance(node, list) and part < len(node) else None
-            list_name = names[-1] if names else ""
-            key = LIST_KEYS.get(list_name)
-            label = item.get(key) if isinstance(item, Mapping) and key else None
-            names.append(str(label) if label is not None else f"[{part}]")
-            node = item
-            continue
-        names.append(str(part))
-        parent_schema = schema
-        if schema is not None and part in schema.model_fields:
-            annotation = schema.model_fields[part].annotation
-            args = getattr(annotation, "__args__", ())
-            inner = args[0] if args else annotation
-            schema = _model_of(inner)
-        else:
-            schema = None
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return ".".join(names), parent_schema
 
 
 def _deep_copy(value: Any) -> Any:
@@ -1059,32 +913,23 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
-# --------------------------------------------------------------------------- describe
-def iter_parameters(
-    schema: type[BaseModel] = Scenario, prefix: str = ""
-) -> Iterable[tuple[str, Any]]:
-    """(dotted name, FieldInfo) for every scalar parameter; used by docs and the UI."""
-    for name, info in schema.model_fields.items():
-        sub = _model_of(info.annotation)
-        if sub is not None:
-            yield from iter_parameters(sub, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}", info
+# Walking the schema by dotted path (overrides, field info, error messages) lives in
+# sim.parameters, which reads the models above; its names stay importable from here.
+_PARAMETERS_API = {
+    "LIST_KEYS",
+    "describe_validation_error",
+    "field_bounds",
+    "field_unit",
+    "iter_parameters",
+    "parse_assignment",
+    "parse_value",
+    "set_path",
+}
 
 
-def field_bounds(info: Any) -> tuple[float | None, float | None]:
-    """(lower, upper) bounds of a numeric field, from its schema metadata."""
-    lower = upper = None
-    for meta in info.metadata:
-        for attr in ("ge", "gt"):
-            if getattr(meta, attr, None) is not None:
-                lower = getattr(meta, attr)
-        for attr in ("le", "lt"):
-            if getattr(meta, attr, None) is not None:
-                upper = getattr(meta, attr)
-    return lower, upper
+def __getattr__(name: str) -> Any:
+    if name in _PARAMETERS_API:
+        import sim.parameters
 
-
-def field_unit(info: Any) -> str:
-    extra = info.json_schema_extra or {}
-    return extra.get("unit", "") if isinstance(extra, dict) else ""
+        return getattr(sim.parameters, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The market model: users (numpy arrays), firms (Mesa agents) and guanxi (networkx).
 
-One step is one day and follows ``../shared/design.md``; each phase is a module:
+One step is one day (docs/model.md, section 3); each phase is a module:
 
 1. firms act (``AgentSet.shuffle_do``): posts, ads within budget, adaptive revision,
    partner search (:mod:`sim.model.firms`);

@@ -1,4 +1,4 @@
-"""Validation against the studies (issue 5): targets V1-V8, ``guanxi validate``.
+"""Validation against the studies: targets V1-V8, ``guanxi validate``.
 
 Each target is an experiment on the same :class:`sim.model.MarketModel` that every
 other front end uses, measured as the study measured it, with a statistic, a
@@ -11,18 +11,41 @@ confidence interval or p-value and a verdict (see ``docs/model.md``):
 * :mod:`sim.validation.report`: console table, Markdown report, charts;
 * :mod:`sim.validation.cli`: the ``guanxi validate`` command;
 * :mod:`sim.validation.docs`: regenerates the tables of ``docs/model.md``.
+
+Importing this package is light (the ``guanxi`` command line registers
+``guanxi validate`` from it before parsing arguments): :class:`Settings` and
+:class:`TargetResult` are loaded from :mod:`sim.validation.common`, with the model,
+on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from sim.validation.common import Settings, TargetResult
+if TYPE_CHECKING:
+    from sim.validation.common import Settings, TargetResult
+
+    Runner = Callable[[Settings, tuple[str, ...]], list[TargetResult]]
 
 TARGETS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8")
 
+# Re-exported from sim.validation.common, imported when first asked for.
+_LAZY = {"Settings": "sim.validation.common", "TargetResult": "sim.validation.common"}
 
-Runner = Callable[[Settings, tuple[str, ...]], list[TargetResult]]
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def _groups() -> list[tuple[tuple[str, ...], Runner]]:
@@ -48,6 +71,8 @@ def validate(
     Targets that share an experiment (V1-V4, V5-V6) are computed together.
     ``on_group`` is called with each experiment's results as soon as they exist.
     """
+    from sim.validation.common import Settings
+
     settings = settings or Settings()
     wanted = set(targets)
     unknown = wanted - set(TARGETS)

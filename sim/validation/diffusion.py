@@ -82,7 +82,7 @@ from sim.validation.common import (
 BASS_PAIRS = ((0.03, 0.38), (0.01, 0.30), (0.05, 0.50))
 DAYS_PER_PERIOD = 20
 BASS_USERS = 10_000
-BASS_TOLERANCE = 0.02  # share of the market (issue 5)
+BASS_TOLERANCE = 0.02  # share of the market
 BASS_FINAL_SHARE = 0.99  # simulate until the Bass curve reaches this share
 
 
@@ -285,7 +285,7 @@ def goldenberg_scenario_data(point: dict[str, float], n_users: int) -> dict[str,
     """One product, ads at rate a per day, no posts, on the model's social network.
 
     One market of ``n_users``: strong ties in complete personal networks of
-    strong_ties + 1 users, weak ties at random (``sim/network.py``), the structure of
+    strong_ties + 1 users, weak ties at random (``sim/model/network.py``), the structure of
     Goldenberg et al. (2001).
     """
     names, homophily = ["market"], 1.0
