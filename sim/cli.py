@@ -2,6 +2,11 @@
 
 Every user error (bad file, unknown key, value out of range, ...) is one line on
 stderr and exit code 2; no traceback.
+
+Building the parser imports only the standard library and light modules, so that
+``guanxi --help`` and usage errors answer at once: the model (Mesa, numba), pandas,
+rich, Dask, the validation experiments and the UI are imported by the command
+handlers that use them (``tests/test_cli_startup.py`` checks this).
 """
 
 from __future__ import annotations
@@ -11,17 +16,37 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from sim.errors import GuanxiError, ensure_writable_dir
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 # Modules that add subcommands: each has register(subparsers) setting func=handler.
+# They must stay light to import (handlers import what they need when they run).
 COMMANDS: tuple[str, ...] = ("sim.sweep.cli", "sim.ui_cli", "sim.validation.cli")
 
-# Wide enough for the summary table when output goes to a file or a pipe.
-console = Console(width=None if sys.stdout.isatty() else 160)
+# The console of every command, created on first use (``sim.cli.console`` or
+# get_console()): importing rich costs more than parsing the arguments.
+console: Console
+
+
+def get_console() -> Console:
+    """The shared console; wide enough for the tables when output is a file or a pipe."""
+    current = globals().get("console")
+    if current is None:
+        from rich.console import Console
+
+        current = Console(width=None if sys.stdout.isatty() else 160)
+        globals()["console"] = current
+    return current
+
+
+def __getattr__(name: str):
+    if name == "console":
+        return get_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,11 +163,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_summary(spec, model, firm_summary_rows(model), steps, seed)
     if args.out is not None:
         written = write_outputs(model, args.out, seed, plot=args.plot)
-        console.print(f"wrote {len(written)} files to {args.out}")
+        get_console().print(f"wrote {len(written)} files to {args.out}")
     return 0
 
 
 def print_summary(spec, model, rows, steps: int, seed: int) -> None:
+    from rich.table import Table
+
+    console = get_console()
     table = Table(
         title=f"{spec.model.name}: {steps} days, {spec.model.n_users:,} users, seed {seed}",
         title_justify="left",
@@ -174,6 +202,8 @@ def print_summary(spec, model, rows, steps: int, seed: int) -> None:
 
 # ---------------------------------------------------------------------- scenarios
 def cmd_scenarios(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     from sim.scenario import bundled_scenarios, load_scenario
 
     table = Table(title="Bundled scenarios", title_justify="left")
@@ -182,7 +212,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     for name in bundled_scenarios():
         spec = load_scenario(name)
         table.add_row(name, spec.model.description)
-    console.print(table)
+    get_console().print(table)
     return 0
 
 
@@ -191,6 +221,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
     from rich.progress import Progress
+    from rich.table import Table
 
     from sim.compare import OUTCOMES, compare, variant
     from sim.scenario import load_scenario
@@ -218,6 +249,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for key, label in OUTCOMES.items():
         cells = [format_estimate(result.outcomes[key][v]) for v in ("A", "B", "B - A")]
         table.add_row(label, *cells)
+    console = get_console()
     console.print(f"A: {' '.join(args.a) or '(base scenario)'}")
     console.print(f"B: {' '.join(args.b) or '(base scenario)'}")
     console.print(table)

@@ -13,8 +13,31 @@
   SALib indices from a results directory;
 * :mod:`sim.sweep.cli`: the ``guanxi sweep``, ``sweep-report`` and ``sensitivity``
   commands.
+
+Importing this package is light (the ``guanxi`` command line registers the sweep
+commands from it before parsing arguments): the names below are loaded from
+:mod:`sim.sweep.spec` (numpy, pydantic, the scenario schema) on first use.
 """
 
-from sim.sweep.spec import SweepError, SweepPlan, load_sweep
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.sweep.spec import SweepError, SweepPlan, load_sweep
 
 __all__ = ["SweepError", "SweepPlan", "load_sweep"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        import importlib
+
+        value = getattr(importlib.import_module("sim.sweep.spec"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
-
 from sim.errors import GuanxiError
 
 DEFAULT_SEED = 20250116
@@ -84,6 +82,8 @@ def target_list(text: str) -> tuple[str, ...]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
+
+    from rich.console import Console
 
     from sim.errors import ensure_writable_dir
     from sim.validation import TARGETS, validate
