@@ -1,4 +1,4 @@
-"""Vectorised model against the agent-per-user Mesa reference (issue 6, item 4).
+"""Vectorised model against the agent-per-user Mesa reference (``tests/reference``).
 
 Both models are built from the same scenario (``scaled_baseline(users, firms)``) and
 run in this one process, on one core, for the same ``--reference-steps`` days from
@@ -30,9 +30,9 @@ import gc  # noqa: E402
 import time  # noqa: E402
 
 from benchmarks.common import load_kernels, machine_line  # noqa: E402
-from benchmarks.reference.model import ReferenceModel  # noqa: E402
 from benchmarks.run_baseline import scaled_baseline  # noqa: E402
 from sim.model import MarketModel  # noqa: E402
+from tests.reference.model import ReferenceModel  # noqa: E402
 
 TARGET_RATIO = 100.0
 FIRST_DAYS = 30

@@ -1,7 +1,9 @@
-"""The vectorised model against the agent-per-user Mesa reference (issue 6): the oracle.
+"""The vectorised model against the agent-per-user Mesa reference: the oracle.
 
-``benchmarks/reference`` re-implements the user side of the model one ``mesa.Agent``
-per user. Run over several seeds from the same scenario, both models must agree in
+``tests/reference`` runs the same model one ``mesa.Agent`` per user: the same
+equations (the mechanism modules' functions), its own sampling (one user's draws
+at a time) and bookkeeping (tallies as users add to them, stocks counted over the
+users every day). Run over several seeds from the same scenario, both models must agree in
 distribution on the focal firm's outcomes after ``STEPS`` days: mean attitude,
 followers, conversions and social CRM capability. "Agree" is judged against the
 seed-to-seed spread: Welch's t of the two means must stay within ``T_LIMIT``, and the
@@ -26,9 +28,9 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp
 
-from benchmarks.reference.model import ReferenceModel
 from sim.model import MarketModel
 from sim.scenario import Scenario, load_scenario
+from tests.reference.model import ReferenceModel
 
 pytestmark = pytest.mark.slow
 

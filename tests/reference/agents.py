@@ -1,39 +1,37 @@
-"""Users as Mesa agents: the agent-per-user reference of the market model (issue 6).
+"""Users as Mesa agents: the user side of the agent-per-user reference.
 
 Every user is a :class:`UserAgent` that holds its traits and, per firm, whether it
 is aware of the firm, follows it, its attitude toward it and whether it is a
 customer (plain lists indexed by firm). The model steps all users through each
 phase with ``AgentSet.do``, as the Mesa examples do. Each method is one phase of
-``sim/model.py`` written for one user; the formulas and parameters are the same
-(see that module for where each comes from).
+:mod:`sim.model` for one user: it evaluates the mechanism modules' equations on
+this user's numbers (Python floats), draws the outcomes with the model's
+``random`` (Python's generator, seeded from the model's seed) and adds them to
+the model's tallies per (firm, market).
 
 A phase only changes the user's own state and reads what its ties did on earlier
 days or phases (their expressed opinions are read in ``expose``, before anyone's
 attitude changes; awareness changes only in ``become_aware``, after everyone's word
 of mouth was drawn), so the order in which users are stepped does not matter.
-Random draws use the model's ``random`` (Python's generator, as in the Mesa
-examples), seeded from the model's seed.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import mesa
 
+from sim.model.attitude import after_the_day, excess_posts, toward
+from sim.model.benefits import referral_value
+from sim.model.elementwise import clip
+from sim.model.engagement import consume_probability, content_fit, engage_probability
+from sim.model.exposure import attention
+from sim.model.following import follow_probability, unfollow_probability
+from sim.model.purchase import purchase_probability
 from sim.model.users import beta_parameters
 
 if TYPE_CHECKING:
-    from benchmarks.reference.model import ReferenceModel
-
-
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def clip(value: float, low: float = -1.0, high: float = 1.0) -> float:
-    return low if value < low else high if value > high else value
+    from tests.reference.model import ReferenceModel
 
 
 class UserAgent(mesa.Agent):
@@ -44,14 +42,14 @@ class UserAgent(mesa.Agent):
     def __init__(self, model: ReferenceModel, market: int) -> None:
         super().__init__(model)
         spec = model.markets[market]
-        users = model.spec.users
         self.market = market
         self.sns_dependency = self._draw_trait(spec.dependency_mean, spec.dependency_sd)
         self.transactional_motive = self._draw_trait(spec.transactional_motive_mean, spec.motive_sd)
         self.relational_motive = self._draw_trait(spec.relational_motive_mean, spec.motive_sd)
-        attention = (users.attention_base + self.sns_dependency) / (users.attention_base + 1.0)
         # Share of a followed firm's posts this user sees (before regulation filters).
-        self.organic_seen = spec.organic_reach * attention
+        self.organic_seen = spec.organic_reach * attention(
+            model.spec.users.attention_base, self.sns_dependency
+        )
 
         n_firms = model.n_firms
         self.aware = [False] * n_firms
@@ -88,7 +86,9 @@ class UserAgent(mesa.Agent):
                 self.aware[firm] = True
                 follow = strategy.initial_followers / strategy.initial_awareness
                 self.following[firm] = self.random.random() < follow
-                self.attitude[firm] = clip(self.random.gauss(strategy.initial_attitude, 0.2))
+                self.attitude[firm] = clip(
+                    self.random.gauss(strategy.initial_attitude, 0.2), -1.0, 1.0
+                )
 
     # ------------------------------------------------------------------ phase 2
     def expose(self) -> None:
@@ -97,6 +97,7 @@ class UserAgent(mesa.Agent):
         tally = model.tally
         rand = self.random.random
         binomial = self.random.binomialvariate
+        share_reach = model.spec.network.share_reach
         self.seen, self.own_posts, self.referred, self.newly_aware = {}, {}, {}, []
         self.heard = self._hear_ties() if model.network is not None else {}
         for f in model.firms_here[m]:
@@ -110,8 +111,14 @@ class UserAgent(mesa.Agent):
                 if ad_reach and rand() < ad_reach:
                     items += 1
                     tally["ad_impressions"][f][m] += 1
-            share_prob = self._share_probability(f)
-            if share_prob and rand() < share_prob:
+            if model.network is not None:
+                # Each tie that expressed an opinion yesterday shares the post with share_reach.
+                heard = self.heard.get(f)
+                shared = heard is not None and binomial(heard[0], share_reach) > 0
+            else:
+                chance = today.share_probability[f][m]
+                shared = chance > 0 and rand() < chance
+            if shared:
                 items += 1
                 tally["share_impressions"][f][m] += 1
             if not self.customer[f]:
@@ -133,17 +140,16 @@ class UserAgent(mesa.Agent):
     def _see_cross_promotion(self, giver: int) -> None:
         """Partner ``giver`` shows its partners' posts to this follower (guanxi favour).
 
-        This user, if not following the receiver, sees one of the receiver's posts with
-        probability cross_promotion x weight x organic reach x attention x pass x posts;
-        the impression is booked as the receiver's benefit at the market's ad price.
+        This user, if not following the receiver, sees one of the receiver's posts
+        with the tie's cross-promotion chance x the user's organic share seen; the
+        impression is booked as the receiver's benefit at the market's ad price.
         """
-        model, today, m = self.model, self.model.today, self.market
-        for f, promotion in today.promoted_by[giver]:
-            posts = today.posts[f][m]
-            if not posts or self.following[f]:
+        model, m = self.model, self.market
+        for f, chances in model.today.promoted_by[giver]:
+            chance = chances[m]
+            if not chance or self.following[f]:
                 continue
-            prob = promotion * self.organic_seen * today.pass_share[f][m] * posts
-            if self.random.random() < prob:
+            if self.random.random() < chance * self.organic_seen:
                 model.tally["cross_promotion_impressions"][f][m] += 1
                 self.seen[f] = self.seen.get(f, 0) + 1
                 self.own_posts.setdefault(f, 0)
@@ -151,8 +157,8 @@ class UserAgent(mesa.Agent):
 
     def _referrer(self, f: int) -> int | None:
         """The partner of firm f (if any) that refers this customer of its own to f today."""
-        for giver, rate in self.model.today.referrers[f]:
-            if self.customer[giver] and self.random.random() < rate:
+        for giver, chance in self.model.today.referrers[f]:
+            if self.customer[giver] and self.random.random() < chance:
                 return giver
         return None
 
@@ -169,52 +175,34 @@ class UserAgent(mesa.Agent):
                     entry[1] += tie.attitude[f]
         return heard
 
-    def _share_probability(self, f: int) -> float:
-        """P(seeing at least one post of firm f that ties engaged with or bought yesterday)."""
-        model = self.model
-        share_reach = model.spec.network.share_reach
-        if share_reach <= 0:
-            return 0.0
-        if model.network is not None:
-            heard = self.heard.get(f)
-            if heard is None:
-                return 0.0
-            return 1.0 - (1.0 - min(share_reach, 0.999999)) ** heard[0]
-        # Fully mixed: the market's expressers, spread over a user's tie count.
-        net = model.spec.network
-        share = model.today.expressers[f][self.market] / max(model.market_size[self.market], 1)
-        return 1.0 - math.exp(-share_reach * (net.strong_ties + net.weak_ties) * share)
-
     def hear_word_of_mouth(self) -> None:
-        """Unaware firms this user saw nothing of today may reach it by word of mouth."""
-        for f in self.model.firms_here[self.market]:
+        """Unaware firms this user saw nothing of today may reach it by word of mouth.
+
+        On a network every strong and weak tie aware at dawn tells the user
+        independently, with the tie kind's probability; fully mixed, with the
+        market's probability of the day (:func:`sim.model.awareness.mixed_word_of_mouth_probability`).
+        """
+        model, m = self.model, self.market
+        if model.network is not None:
+            rand = self.random.random
+            net = model.spec.network
+            strong_wom, weak_wom = net.strong_tie_wom, net.weak_tie_wom
+            for f in model.firms_here[m]:
+                if self.aware[f] or f in self.seen:
+                    continue
+                if any(tie.aware[f] and rand() < strong_wom for tie in self.strong_ties) or any(
+                    tie.aware[f] and rand() < weak_wom for tie in self.weak_ties
+                ):
+                    self.newly_aware.append(f)
+            return
+        word_of_mouth = model.today.word_of_mouth
+        for f in model.firms_here[m]:
             if (
                 not self.aware[f]
                 and f not in self.seen
-                and self.random.random() < self._word_of_mouth_probability(f)
+                and self.random.random() < word_of_mouth[f][m]
             ):
                 self.newly_aware.append(f)
-
-    def _word_of_mouth_probability(self, f: int) -> float:
-        """P(aware others make this user aware of firm f today).
-
-        Social network (Goldenberg et al. 2001): 1 - (1 - b_s)^m_s (1 - b_w)^m_w with
-        m_s, m_w the aware strong and weak ties. Fully mixed (Bass 1969):
-        1 - (1 - q / N_m)^A_m with A_m the users of the market aware at dawn.
-        """
-        model, net = self.model, self.model.spec.network
-        if model.network is not None:
-            strong = sum(1 for tie in self.strong_ties if tie.aware[f])
-            weak = sum(1 for tie in self.weak_ties if tie.aware[f])
-            if not strong and not weak:
-                return 0.0
-            not_told = (1.0 - min(net.strong_tie_wom, 0.999999)) ** strong * (
-                1.0 - min(net.weak_tie_wom, 0.999999)
-            ) ** weak
-            return 1.0 - not_told
-        size = model.market_size[self.market]
-        aware = model.today.aware_count[f][self.market]
-        return 1.0 - (1.0 - min(net.mixed_wom / size, 0.999999)) ** aware
 
     def become_aware(self) -> None:
         """Anything seen makes the user aware, and so does word of mouth."""
@@ -228,36 +216,38 @@ class UserAgent(mesa.Agent):
         """Consume seen items and engage with consumed ones (Zhang 2025's behaviours)."""
         model, today, m = self.model, self.model.today, self.market
         users, crm = model.spec.users, model.spec.crm
+        tally = model.tally
         binomial = self.random.binomialvariate
         dependency = self.sns_dependency
         self.fit, self.consumed, self.engaged = {}, {}, {}
         for f, items in self.seen.items():
-            fit = (
-                today.transactional_share[f][m] * self.transactional_motive
-                + today.relational_share[f][m] * self.relational_motive
-            ) * today.fit_discount[f][m]
-            fit += crm.targeting_effect * today.crm[f] * (1.0 - fit)
-            attitude = self.attitude[f]
-            p_consume = sigmoid(
-                users.consume_intercept
-                + users.consume_per_dependency * dependency
-                + users.consume_per_fit * fit
-                + users.consume_per_attitude * attitude
+            fit = content_fit(
+                today.transactional_share[f][m],
+                self.transactional_motive,
+                today.relational_share[f][m],
+                self.relational_motive,
+                today.fit_kept[f][m],
+                today.crm[f],
+                crm,
             )
-            consumed = binomial(items, p_consume)
+            attitude = self.attitude[f]
+            consumed = binomial(items, consume_probability(users, dependency, fit, attitude))
             engaged = 0
             if consumed:
-                p_engage = sigmoid(
-                    users.engage_intercept
-                    + users.engage_per_dependency * dependency
-                    + users.engage_per_relational_motive * self.relational_motive
-                    + users.engage_per_fit * fit
-                    + users.engage_per_attitude * attitude
-                    + users.engage_per_collectivism * model.collectivism[m]
+                p_engage = engage_probability(
+                    users,
+                    dependency,
+                    self.relational_motive,
+                    fit,
+                    attitude,
+                    model.collectivism[m],
                 )
                 engaged = binomial(consumed, p_engage)
-                model.tally["consumed"][f][m] += consumed
-                model.tally["engagements"][f][m] += engaged
+                tally["consumed"][f][m] += consumed
+                tally["consumers"][f][m] += 1
+                if engaged:
+                    tally["engagements"][f][m] += engaged
+                    tally["engagers"][f][m] += 1
             self.fit[f] = fit
             self.consumed[f] = consumed
             self.engaged[f] = engaged
@@ -281,68 +271,67 @@ class UserAgent(mesa.Agent):
     def update_attitude(self) -> None:
         """Content valence and fit, answers and over-posting fatigue."""
         users = self.model.spec.users
-        neutral = users.neutral_fit
         self.excess_posts = {}
         for f in self.seen:
-            attitude = self.attitude[f]
-            valence = clip((self.fit[f] - neutral) / (1.0 - neutral))
-            learned = 1.0 - (1.0 - users.attitude_learning_rate) ** self.consumed[f]
-            attitude += learned * (valence - attitude)
-            if f in self.answered:
-                attitude += users.response_effect
-            elif f in self.ignored:
-                attitude -= users.ignored_effect
-            excess = max(0.0, self.own_posts[f] - users.fatigue_threshold)
-            attitude -= users.fatigue_per_post * excess
+            excess = excess_posts(self.own_posts[f], users.fatigue_threshold)
+            self.attitude[f] = after_the_day(
+                self.attitude[f],
+                self.fit[f],
+                self.consumed[f],
+                f in self.answered,
+                f in self.ignored,
+                excess,
+                users,
+            )
             self.excess_posts[f] = excess
-            self.attitude[f] = clip(attitude)
 
     def listen(self) -> None:
         """Move toward the opinion ties expressed (weighted by collectivism), then decay."""
         model, m = self.model, self.market
-        weight = model.spec.users.social_influence * model.collectivism[m]
+        weight = model.influence_weight[m]
         attitude = self.attitude
         if model.network is not None:
             for f, (count, total) in self.heard.items():
                 if self.aware[f]:
-                    attitude[f] += weight * (total / count - attitude[f])
+                    attitude[f] = toward(attitude[f], total / count, weight)
         else:
             for f in model.firms_here[m]:
                 opinion = model.today.market_opinion[f][m]
                 if opinion is not None and self.aware[f]:
-                    attitude[f] += weight * (opinion - attitude[f])
-        keep = 1.0 - model.spec.users.attitude_decay
+                    attitude[f] = toward(attitude[f], opinion, weight)
+        keep = model.attitude_kept
         self.attitude = [a * keep for a in attitude]
 
     # ------------------------------------------------------------------ phase 6
     def follow_or_unfollow(self) -> None:
         """Follow firms whose content was consumed; leave others (fatigue, dislike)."""
         model, today, m = self.model, self.model.today, self.market
-        users, crm = model.spec.users, model.spec.crm
+        users = model.spec.users
         rand = self.random.random
         leaving = []
         for f in model.firms_here[m]:
             if self.following[f]:
-                p_unfollow = (
-                    users.unfollow_base
-                    + users.unfollow_per_fatigue * self.excess_posts.get(f, 0.0)
-                    + users.unfollow_per_negative_attitude * max(0.0, -self.attitude[f])
-                ) * (1.0 - crm.retention_effect * today.crm[f])
+                p_unfollow = unfollow_probability(
+                    users.unfollow_base,
+                    users.unfollow_per_fatigue,
+                    self.excess_posts.get(f, 0.0),
+                    users.unfollow_per_negative_attitude,
+                    self.attitude[f],
+                    today.retention[f],
+                )
                 if rand() < p_unfollow:
                     leaving.append(f)
         joining = []
         for f, consumed in self.consumed.items():
             if consumed and not self.following[f]:
-                p_follow = sigmoid(
-                    users.follow_intercept
-                    + users.follow_per_transactional
-                    * today.transactional_share[f][m]
-                    * self.transactional_motive
-                    + users.follow_per_relational
-                    * today.relational_share[f][m]
-                    * self.relational_motive
-                    + users.follow_per_dependency * self.sns_dependency
-                    + users.follow_per_attitude * self.attitude[f]
+                p_follow = follow_probability(
+                    users,
+                    today.transactional_share[f][m],
+                    self.transactional_motive,
+                    today.relational_share[f][m],
+                    self.relational_motive,
+                    self.sns_dependency,
+                    self.attitude[f],
                 )
                 if rand() < p_follow:
                     joining.append(f)
@@ -357,32 +346,34 @@ class UserAgent(mesa.Agent):
     def purchase(self) -> None:
         """Buy after consuming content (shop or redirect); then express opinions tomorrow."""
         model, today, m = self.model, self.model.today, self.market
-        users = model.spec.users
+        users, tally = model.spec.users, model.tally
         value = model.markets[m].purchase_value
         bought = []
         for f, consumed in self.consumed.items():
             if not consumed:
                 continue
             attitude = self.attitude[f]
-            intent = (
-                users.purchase_intent_base
-                * (1.0 + users.incentive_effect * today.promotional_share[f][m])
-                * (1.0 + attitude)
-                * (1.0 + model.spec.crm.conversion_effect * today.crm[f])
+            p_buy = purchase_probability(
+                users.purchase_intent_base,
+                today.content_multiplier[f][m],
+                attitude,
+                model.spec.crm.conversion_effect,
+                today.crm[f],
+                today.checkout[f][m],
             )
-            if self.random.random() < min(1.0, intent * today.checkout[f][m]):
+            if self.random.random() < p_buy:
                 bought.append(f)
-                model.tally["conversions"][f][m] += 1
-                model.tally["revenue"][f][m] += value
+                tally["conversions"][f][m] += 1
+                tally["revenue"][f][m] += value
                 if not self.customer[f]:
-                    model.tally["new_customers"][f][m] += 1
+                    tally["new_customers"][f][m] += 1
                 self.customer[f] = True
                 quality = model.firm_by_index[f].product_quality
-                self.attitude[f] = attitude + users.experience_weight * (quality - attitude)
+                self.attitude[f] = toward(attitude, quality, users.experience_weight)
         for f in bought:
             if f in self.referred:
-                # The referring partner's favour: the gross margin on the purchase.
-                giver = self.referred[f]
-                model.benefit[giver][f] += value * model.firm_by_index[f].gross_margin
+                # The referring partner's favour.
+                margin = model.firm_by_index[f].gross_margin
+                model.benefit[self.referred[f]][f] += referral_value(value, margin)
         self.expressed = {f for f, engaged in self.engaged.items() if engaged}
         self.expressed.update(bought)

@@ -1,60 +1,67 @@
-"""The agent-per-user reference of the market model (issue 6).
+"""The agent-per-user reference of the market model.
 
-The same model as :class:`sim.model.MarketModel`, built from the same validated
+The model of :class:`sim.model.MarketModel`, built from the same validated
 :class:`sim.scenario.Scenario`, written the way the Mesa examples are: every user
-is a :class:`~benchmarks.reference.agents.UserAgent` stepped phase by phase with
+is a :class:`~tests.reference.agents.UserAgent` stepped phase by phase with
 ``AgentSet.do``. Firms, their strategies, the guanxi network and the user network
-are the model package's own (``sim.model.firms.Firm``, ``sim.model.strategy.StrategyTable``,
-``sim.model.guanxi.GuanxiNetwork``, ``sim.model.network.build_user_network``): only the user
-side is re-implemented, one agent at a time.
+are the model package's own (``sim.model.firms.Firm``,
+``sim.model.strategy.StrategyTable``, ``sim.model.guanxi.GuanxiNetwork``,
+``sim.model.network.build_user_network``), and so are the equations: the users
+and the firm-side steps below call the mechanism modules' functions.
 
-It serves two purposes: the idiomatic-Mesa baseline that ``benchmarks/bench_reference.py``
-times the vectorised model against, and the oracle of ``tests/test_reference_oracle.py``
-(both models must agree in distribution on the focal firm's outcomes).
+What the reference does its own way is the sampling and the bookkeeping: each
+user's draws one at a time from Python's ``random`` (no thinned or compiled draws,
+no sets of touched entries), the day's flows tallied per (firm, market) as users
+add to them, and the stocks (aware users, followers, customers, attitudes) counted
+over all users every day rather than kept up to date. Agreeing in distribution with
+``MarketModel`` (``tests/test_reference_oracle.py``) therefore checks the vectorised
+model's sampling and running books. ``benchmarks/bench_reference.py`` also times the
+vectorised model against it, as the idiomatic-Mesa baseline.
 
-One step, in the order of ``sim/model.py``: firms act; exposure; consumption and
-engagement; answers; attitudes; follow and unfollow; purchase; CRM capability;
-guanxi; metrics and data collection. Firm-level quantities that every user reads
-during a phase (today's posts, pass shares, answer shares, ...) are fixed before
-the phase in :class:`Today`, as nested lists indexed ``[firm][market]``.
+One step, in the order of ``sim/model/model.py``: firms act; exposure; consumption
+and engagement; answers; attitudes; follow and unfollow; purchase; CRM capability;
+guanxi; the books; metrics and data collection. Firm-level quantities that every
+user reads during a phase (today's posts, pass shares, answer shares, ...) are fixed
+once before the phase in :class:`Today`, as nested lists indexed ``[firm][market]``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import mesa
 import numpy as np
 
-from benchmarks.reference.agents import UserAgent
-from sim.model.firms import Firm, knowledge_transfer
+from sim.model.answers import answer_share
+from sim.model.attitude import influence_weight
+from sim.model.awareness import mixed_word_of_mouth_probability
+from sim.model.benefits import cross_promotion_chance, referral_probability
+from sim.model.crm import update_crm_capability
+from sim.model.engagement import fit_kept
+from sim.model.entries import Cells
+from sim.model.exposure import book_policy_support, content_filter, mixed_share_probability
+from sim.model.firms import Firm, close_books
+from sim.model.following import retention
 from sim.model.guanxi import GuanxiNetwork
-from sim.model import focal_attitude, focal_crm_capability, focal_customers, focal_followers
+from sim.model.ledger import FLOWS, Ledger
 from sim.model.network import UserNetwork, build_user_network
-from sim.scenario import Scenario, load_scenario, scenario_from_data
+from sim.model.purchase import checkout_rate, content_multiplier
+from sim.model.reporting import (
+    focal_attitude,
+    focal_crm_capability,
+    focal_customers,
+    focal_followers,
+    tie_count,
+)
+from sim.model.stocks import Metrics, Stocks, measure
 from sim.model.strategy import StrategyTable
 from sim.model.users import users_per_market
+from sim.scenario import Scenario
+from tests.reference.agents import UserAgent
 
-# Per (firm, market) daily counts the users add to: the user-side flows of MarketModel.
-TALLIES = (
-    "impressions",
-    "reach",
-    "ad_impressions",
-    "cross_promotion_impressions",
-    "share_impressions",
-    "referrals",
-    "consumed",
-    "engagements",
-    "answered",
-    "ignored",
-    "new_followers",
-    "unfollows",
-    "conversions",
-    "new_customers",
-    "revenue",
-)
+# The day's flows per (firm, market) that users add to: all but the posts (firm side).
+TALLIES = tuple(name for name in FLOWS if name != "posts")
 
 
 @dataclass
@@ -64,16 +71,19 @@ class Today:
     posts: list[list[int]]
     ad_reach: list[list[float]]  # share of non-followers reached by ads
     pass_share: list[list[float]]  # share of posts not filtered by regulation
-    promoted_by: list[list[tuple[int, float]]]  # [giver]: (receiver, cross-promotion share)
+    # [giver]: (receiver, per market the chance a follower of the giver sees the
+    # receiver's post, before the follower's organic share seen)
+    promoted_by: list[list[tuple[int, list[float]]]]
     referrers: list[list[tuple[int, float]]]  # [receiver]: (giver, P(referral) per customer)
     transactional_share: list[list[float]]
     relational_share: list[list[float]]
-    promotional_share: list[list[float]]
-    fit_discount: list[list[float]]  # fit kept after cultural distance and localisation
+    content_multiplier: list[list[float]]  # purchase intent multiplier of the content mix
+    fit_kept: list[list[float]]  # fit kept after cultural distance and localisation
     checkout: list[list[float]]  # share of purchase intents completed
     crm: list[float]  # [firm]: social CRM capability
-    expressers: list[list[int]]  # fully mixed: users who expressed an opinion yesterday
-    aware_count: list[list[float]] | None = None  # fully mixed: aware at dawn
+    retention: list[float]  # [firm]: factor on its followers' unfollow probability
+    word_of_mouth: list[list[float]] | None = None  # fully mixed: P(told), from the aware at dawn
+    share_probability: list[list[float]] | None = None  # fully mixed: P(seeing a share)
     answer_share: list[list[float]] | None = None  # set in phase 4
     market_opinion: list[list[float | None]] | None = None  # fully mixed, set in phase 5
 
@@ -82,20 +92,11 @@ class ReferenceModel(mesa.Model):
     """The market model with one ``mesa.Agent`` per user.
 
     Args:
-        spec: a validated :class:`Scenario`, a bundled scenario's name or a TOML path.
+        spec: a validated :class:`Scenario` (``sim.scenario.load_scenario``).
         rng: seed or generator; defaults to ``[model] seed``.
-        **overrides: scenario parameters by dotted path with ``__`` for dots, as in
-            :class:`sim.model.MarketModel`.
     """
 
-    def __init__(
-        self, spec: Scenario | str | Path = "baseline", *, rng: Any = None, **overrides: Any
-    ) -> None:
-        dotted = {key.replace("__", "."): value for key, value in overrides.items()}
-        if not isinstance(spec, Scenario):
-            spec = load_scenario(spec, dotted)
-        elif dotted:
-            spec = scenario_from_data(spec.model_dump(mode="json"), "scenario", dotted)
+    def __init__(self, spec: Scenario, *, rng: Any = None) -> None:
         super().__init__(rng=spec.model.seed if rng is None else rng)
         self.spec = spec
         self.markets = spec.markets
@@ -112,12 +113,19 @@ class ReferenceModel(mesa.Model):
             for strategy in firm_spec.strategies:
                 self.strategies_in_market[self.market_index[strategy.market]].append((f, strategy))
         self.collectivism = [1.0 - m.individualism / 100.0 for m in self.markets]
+        self.influence_weight = [
+            influence_weight(spec.users.social_influence, c) for c in self.collectivism
+        ]
+        self.attitude_kept = 1.0 - spec.users.attitude_decay  # each day's decay
 
         counts = users_per_market(spec.markets, spec.model.n_users)
-        self.market_size = [int(c) for c in counts]
+        self.market_size = counts.astype(float)
         for m, count in enumerate(counts):
             UserAgent.create_agents(self, int(count), market=m)
         self.users = self.agents_by_type[UserAgent]
+        self.cells = Cells(
+            np.array([user.market for user in self.users]), self.n_firms, self.n_markets
+        )
         self.network: UserNetwork | None = None
         if spec.network.structure == "social":
             self.network = self._tie_users(list(self.users))
@@ -125,23 +133,22 @@ class ReferenceModel(mesa.Model):
         for index, firm_spec in enumerate(spec.firms):
             Firm(self, firm_spec, index)
         self.firms = self.agents_by_type[Firm]
+        self.ordered_firms = sorted(self.firms, key=lambda firm: firm.index)
         self.firm_by_index = {firm.index: firm for firm in self.firms}
         self.focal = next(firm for firm in self.firms if firm.is_focal)
         self.guanxi = GuanxiNetwork(self)
 
-        home = np.array([self.firm_by_index[f].home_market for f in range(self.n_firms)])
-        self.home_market = home
+        self.home_market = np.array([firm.home_market for firm in self.ordered_firms])
         individualism = np.array([m.individualism for m in self.markets])
-        self.cultural_distance = np.abs(individualism[home][:, None] - individualism[None, :]) / 100
-        self.foreign = home[:, None] != np.arange(self.n_markets)[None, :]
+        self.cultural_distance = (
+            np.abs(individualism[self.home_market][:, None] - individualism[None, :]) / 100
+        )
+        self.foreign = self.home_market[:, None] != np.arange(self.n_markets)[None, :]
 
-        self.posts_today = np.zeros((self.n_firms, self.n_markets), np.int64)
-        self.ad_reach_today = np.zeros((self.n_firms, self.n_markets))
-        self.knowledge_boost = np.zeros(self.n_firms)
         self.today: Today | None = None
         self.focal_conversions = 0  # cumulative, for the reporter
         self._new_day_books()
-        self.update_metrics()
+        self.count_stocks()
         self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
         self.datacollector.collect(self)
 
@@ -162,30 +169,22 @@ class ReferenceModel(mesa.Model):
         return network
 
     def _new_day_books(self) -> None:
+        self.ledger = Ledger.open(self.cells)
         self.tally = {
             name: [[0.0] * self.n_markets for _ in range(self.n_firms)] for name in TALLIES
         }
         self.benefit = [[0.0] * self.n_firms for _ in range(self.n_firms)]  # [giver][receiver]
-        self.firm_benefit = np.zeros((self.n_firms, self.n_firms))
 
-    # ------------------------------------------------------------------ helpers
     def non_followers(self, firm: int, market: int) -> int:
-        return int(self.market_size[market] - self.followers_count[firm, market])
-
-    def crm_array(self) -> np.ndarray:
-        return np.array([self.firm_by_index[f].crm_capability for f in range(self.n_firms)])
-
-    def tally_array(self, name: str) -> np.ndarray:
-        return np.array(self.tally[name])
+        return int(self.market_size[market] - self.stocks.followers[firm, market])
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
-        """One day, in the order of sim/model.py."""
+        """One day, in the order of sim/model/model.py."""
         self._new_day_books()
         self.guanxi.start_day()
         self.firms.shuffle_do("act")
         self.plan_exposure()
-        self.count_aware_at_dawn()
         self.users.do("expose")
         self.users.do("hear_word_of_mouth")
         self.users.do("become_aware")
@@ -197,106 +196,95 @@ class ReferenceModel(mesa.Model):
         self.users.do("listen")
         self.users.do("follow_or_unfollow")
         self.users.do("purchase")
-        self.update_crm_capability()
-        self.update_guanxi()
-        self.focal_conversions += int(sum(self.tally["conversions"][self.focal.index]))
-        self.update_metrics()
+        self.close_the_day()
+        self.count_stocks()
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ phase 2 (firm side)
     def plan_exposure(self) -> None:
         """Fix today's firm-side quantities that users read: posts, filtering, partners."""
         spec, strategy = self.spec, self.strategy
-        n_firms, n_markets = self.n_firms, self.n_markets
+        n_firms = self.n_firms
+        posts = np.array([firm.posts_today for firm in self.ordered_firms], np.int64)
+        ad_reach = [firm.ad_reach_today for firm in self.ordered_firms]
+        self.ledger["posts"][:] = posts
         # (giver, receiver, strength x giver's reciprocity), both ways for each tie.
         ties = self.guanxi.directed_ties() if spec.guanxi.enabled else []
+        passed, filtered = content_filter(self, ties)
+        if ties:
+            book_policy_support(self, self.ledger, ties, filtered, posts)
 
-        # Regulation filters unlocalised foreign posts; partners at home in a market
-        # give policy support there (Luo 2024).
-        regulation = np.array([m.content_regulation for m in self.markets])
-        filtered_share = self.foreign * regulation[None, :] * (1.0 - strategy.localisation)
-        institutional = [m.institutional_weight for m in self.markets]
-        policy = np.zeros((n_firms, n_markets))
-        for giver, receiver, weight in ties:
-            home = self.home_market[giver]
-            policy[receiver, home] += spec.guanxi.policy_support * weight * institutional[home]
-        pass_share = 1.0 - filtered_share * (1.0 - np.minimum(policy, 1.0))
-
-        promoted_by: list[list[tuple[int, float]]] = [[] for _ in range(n_firms)]
+        promoted_by: list[list[tuple[int, list[float]]]] = [[] for _ in range(n_firms)]
         referrers: list[list[tuple[int, float]]] = [[] for _ in range(n_firms)]
         for giver, receiver, weight in ties:
-            promoted_by[giver].append((receiver, spec.guanxi.cross_promotion * weight))
+            chances = cross_promotion_chance(
+                spec.guanxi.cross_promotion, weight, passed[receiver], posts[receiver]
+            )
+            promoted_by[giver].append((receiver, chances.tolist()))
             if spec.guanxi.referral_rate > 0:
-                referrers[receiver].append((giver, spec.guanxi.referral_rate * weight))
-            # Policy support is worth the filtered posts avoided x the cost of a post.
-            home = self.home_market[giver]
-            avoided = (
-                spec.guanxi.policy_support
-                * weight
-                * institutional[home]
-                * filtered_share[receiver, home]
-                * self.posts_today[receiver, home]
-            )
-            self.firm_benefit[giver, receiver] += (
-                avoided * self.firm_by_index[receiver].cost_per_post
-            )
+                chance = referral_probability(spec.guanxi.referral_rate, weight)
+                referrers[receiver].append((giver, chance))
 
-        users = spec.users
         seamless = np.array([m.shop_seamlessness for m in self.markets])
-        checkout = np.where(
-            strategy.shop,
-            users.redirect_checkout_rate
-            + (users.shop_checkout_rate - users.redirect_checkout_rate) * seamless[None, :],
-            users.redirect_checkout_rate,
-        )
-        expressers = [[0] * n_markets for _ in range(n_firms)]
-        if self.network is None:
-            for user in self.users:
-                for f in user.expressed:
-                    expressers[f][user.market] += 1
+        capability = [firm.crm_capability for firm in self.ordered_firms]
         self.today = Today(
-            posts=self.posts_today.tolist(),
-            ad_reach=self.ad_reach_today.tolist(),
-            pass_share=pass_share.tolist(),
+            posts=posts.tolist(),
+            ad_reach=ad_reach,
+            pass_share=passed.tolist(),
             promoted_by=promoted_by,
             referrers=referrers,
             transactional_share=strategy.transactional_share.tolist(),
             relational_share=strategy.relational_share.tolist(),
-            promotional_share=strategy.promotional_share.tolist(),
-            fit_discount=(1.0 - self.cultural_distance * (1.0 - strategy.localisation)).tolist(),
-            checkout=checkout.tolist(),
-            crm=self.crm_array().tolist(),
-            expressers=expressers,
+            content_multiplier=content_multiplier(
+                spec.users.incentive_effect, strategy.promotional_share
+            ).tolist(),
+            fit_kept=fit_kept(self.cultural_distance, strategy.localisation).tolist(),
+            checkout=checkout_rate(spec.users, strategy.shop, seamless[None, :]).tolist(),
+            crm=capability,
+            retention=[retention(spec.crm.retention_effect, c) for c in capability],
         )
-
-    def count_aware_at_dawn(self) -> None:
-        """Fully mixed: aware users per firm and market at dawn, before today's exposure.
-
-        As in sim/model.py, word of mouth hears only users aware at dawn, in a fully
-        mixed market as on a social network (ties aware at dawn).
-        """
         if self.network is None:
-            self.today.aware_count = self.aware_count.tolist()
+            self.plan_fully_mixed()
+
+    def plan_fully_mixed(self) -> None:
+        """Fully mixed: each market's word of mouth and shares, per firm, for today.
+
+        Word of mouth hears the users aware at dawn (yesterday's count, before
+        today's exposure); shares come from the users who expressed an opinion
+        yesterday, counted here over the users.
+        """
+        net = self.spec.network
+        expressers = np.zeros((self.n_firms, self.n_markets))
+        for user in self.users:
+            for f in user.expressed:
+                expressers[f, user.market] += 1
+        word_of_mouth = np.zeros((self.n_firms, self.n_markets))
+        share = np.zeros((self.n_firms, self.n_markets))
+        for m, size in enumerate(self.market_size.tolist()):
+            if size == 0:
+                continue
+            word_of_mouth[:, m] = mixed_word_of_mouth_probability(
+                net.mixed_wom, size, self.aware_count[:, m]
+            )
+            if net.share_reach > 0:
+                share[:, m] = mixed_share_probability(
+                    net.share_reach, net.strong_ties + net.weak_ties, expressers[:, m] / size
+                )
+        self.today.word_of_mouth = word_of_mouth.tolist()
+        self.today.share_probability = share.tolist()
 
     # ------------------------------------------------------------------ phase 4 (firm side)
     def set_answer_shares(self) -> None:
         """Share of comments each firm answers today, within capacity and budget."""
-        comments = self.tally_array("engagements")
-        wanted = self.strategy.responsiveness * comments
-        answer_share = np.zeros_like(wanted)
-        for firm in self.firms:
-            f = firm.index
-            total = wanted[f].sum()
-            if total <= 0:
-                continue
-            budget_left = max(0.0, self.strategy.budget[f].sum() - firm.costs)
-            affordable = (
-                budget_left / firm.cost_per_response if firm.cost_per_response > 0 else np.inf
-            )
-            scale = min(1.0, min(firm.response_capacity, affordable) / total)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                answer_share[f] = np.where(comments[f] > 0, wanted[f] * scale / comments[f], 0)
-        self.today.answer_share = answer_share.tolist()
+        firms = self.ordered_firms
+        spent = np.array([firm.costs for firm in firms])  # posts and ads, planned today
+        self.today.answer_share = answer_share(
+            self.strategy.responsiveness,
+            np.array(self.tally["engagements"]),
+            np.array([firm.response_capacity for firm in firms]),
+            np.maximum(0.0, self.strategy.budget.sum(axis=1) - spent),
+            np.array([firm.cost_per_response for firm in firms]),
+        ).tolist()
 
     # ------------------------------------------------------------------ phase 5 (fully mixed)
     def gather_market_opinions(self) -> None:
@@ -314,42 +302,26 @@ class ReferenceModel(mesa.Model):
             for f in range(self.n_firms)
         ]
 
-    # ------------------------------------------------------------------ phase 8
-    def update_crm_capability(self) -> None:
-        """Interactions captured and answered build CRM capability; partners share know-how."""
-        engagements = self.tally_array("engagements").sum(axis=1)
-        answered = self.tally_array("answered").sum(axis=1)
-        for firm in self.firms:
-            firm.interactions = (
-                engagements[firm.index] + self.spec.crm.answer_weight * answered[firm.index]
-            )
-        self.knowledge_boost[:] = 0.0
-        if self.spec.guanxi.enabled and self.guanxi.graph.number_of_edges():
-            ordered = [self.firm_by_index[f] for f in range(self.n_firms)]
-            boost, value = knowledge_transfer(ordered, self.guanxi.strength_matrix(), self.spec)
-            self.knowledge_boost[:] = boost
-            self.firm_benefit += value
-        self.firms.do("update_crm")
+    # ------------------------------------------------------------------ phases 8 and 9
+    def close_the_day(self) -> None:
+        """The users' tallies and favours into the day's ledger; CRM, guanxi and the books.
 
-    # ------------------------------------------------------------------ phase 9
-    def update_guanxi(self) -> None:
-        """Book favours, strengthen or decay ties, evaluate and sever; close the books."""
-        spec = self.spec.guanxi
-        if spec.enabled:
-            self.guanxi.exchange(self.firm_benefit + np.array(self.benefit))
-            self.guanxi.evaluate()
-        answered = self.tally_array("answered").sum(axis=1)
-        revenue = self.tally_array("revenue").sum(axis=1)
-        for firm in self.firms:
-            upkeep = spec.upkeep_cost * self.guanxi.degree(firm.index)
-            firm.close_books(
-                float(revenue[firm.index]),
-                float(answered[firm.index] * firm.cost_per_response + upkeep),
-            )
+        From the ledger the firm side runs as in ``MarketModel``: CRM capability learns
+        from the interactions captured (and books partners' know-how), guanxi ties book
+        the favours and are evaluated, and each firm closes its books.
+        """
+        ledger = self.ledger
+        for name in TALLIES:
+            ledger[name] = np.array(self.tally[name])
+        ledger.benefit += np.array(self.benefit)
+        self.focal_conversions += int(ledger["conversions"][self.focal.index].sum())
+        update_crm_capability(self, ledger)
+        self.guanxi.end_day(ledger)
+        close_books(self, ledger)
 
     # ------------------------------------------------------------------ metrics
-    def update_metrics(self) -> None:
-        """Stocks per (firm, market) counted over the users, and each firm's performance."""
+    def count_stocks(self) -> None:
+        """Stocks per (firm, market) counted over the users, and the day's metrics."""
         n_f, n_m = self.n_firms, self.n_markets
         aware = [[0] * n_m for _ in range(n_f)]
         followers = [[0] * n_m for _ in range(n_f)]
@@ -368,47 +340,25 @@ class ReferenceModel(mesa.Model):
                     followers[f][m] += 1
                 if user.customer[f]:
                     customers[f][m] += 1
-        self.aware_count = np.array(aware, float)
-        self.followers_count = np.array(followers, float)
-        self.customers_count = np.array(customers, float)
-        count = self.aware_count
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, np.array(attitude_sum) / count, 0.0)
-            second = np.where(count > 0, np.array(attitude_sq) / count, 0.0)
-        self.attitude_mean = mean
-        self.attitude_sd = np.sqrt(np.maximum(0.0, second - mean**2))
-
-        size = np.maximum(np.array(self.market_size, float), 1)[None, :]
-        customers_all = self.customers_count.sum(axis=0, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            customer_share = np.where(customers_all > 0, self.customers_count / customers_all, 0)
-        components = (self.aware_count / size + (self.attitude_mean + 1) / 2 + customer_share) / 3
-        centrality = self.guanxi.centrality()
-        for firm in self.firms:
-            f, markets = firm.index, firm.target_markets
-            firm.performance = float(components[f, markets].mean())
-            firm.followers = int(self.followers_count[f].sum())
-            firm.aware = int(self.aware_count[f].sum())
-            firm.customers = int(self.customers_count[f].sum())
-            aware_total = self.aware_count[f].sum()
-            firm.mean_attitude = float(
-                (self.attitude_mean[f] * self.aware_count[f]).sum() / aware_total
-                if aware_total
-                else 0.0
-            )
-            firm.centrality = float(centrality.get(f, 0.0))
-            firm.guanxi = firm.guanxi_level
-            firm.tie_count = firm.ties
+        self.stocks = Stocks(
+            aware=np.array(aware, float),
+            followers=np.array(followers, float),
+            customers=np.array(customers, float),
+            attitude_sum=np.array(attitude_sum),
+            attitude_squares=np.array(attitude_sq),
+            following_by_firm=np.array([user.following for user in self.users]).T,
+            customer_by_firm=np.array([user.customer for user in self.users]).T,
+        )
+        self.aware_count = self.stocks.aware
+        self.followers_count = self.stocks.followers
+        self.customers_count = self.stocks.customers
+        self.metrics: Metrics = measure(self.stocks, self.market_size, self.strategy.active)
 
 
 # ---------------------------------------------------------------------- reporters
 def focal_conversions(model: ReferenceModel) -> int:
     """The focal firm's purchases since the start of the run."""
     return model.focal_conversions
-
-
-def tie_count(model: ReferenceModel) -> int:
-    return model.guanxi.graph.number_of_edges()
 
 
 MODEL_REPORTERS = {
