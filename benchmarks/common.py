@@ -78,26 +78,17 @@ def git_commit() -> str:
     return "?"
 
 
-MODEL_SOURCES = (
-    "model",
-    "kernels",
-    "sampling",
-    "users",
-    "network",
-    "firms",
-    "guanxi",
-    "strategy",
-    "scenario",
-)
+def model_sources() -> list[Path]:
+    """The model package's source files and the scenario schema, in a fixed order."""
+    return [*sorted((REPO / "sim" / "model").glob("*.py")), REPO / "sim" / "scenario.py"]
 
 
 def model_digest() -> str:
     """Short digest of the model's source files: names the exact model measured, since
     the working tree may hold uncommitted changes."""
     digest = hashlib.sha256()
-    for name in MODEL_SOURCES:
-        path = REPO / "sim" / f"{name}.py"
-        digest.update(name.encode() + path.read_bytes())
+    for path in model_sources():
+        digest.update(path.relative_to(REPO).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()[:10]
 
 
@@ -130,8 +121,7 @@ def load_kernels() -> float:
     first guanxi tie).
     """
     from benchmarks.run_baseline import scaled_baseline
-    from sim.model import kernels
-    from sim.model import MarketModel
+    from sim.model import MarketModel, kernels
 
     start = time.perf_counter()
     model = MarketModel(scaled_baseline(10_000, 5), rng=0)
