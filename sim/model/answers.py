@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from sim.model.model import MarketModel
 
 
+def budget_left[T](budget: T, spent: T) -> T:
+    """What is left of the day's budget after posts and ads (never below 0)."""
+    return np.maximum(0.0, budget - spent)
+
+
 def answer_share(
     responsiveness: np.ndarray,
     comments: np.ndarray,
@@ -51,7 +56,7 @@ def answer_comments(
         model.strategy.responsiveness,
         ledger["engagements"],
         np.array([firm.response_capacity for firm in firms]),
-        np.maximum(0.0, model.strategy.budget.sum(axis=1) - np.array([f.costs for f in firms])),
+        budget_left(model.strategy.budget.sum(axis=1), np.array([f.costs for f in firms])),
         np.array([firm.cost_per_response for firm in firms]),
     )
     commented = engagements > 0

@@ -62,6 +62,11 @@ def after_the_day[T](
     return clip(attitude, -1.0, 1.0)
 
 
+def kept_after_decay(attitude_decay: float) -> float:
+    """Share of an attitude kept each day: attitudes decay toward 0 without contact."""
+    return 1.0 - attitude_decay
+
+
 def influence_weight[T](social_influence: float, collectivism: T) -> T:
     """Weight of the ties' mean opinion: social influence x the market's collectivism."""
     return social_influence * collectivism
@@ -83,7 +88,7 @@ def update_attitudes(
     updated = after_the_day(attitude, fit, consumed, answered, ignored, excess, users)
     model.stocks.set_attitude(pop, touched.index, updated)
     social_influence(model, heard)
-    model.stocks.scale_attitudes(pop, np.float32(1.0 - users.attitude_decay))
+    model.stocks.scale_attitudes(pop, np.float32(kept_after_decay(users.attitude_decay)))
     return excess
 
 

@@ -21,7 +21,7 @@ from sim.model import crm
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
     from sim.model.model import MarketModel
-    from sim.scenario import FirmSection
+    from sim.scenario import FirmSection, Scenario
 
 
 def clip_unit(x: float) -> float:
@@ -213,3 +213,14 @@ def close_books(model: MarketModel, ledger: Ledger) -> None:
         f = firm.index
         upkeep = upkeep_cost * model.guanxi.degree(f)
         firm.close_books(revenue[f], answered[f] * firm.cost_per_response + upkeep)
+
+
+def create_firms(model: mesa.Model, spec: Scenario) -> None:
+    """The scenario's firms as Mesa agents, and the model's views of them: ``firms``
+    (the AgentSet), ``ordered_firms`` (by index), ``firm_by_index`` and ``focal``."""
+    for index, firm_spec in enumerate(spec.firms):
+        Firm(model, firm_spec, index)
+    model.firms = model.agents_by_type[Firm]
+    model.ordered_firms = sorted(model.firms, key=lambda firm: firm.index)
+    model.firm_by_index = {firm.index: firm for firm in model.firms}
+    model.focal = next(firm for firm in model.firms if firm.is_focal)

@@ -35,10 +35,11 @@ from sim.model.answers import answer_comments
 from sim.model.attitude import update_attitudes
 from sim.model.awareness import WordOfMouth
 from sim.model.crm import update_crm_capability
+from sim.model.culture import Culture
 from sim.model.engagement import consume_and_engage
 from sim.model.entries import Cells, Expressed
 from sim.model.exposure import Scratch, attention, expose
-from sim.model.firms import Firm, close_books
+from sim.model.firms import close_books, create_firms
 from sim.model.following import follow_and_unfollow
 from sim.model.guanxi import GuanxiNetwork
 from sim.model.ledger import Ledger
@@ -89,16 +90,10 @@ class MarketModel(mesa.Model):
                 self.rng,
             )
         self.strategy = StrategyTable.from_scenario(spec)
-        for index, firm_spec in enumerate(spec.firms):
-            Firm(self, firm_spec, index)
-        self.firms = self.agents_by_type[Firm]
-        self.ordered_firms = sorted(self.firms, key=lambda firm: firm.index)
-        self.firm_by_index = {firm.index: firm for firm in self.firms}
-        self.focal = next(firm for firm in self.firms if firm.is_focal)
+        create_firms(self, spec)
         self.guanxi = GuanxiNetwork(self)
 
         # Fixed for the run: market traits and the users' attention to organic posts.
-        self.collectivism = np.array([1.0 - m.individualism / 100.0 for m in self.markets])
         organic = np.array([m.organic_reach for m in self.markets], np.float32)
         attending = attention(spec.users.attention_base, pop.sns_dependency)
         self.organic_seen = (organic[pop.market] * attending).astype(np.float32)  # (N,)
@@ -108,12 +103,10 @@ class MarketModel(mesa.Model):
         )
         self.active_nf = self.strategy.active.T[pop.market]  # (N, F): the firm targets the user
         self.home_market = np.array([firm.home_market for firm in self.ordered_firms])
-        individualism = np.array([m.individualism for m in self.markets])
-        # Cultural distance between a firm's home and each market, 0-1 (Hofstede).
-        self.cultural_distance = (
-            np.abs(individualism[self.home_market][:, None] - individualism[None, :]) / 100
-        )
-        self.foreign = self.home_market[:, None] != np.arange(self.n_markets)[None, :]
+        culture = Culture.of(self.markets, self.home_market)
+        self.collectivism = culture.collectivism
+        self.cultural_distance = culture.cultural_distance
+        self.foreign = culture.foreign
         self.market_size = np.diff(pop.bounds).astype(float)
         self.cells = Cells(pop.market, self.n_firms, self.n_markets)
         self.scratch = Scratch.of_size(pop.n_users * self.n_firms)

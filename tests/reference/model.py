@@ -33,15 +33,16 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.model.answers import answer_share
-from sim.model.attitude import influence_weight
+from sim.model.answers import answer_share, budget_left
+from sim.model.attitude import influence_weight, kept_after_decay
 from sim.model.awareness import mixed_word_of_mouth_probability
 from sim.model.benefits import cross_promotion_chance, referral_probability
 from sim.model.crm import update_crm_capability
+from sim.model.culture import Culture
 from sim.model.engagement import fit_kept
 from sim.model.entries import Cells
 from sim.model.exposure import book_policy_support, content_filter, mixed_share_probability
-from sim.model.firms import Firm, close_books
+from sim.model.firms import close_books, create_firms
 from sim.model.following import retention
 from sim.model.guanxi import GuanxiNetwork
 from sim.model.ledger import FLOWS, Ledger
@@ -112,11 +113,7 @@ class ReferenceModel(mesa.Model):
         for f, firm_spec in enumerate(spec.firms):
             for strategy in firm_spec.strategies:
                 self.strategies_in_market[self.market_index[strategy.market]].append((f, strategy))
-        self.collectivism = [1.0 - m.individualism / 100.0 for m in self.markets]
-        self.influence_weight = [
-            influence_weight(spec.users.social_influence, c) for c in self.collectivism
-        ]
-        self.attitude_kept = 1.0 - spec.users.attitude_decay  # each day's decay
+        self.attitude_kept = kept_after_decay(spec.users.attitude_decay)
 
         counts = users_per_market(spec.markets, spec.model.n_users)
         self.market_size = counts.astype(float)
@@ -130,20 +127,16 @@ class ReferenceModel(mesa.Model):
         if spec.network.structure == "social":
             self.network = self._tie_users(list(self.users))
 
-        for index, firm_spec in enumerate(spec.firms):
-            Firm(self, firm_spec, index)
-        self.firms = self.agents_by_type[Firm]
-        self.ordered_firms = sorted(self.firms, key=lambda firm: firm.index)
-        self.firm_by_index = {firm.index: firm for firm in self.firms}
-        self.focal = next(firm for firm in self.firms if firm.is_focal)
+        create_firms(self, spec)
         self.guanxi = GuanxiNetwork(self)
 
         self.home_market = np.array([firm.home_market for firm in self.ordered_firms])
-        individualism = np.array([m.individualism for m in self.markets])
-        self.cultural_distance = (
-            np.abs(individualism[self.home_market][:, None] - individualism[None, :]) / 100
-        )
-        self.foreign = self.home_market[:, None] != np.arange(self.n_markets)[None, :]
+        culture = Culture.of(self.markets, self.home_market)
+        self.collectivism = culture.collectivism.tolist()
+        self.influence_weight = [
+            influence_weight(spec.users.social_influence, c) for c in self.collectivism
+        ]
+        self.cultural_distance, self.foreign = culture.cultural_distance, culture.foreign
 
         self.today: Today | None = None
         self.focal_conversions = 0  # cumulative, for the reporter
@@ -282,7 +275,7 @@ class ReferenceModel(mesa.Model):
             self.strategy.responsiveness,
             np.array(self.tally["engagements"]),
             np.array([firm.response_capacity for firm in firms]),
-            np.maximum(0.0, self.strategy.budget.sum(axis=1) - spent),
+            budget_left(self.strategy.budget.sum(axis=1), spent),
             np.array([firm.cost_per_response for firm in firms]),
         ).tolist()
 
