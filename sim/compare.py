@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.runner import focal_outcomes, run_model
 from sim.scenario import Scenario, scenario_from_data
+from sim.seeds import derive_seeds
 from sim.stats import Estimate, mean_ci
 
 OUTCOMES = {
@@ -42,9 +43,8 @@ class Comparison:
 
 
 def replication_seeds(base_seed: int, reps: int) -> list[int]:
-    """Independent seeds for replications, derived from the base seed (SeedSequence)."""
-    children = np.random.SeedSequence(base_seed).spawn(reps)
-    return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]
+    """The seeds of replications 0..reps-1, for A and B alike (:mod:`sim.seeds`)."""
+    return derive_seeds(base_seed, reps)
 
 
 def variant(base: Scenario, overrides: Mapping[str, Any] | Iterable[str], name: str) -> Scenario:

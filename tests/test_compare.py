@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
 
 from sim.compare import compare, replication_seeds, variant
+from sim.seeds import (
+    SWEEP_COMMON,
+    SWEEP_DESIGN,
+    SWEEP_RUNS,
+    derive_rng,
+    derive_seed,
+    derive_seeds,
+)
 from sim.stats import mean_ci
 from tests.conftest import small
 
@@ -18,6 +27,24 @@ def test_replication_seeds_are_distinct_and_reproducible():
     assert seeds == replication_seeds(42, 20)
     assert seeds != replication_seeds(43, 20)
     assert all(0 <= s < 2**63 for s in seeds)
+    assert replication_seeds(42, 5) == seeds[:5]  # more replications only add seeds
+
+
+def test_one_seed_scheme_gives_each_stream_its_own_seeds():
+    # compare, the UI's comparison, validation and sweeps all derive seeds here
+    assert replication_seeds(42, 3) == derive_seeds(42, 3) == [derive_seed(42, r) for r in range(3)]
+    assert derive_seeds(42, 3, "users") == [derive_seed(42, "users", r) for r in range(3)]
+    seeds = [derive_seed(42, r) for r in range(50)]
+    seeds += [
+        derive_seed(42, stream, r) for stream in ("users", "firms", SWEEP_COMMON) for r in range(50)
+    ]
+    seeds += [derive_seed(42, SWEEP_RUNS, point, r) for point in range(10) for r in range(5)]
+    assert len(set(seeds)) == len(seeds)
+    assert derive_seed(42, SWEEP_RUNS, 1, 2) != derive_seed(42, SWEEP_RUNS, 2, 1)
+    # a name stands for its CRC-32, so a stream is the same in every process
+    assert derive_seed(7, "users", 0) == derive_seed(7, zlib.crc32(b"users"), 0)
+    a, b = derive_rng(7, SWEEP_DESIGN), derive_rng(7, SWEEP_DESIGN)
+    assert a.integers(0, 2**62, 4).tolist() == b.integers(0, 2**62, 4).tolist()
 
 
 def test_mean_ci_matches_the_t_interval():

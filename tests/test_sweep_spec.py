@@ -115,6 +115,17 @@ def test_run_seeds_derive_from_sweep_seed_point_and_replication():
     assert run_seed(7, 0, 1, common=True) != run_seed(7, 0, 2, common=True)
 
 
+def test_run_seeds_are_the_documented_spawn_keys():
+    # docs/sweeps.md: spawn key (0, point, replication), (1, r) with common random
+    # numbers; sweep directories record these seeds, and --resume checks them.
+    def documented(seed, *key):
+        state = np.random.SeedSequence(seed, spawn_key=key).generate_state(1, np.uint64)[0]
+        return int(state >> np.uint64(1))
+
+    assert run_seed(7, 3, 1) == documented(7, 0, 3, 1)
+    assert run_seed(7, 3, 1, common=True) == documented(7, 1, 1)
+
+
 def test_run_numbering_and_seeds_do_not_depend_on_the_design_size(tmp_path):
     small = load_sweep(write_sweep(tmp_path))
     runs = list(small.runs())

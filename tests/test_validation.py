@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from sim.cli import main
-from sim.scenario import ScenarioError, iter_parameters
+from sim.parameters import get_value, iter_parameters
+from sim.scenario import ScenarioError
+from sim.seeds import derive_seeds
 from sim.validation import TARGETS, validate
 from sim.validation.common import (
     Check,
@@ -21,7 +23,6 @@ from sim.validation.common import (
     TargetResult,
     build_scenario,
     check_scale_keys,
-    lookup,
     parse_overrides,
     seeds_for,
 )
@@ -100,6 +101,9 @@ def test_welch_difference_is_china_minus_western_europe():
 def test_seeds_differ_between_experiments_and_repeat():
     assert seeds_for(1, "users", 3) == seeds_for(1, "users", 3)
     assert len(set(seeds_for(1, "users", 3) + seeds_for(1, "firms", 3))) == 6
+    # The one seed scheme, each experiment its own stream; more replications only add seeds.
+    assert seeds_for(1, "users", 5) == derive_seeds(1, 5, "users")
+    assert seeds_for(1, "users", 5)[:3] == seeds_for(1, "users", 3)
 
 
 # ---------------------------------------------------------------------- scenarios
@@ -118,12 +122,12 @@ def test_build_scenario_applies_scale_and_overrides_where_they_exist():
     assert spec.firms[0].strategies[0].content_mix.informational == pytest.approx(0.35)
 
 
-def test_lookup_addresses_list_items_by_name():
+def test_paths_address_list_items_by_name():
     data = build_scenario(survey_scenario_data(200, None), "t", Settings()).model_dump(mode="json")
-    assert lookup(data, "markets.western_europe.individualism") == 77.0
-    assert lookup(data, "firms.brand_1.strategies.china.posts_per_day") == 2.0
-    assert lookup(data, "markets.mars.individualism") is None
-    assert lookup(data, "users.nope") is None
+    assert get_value(data, "markets.western_europe.individualism") == 77.0
+    assert get_value(data, "firms.brand_1.strategies.china.posts_per_day") == 2.0
+    assert get_value(data, "markets.mars.individualism", default=None) is None
+    assert get_value(data, "users.nope", default=None) is None
 
 
 def test_bad_override_or_scale_key_is_a_one_line_error():

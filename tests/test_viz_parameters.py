@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scenario import (
-    GuanxiSection,
-    Scenario,
-    ScenarioError,
-    StrategySection,
-    field_bounds,
-    field_unit,
-    iter_parameters,
-    load_scenario,
-    parse_assignment,
-)
+from sim.parameters import field_bounds, field_unit, iter_parameters, parse_assignment
+from sim.scenario import GuanxiSection, Scenario, ScenarioError, StrategySection, load_scenario
 from viz.parameters import (
     GLOBAL_TABLES,
     KEY_STRATEGY,
@@ -89,6 +80,8 @@ def test_values_are_read_by_override_path():
     assert scenario_value(spec, "markets.china.individualism") == 20.0
     assert scenario_value(spec, "firms.ours.strategies.china.content_mix.relational") == 0.2
     assert scenario_value(spec, "guanxi.enabled") is True
+    with pytest.raises(KeyError, match="no markets item with name 'mars'"):
+        scenario_value(spec, "markets.mars.individualism")  # the UI's session catches KeyError
 
 
 def test_every_strategy_control_path_is_accepted_by_the_schema():

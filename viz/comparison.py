@@ -1,9 +1,10 @@
 """Strategy A against strategy B, over time, with common random numbers.
 
 The same design as :func:`sim.compare.compare` (and the same pieces: variants from
-:func:`sim.compare.variant`, seeds from :func:`sim.compare.replication_seeds`, end
-outcomes from :func:`sim.runner.focal_outcomes`, intervals from
-:func:`sim.stats.mean_ci`): replication r of A and of B share a seed, so B - A
+:func:`sim.compare.variant`, seeds from :func:`sim.compare.replication_seeds`, the
+one seed scheme of :mod:`sim.seeds`; end outcomes from
+:func:`sim.runner.focal_outcomes`, intervals from :func:`sim.stats.mean_ci`):
+replication r of A and of B share a seed, so B - A
 reflects the strategies rather than chance. The UI also needs each replication's
 path over time, to draw mean and 95% CI bands per day, so each run's series are
 kept (:func:`replicate`). Runs go one after the other in the caller's (background)

@@ -1,38 +1,42 @@
 """Scenario parameters as the UI shows them, generated from the schema in :mod:`sim.scenario`.
 
-Every control's label, help text, unit and bounds come from the schema's fields
-(:func:`sim.scenario.iter_parameters`, :func:`~sim.scenario.field_bounds`,
-:func:`~sim.scenario.field_unit` and the field descriptions). This module only
-chooses which parameters are *key* (shown first) and how to address them: by the
-same dotted override paths as ``guanxi run --set`` (lists of tables by their name
-key, e.g. ``firms.ours.strategies.china.responsiveness``).
+Every control's label, help text, kind, unit and bounds come from the schema's
+fields, read through :mod:`sim.parameters` (:func:`~sim.parameters.iter_parameters`,
+:func:`~sim.parameters.field_kind`, :func:`~sim.parameters.field_bounds`,
+:func:`~sim.parameters.field_unit` and the field descriptions), and values are read
+by :func:`~sim.parameters.get_value`. This module only chooses which parameters are
+*key* (shown first) and how to address them: by the same dotted override paths as
+``guanxi run --set`` (lists of tables by their name key, e.g.
+``firms.ours.strategies.china.responsiveness``).
 """
 
 from __future__ import annotations
 
 import math
-import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import tomli_w
 from pydantic import BaseModel
 
+from sim.parameters import (
+    Kind,
+    PathError,
+    field_bounds,
+    field_kind,
+    field_unit,
+    get_value,
+    iter_parameters,
+)
 from sim.scenario import (
-    LIST_KEYS,
     FirmSection,
     GuanxiSection,
     MarketSection,
     ModelSection,
     Scenario,
     StrategySection,
-    field_bounds,
-    field_unit,
-    iter_parameters,
 )
-
-Kind = Literal["float", "int", "bool", "choice"]
 
 # The focal firm's strategy in each market: what a strategist decides.
 KEY_STRATEGY = (
@@ -146,14 +150,10 @@ def humanise(field: str) -> str:
 
 def describe_field(path: str, field: str, info: Any) -> Parameter | None:
     """A :class:`Parameter` from a schema field, or None when it is not a scalar control."""
-    annotation = info.annotation
-    if annotation is bool:
-        kind: Kind = "bool"
-    elif annotation is int:
-        kind = "int"
-    elif annotation is float:
-        kind = "float"
-    elif typing.get_origin(annotation) is Literal:
+    kind, options = field_kind(info)
+    if kind is None or (kind == "choice" and not options):  # a table, or free text
+        return None
+    if kind == "choice":
         return Parameter(
             path=path,
             field=field,
@@ -161,10 +161,8 @@ def describe_field(path: str, field: str, info: Any) -> Parameter | None:
             help=info.description or "",
             unit="",
             kind="choice",
-            choices=tuple(str(choice) for choice in typing.get_args(annotation)),
+            choices=tuple(str(choice) for choice in options),
         )
-    else:
-        return None
     lower, upper = field_bounds(info)
     return Parameter(
         path=path,
@@ -237,22 +235,14 @@ def n_users_parameter() -> Parameter:
 
 
 def scenario_value(spec: Scenario, path: str) -> Any:
-    """The value at a dotted override path (items of lists by their name key)."""
-    node: Any = spec
-    parts = path.split(".")
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        value = getattr(node, part)
-        if isinstance(value, list):
-            key = LIST_KEYS[part]
-            wanted = parts[i + 1]
-            node = next(item for item in value if getattr(item, key) == wanted)
-            i += 2
-        else:
-            node = value
-            i += 1
-    return node
+    """The value at a dotted override path (items of lists by their name key).
+
+    Raises KeyError when the scenario has no such parameter (e.g. a market it lacks).
+    """
+    try:
+        return get_value(spec, path)
+    except PathError as exc:
+        raise KeyError(str(exc)) from None
 
 
 def assignment(path: str, value: Any) -> str:

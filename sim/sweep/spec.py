@@ -46,7 +46,6 @@ import hashlib
 import json
 import math
 import tomllib
-import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,27 +55,36 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import GuanxiError
+from sim.parameters import (
+    Bounds,
+    Kind,
+    PathError,
+    bounds,
+    check_path,
+    describe_validation_error,
+    field_info,
+    field_kind,
+    parse_assignment,
+    readable_location,
+)
 from sim.scenario import (
     SCENARIO_DIR,
     Scenario,
-    ScenarioError,
     bundled_scenarios,
-    parse_assignment,
     read_scenario_file,
     resolve_scenario_path,
     scenario_from_data,
-    set_path,
     suggest,
 )
+from sim.seeds import SWEEP_COMMON, SWEEP_DESIGN, SWEEP_RUNS, derive_rng, derive_seed
 
 SWEEP_DIR = SCENARIO_DIR / "sweeps"
 MAX_SWEEP_BYTES = 1_000_000
 MAX_RUNS = 1_000_000
 DESIGN_METHODS = ("grid", "lhs", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
-
-# Domain tags of the SeedSequence spawn keys, so that no two uses share a stream.
-_RUN_KEY, _COMMON_RUN_KEY, _DESIGN_KEY = 0, 1, 2
+#: Items of the sweep file's lists, named in error messages by this key.
+SWEEP_LIST_KEYS = {"parameters": "path"}
 
 
 class SweepError(GuanxiError):
@@ -168,7 +176,7 @@ class Factor:
     """
 
     path: str
-    kind: Literal["float", "int", "bool", "choice"]
+    kind: Kind
     values: tuple[Any, ...] | None = None
     low: float | None = None
     high: float | None = None
@@ -274,19 +282,19 @@ class SweepPlan:
 def run_seed(sweep_seed: int, point: int, replication: int, common: bool = False) -> int:
     """A run's model seed, 0..2^63-1, from the sweep seed, design point and replication.
 
-    numpy's ``SeedSequence`` with the spawn key (point, replication) gives independent
-    streams that do not depend on how many runs there are or where they run. With
-    common random numbers the point is left out, so replication r starts alike at every
-    point.
+    The one seed scheme (:mod:`sim.seeds`) on the sweep's stream, indexed by point
+    and replication: independent streams that do not depend on how many runs there
+    are or where they run. With common random numbers the point is left out, so
+    replication r starts alike at every point.
     """
-    key = (_COMMON_RUN_KEY, replication) if common else (_RUN_KEY, point, replication)
-    state = np.random.SeedSequence(sweep_seed, spawn_key=key).generate_state(1, np.uint64)[0]
-    return int(state >> np.uint64(1))
+    if common:
+        return derive_seed(sweep_seed, SWEEP_COMMON, replication)
+    return derive_seed(sweep_seed, SWEEP_RUNS, point, replication)
 
 
 def design_rng(sweep_seed: int) -> np.random.Generator:
     """The random source of the samplers (LHS, scrambled Sobol, Morris)."""
-    return np.random.default_rng(np.random.SeedSequence(sweep_seed, spawn_key=(_DESIGN_KEY,)))
+    return derive_rng(sweep_seed, SWEEP_DESIGN)
 
 
 def sha256_json(data: Any) -> str:
@@ -333,7 +341,7 @@ def load_sweep(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Sweep
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as exc:
-        raise SweepError(f"{source}: {describe_validation_error(exc, raw)}") from None
+        raise SweepError(f"{source}: {_describe(exc, raw)}") from None
     overrides = tuple(overrides)
     return resolve(spec, source, text, path.parent, overrides, default_name=path.stem)
 
@@ -450,73 +458,23 @@ def _base_scenario_data(spec: SweepFile, source: str, folder: Path) -> tuple[dic
 
 def _check_path(raw: Mapping[str, Any], dotted: str, value: Any, where: str) -> None:
     """Check that ``dotted`` names a scenario parameter (items by name) in ``raw``."""
-    data = json.loads(json.dumps(raw))  # set_path writes: work on a copy
     try:
-        set_path(data, dotted, value, "check")
-    except ScenarioError as exc:
-        reason = str(exc).split(f"--set {dotted}: ", 1)[-1]
-        raise SweepError(f"{where}: {reason}") from None
+        check_path(raw, dotted, value)
+    except PathError as exc:
+        raise SweepError(f"{where}: {exc.reason}") from None
 
 
-def schema_field(path: str) -> Any:
-    """The pydantic FieldInfo of a parameter path such as ``markets.china.organic_reach``."""
-    schema: type[BaseModel] = Scenario
-    parts = path.split(".")
-    i = 0
-    while True:
-        info = schema.model_fields[parts[i]]
-        annotation = info.annotation
-        if typing.get_origin(annotation) is list:  # list of tables: skip the item's name
-            schema, i = typing.get_args(annotation)[0], i + 2
-            continue
-        if i == len(parts) - 1:
-            return info
-        schema, i = annotation, i + 1
-
-
-def _kind(info: Any) -> tuple[str, tuple[Any, ...] | None]:
-    annotation = info.annotation
-    if typing.get_origin(annotation) is Literal:
-        return "choice", typing.get_args(annotation)
-    if annotation is bool:
-        return "bool", (False, True)
-    if annotation is int:
-        return "int", None
-    if annotation is float:
-        return "float", None
-    return "choice", None
-
-
-def _bounds(info: Any) -> tuple[float, bool, float, bool]:
-    """(lower, lower is strict, upper, upper is strict) from the schema metadata."""
-    lower, lower_strict, upper, upper_strict = -math.inf, False, math.inf, False
-    for meta in info.metadata:
-        if getattr(meta, "ge", None) is not None:
-            lower, lower_strict = float(meta.ge), False
-        if getattr(meta, "gt", None) is not None:
-            lower, lower_strict = float(meta.gt), True
-        if getattr(meta, "le", None) is not None:
-            upper, upper_strict = float(meta.le), False
-        if getattr(meta, "lt", None) is not None:
-            upper, upper_strict = float(meta.lt), True
-    return lower, lower_strict, upper, upper_strict
-
-
-def _bounds_text(lower: float, lower_strict: bool, upper: float, upper_strict: bool) -> str:
-    parts = []
-    if lower > -math.inf:
-        parts.append(f"{'>' if lower_strict else '>='} {lower:g}")
-    if upper < math.inf:
-        parts.append(f"{'<' if upper_strict else '<='} {upper:g}")
-    return " and ".join(parts) or "any number"
+def _bounds_text(found: Bounds) -> str:
+    return found.text() or "any number"
 
 
 def _factor(p: ParameterSection, method: str, base: dict[str, Any], source: str) -> Factor:
     where = f"{source}: parameters.{p.path}"
     probe = p.values[0] if p.values else (p.low if p.low is not None else 0)
     _check_path(base, p.path, probe, where)
-    info = schema_field(p.path)
-    kind, options = _kind(info)
+    info = field_info(p.path)
+    kind, options = field_kind(info)
+    kind = kind or "choice"
     has_range = p.low is not None or p.high is not None or p.mean is not None
     if p.values is not None and has_range:
         raise SweepError(f"{where}: give values or a range (low, high), not both")
@@ -530,7 +488,7 @@ def _factor(p: ParameterSection, method: str, base: dict[str, Any], source: str)
                 f"{', '.join(map(_toml, options)) if options else 'names (strings)'}"
             )
         values = tuple(p.values) if p.values is not None else options
-        if values is None:
+        if not values:
             raise SweepError(f"{where}: give values = [...] (names)")
         for value in values:
             if kind == "bool" and not isinstance(value, bool):
@@ -543,34 +501,33 @@ def _factor(p: ParameterSection, method: str, base: dict[str, Any], source: str)
         _no_duplicates(values, where)
         return Factor(p.path, kind, values=values)  # type: ignore[arg-type]
 
-    bounds = _bounds(info)
+    limits = bounds(info)
     if p.values is not None:
         for value in p.values:
-            _check_number(value, kind, bounds, f"{where}.values")
+            _check_number(value, kind, limits, f"{where}.values")
         values = tuple(int(v) if kind == "int" else float(v) for v in p.values)
         _no_duplicates(values, where)
         return Factor(p.path, kind, values=values)  # type: ignore[arg-type]
 
-    lower, _, upper, _ = bounds
     if p.distribution == "normal":
         if p.mean is None or p.sd is None:
             raise SweepError(f"{where}: distribution 'normal' needs mean and sd")
-        low = p.low if p.low is not None else lower
-        high = p.high if p.high is not None else upper
-        if not (math.isfinite(low) and math.isfinite(high)):
+        low = p.low if p.low is not None else limits.lower
+        high = p.high if p.high is not None else limits.upper
+        if low is None or high is None:
             raise SweepError(f"{where}: distribution 'normal' needs low and high to truncate it")
-        _check_number(p.mean, "float", bounds, f"{where}.mean")
+        _check_number(p.mean, "float", limits, f"{where}.mean")
     else:
         if p.mean is not None or p.sd is not None:
             raise SweepError(f"{where}: mean and sd are only for distribution 'normal'")
         if p.low is None or p.high is None:
             raise SweepError(
                 f"{where}: give values = [...] or a range with low and high "
-                f"(allowed: {_bounds_text(*bounds)})"
+                f"(allowed: {_bounds_text(limits)})"
             )
         low, high = p.low, p.high
-    _check_number(low, kind, bounds, f"{where}.low")
-    _check_number(high, kind, bounds, f"{where}.high")
+    _check_number(low, kind, limits, f"{where}.low")
+    _check_number(high, kind, limits, f"{where}.high")
     if not low < high:
         raise SweepError(f"{where}: empty range: low {low:g} must be below high {high:g}")
     if p.distribution == "triangular":
@@ -614,16 +571,13 @@ def _factor(p: ParameterSection, method: str, base: dict[str, Any], source: str)
     )
 
 
-def _check_number(value: Any, kind: str, bounds: tuple, where: str) -> None:
-    lower, lower_strict, upper, upper_strict = bounds
+def _check_number(value: Any, kind: str, limits: Bounds, where: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SweepError(f"{where}: {_toml(value)} is not a number")
     if kind == "int" and float(value) != int(value):
         raise SweepError(f"{where}: {value!r} is not a whole number")
-    too_low = value <= lower if lower_strict else value < lower
-    too_high = value >= upper if upper_strict else value > upper
-    if too_low or too_high:
-        raise SweepError(f"{where}: {value:g} out of bounds; allowed: {_bounds_text(*bounds)}")
+    if not limits.admits(value):
+        raise SweepError(f"{where}: {value:g} out of bounds; allowed: {_bounds_text(limits)}")
 
 
 def _no_duplicates(values: Sequence[Any], where: str) -> None:
@@ -643,44 +597,10 @@ def _toml(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- errors
-def describe_validation_error(exc: ValidationError, data: Mapping[str, Any]) -> str:
-    """One line for the first schema error: the key (parameters by path) and what is allowed."""
+def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> str:
+    """The schema error as one line (:func:`sim.parameters.describe_validation_error`)."""
     err = exc.errors()[0]
-    loc = list(err["loc"])
-    names: list[str] = []
-    node: Any = data
-    schema: type[BaseModel] | None = SweepFile
-    parent: type[BaseModel] | None = SweepFile
-    for part in loc:
-        if isinstance(part, int):
-            item = node[part] if isinstance(node, list) and part < len(node) else None
-            label = item.get("path") if isinstance(item, Mapping) else None
-            if isinstance(label, str) and label:
-                names[-1] = f"{names[-1]}.{label}" if names else label
-            else:
-                names.append(f"[{part}]")
-            node = item
-            continue
-        if schema is None:  # inside a value: a union member's tag, not a key
-            continue
-        names.append(str(part))
-        parent = schema
-        field = schema.model_fields.get(str(part)) if schema is not None else None
-        annotation = field.annotation if field is not None else None
-        args = typing.get_args(annotation)
-        inner = args[0] if typing.get_origin(annotation) is list and args else annotation
-        is_model = isinstance(inner, type) and issubclass(inner, BaseModel)
-        schema = inner if is_model else None
-        node = node.get(part) if isinstance(node, Mapping) else None
-    key = (".".join(names) or "file").replace(".[", "[")
-    kind = err["type"]
-    if "values" in loc and kind not in ("extra_forbidden", "missing", "too_short"):
+    if "values" in err["loc"] and err["type"] not in ("extra_forbidden", "missing", "too_short"):
+        key, _ = readable_location(err["loc"], raw, SweepFile, SWEEP_LIST_KEYS)
         return f"{key}: expected numbers, true/false or names (got {err.get('input')!r})"
-    if kind == "extra_forbidden":
-        allowed = parent.model_fields if parent is not None else []
-        return f"unknown key '{key}'{suggest(str(loc[-1]), allowed)}"
-    if kind == "missing":
-        return f"missing required key '{key}'"
-    got = err.get("input")
-    got_text = f" (got {got!r})" if not isinstance(got, Mapping | list) and got is not None else ""
-    return f"{key}: {err['msg']}{got_text}"
+    return describe_validation_error(exc, raw, SweepFile, SWEEP_LIST_KEYS)

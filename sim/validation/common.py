@@ -17,7 +17,6 @@ changes can be applied to every experiment.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
@@ -26,14 +25,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from sim.model import MarketModel
-from sim.scenario import (
-    LIST_KEYS,
-    Scenario,
-    ScenarioError,
-    parse_assignment,
-    scenario_from_data,
-    set_path,
-)
+from sim.parameters import check_path, get_value, parse_assignment
+from sim.scenario import Scenario, ScenarioError, scenario_from_data
+from sim.seeds import derive_seeds
 
 #: The two markets the studies compare (Zhang 2025; Luo 2024), by preset name.
 MARKETS = ("china", "western_europe")
@@ -169,7 +163,7 @@ def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
     values = {}
     for text in assignments:
         path, value = parse_assignment(text)
-        set_path(_copy(probe), path, value, "validate --set")
+        check_path(probe, path, value, "validate --set")
         values[path] = value
     return values
 
@@ -181,13 +175,13 @@ def build_scenario(raw: Mapping[str, Any], source: str, settings: Settings) -> S
     data = spec.model_dump(mode="json")
     changes: dict[str, Any] = {}
     for path, factor in settings.scale.items():
-        current = lookup(data, path)
+        current = get_value(data, path, default=None)
         if isinstance(current, bool) or not isinstance(current, int | float):
             continue
         scaled = current * factor
         changes[path] = int(round(scaled)) if isinstance(current, int) else float(scaled)
     for path, value in settings.overrides.items():
-        if lookup(data, path, missing=_MISSING) is not _MISSING:
+        if get_value(data, path, default=_MISSING) is not _MISSING:
             changes[path] = value
     if not changes:
         return spec
@@ -195,40 +189,6 @@ def build_scenario(raw: Mapping[str, Any], source: str, settings: Settings) -> S
 
 
 _MISSING = object()
-
-
-def lookup(data: Mapping[str, Any], path: str, missing: Any = None) -> Any:
-    """The value at a dotted path of dumped scenario data (lists addressed by name)."""
-    parts = path.split(".")
-    node: Any = data
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        if not isinstance(node, Mapping) or part not in node:
-            return missing
-        node = node[part]
-        if part in LIST_KEYS and isinstance(node, list):
-            if i + 1 >= len(parts):
-                return missing
-            key = LIST_KEYS[part]
-            match = [
-                item for item in node if isinstance(item, Mapping) and item.get(key) == parts[i + 1]
-            ]
-            if not match:
-                return missing
-            node = match[0]
-            i += 2
-            continue
-        i += 1
-    return node
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def check_scale_keys(scale: Mapping[str, float]) -> None:
@@ -241,17 +201,13 @@ def check_scale_keys(scale: Mapping[str, float]) -> None:
             continue
         if not np.isfinite(factor) or factor < 0:
             raise ScenarioError(f"scale {key}: multiplier must be >= 0, got {factor}")
-        set_path(_copy(probe), key, 1.0, "validate scale")
+        check_path(probe, key, 1.0, "validate scale")
 
 
 # ---------------------------------------------------------------------- running
 def seeds_for(base_seed: int, experiment: str, count: int) -> list[int]:
-    """``count`` independent seeds for an experiment, derived from the base seed."""
-    sequence = np.random.SeedSequence(base_seed, spawn_key=(zlib.crc32(experiment.encode()),))
-    return [
-        int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
-        for child in sequence.spawn(count)
-    ]
+    """``count`` independent seeds for an experiment (its own stream, :mod:`sim.seeds`)."""
+    return derive_seeds(base_seed, count, experiment)
 
 
 def run_model(spec: Scenario, steps: int, seed: int) -> MarketModel:
