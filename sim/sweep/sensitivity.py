@@ -30,11 +30,10 @@ from rich.table import Table  # noqa: E402
 from SALib.analyze import morris as morris_analysis  # noqa: E402
 from SALib.analyze import sobol as sobol_analysis  # noqa: E402
 
+from sim.seeds import SWEEP_ANALYSIS, seed_sequence  # noqa: E402
 from sim.sweep.report import final_frame, short_labels  # noqa: E402
 from sim.sweep.spec import SweepError  # noqa: E402
 from sim.sweep.store import SweepStore, check_writable  # noqa: E402
-
-_ANALYSIS_KEY = 3  # SeedSequence domain of the bootstrap resampling
 
 
 @dataclass(frozen=True)
@@ -72,11 +71,7 @@ def analyse(root: Path) -> Sensitivity:
             f"{method} indices need every point (finish the sweep with --resume)"
         )
     problem = design["problem"]
-    seed = int(
-        np.random.SeedSequence(store.manifest["seed"], spawn_key=(_ANALYSIS_KEY,)).generate_state(
-            1
-        )[0]
-    )
+    seed = int(seed_sequence(store.manifest["seed"], SWEEP_ANALYSIS).generate_state(1)[0])
     names = problem["names"]
     rows: list[dict] = []
     constant = []

@@ -25,16 +25,8 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from sim.scenario import (
-    ContentMix,
-    FirmSection,
-    MarketSection,
-    Scenario,
-    StrategySection,
-    field_bounds,
-    field_unit,
-    iter_parameters,
-)
+from sim.parameters import field_bounds, field_unit, iter_parameters
+from sim.scenario import ContentMix, FirmSection, MarketSection, Scenario, StrategySection
 from sim.validation.common import Check, TargetResult
 
 ROOT = Path(__file__).resolve().parent.parent.parent
