@@ -106,7 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--steps", type=positive_int, help="days per run (default: [model] steps)")
     comp.add_argument("--seed", type=seed_int, help="base seed (default: [model] seed)")
     add_set_option(comp, help_text="overrides applied to both variants")
-    comp.add_argument("--workers", type=positive_int, default=1, help="worker processes")
+    comp.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="local worker processes, or LocalCluster workers (default 1: in this process)",
+    )
+    comp.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="run on Dask, as sweeps do: 'local' starts a LocalCluster; tcp://HOST:8786 "
+        "uses a running scheduler",
+    )
     comp.set_defaults(func=cmd_compare)
 
     for module in COMMANDS:
@@ -218,27 +229,32 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- compare
 def cmd_compare(args: argparse.Namespace) -> int:
-    from concurrent.futures import ProcessPoolExecutor
+    from contextlib import nullcontext
 
     from rich.progress import Progress
     from rich.table import Table
 
     from sim.compare import OUTCOMES, compare, variant
     from sim.scenario import load_scenario
+    from sim.sweep.engines import make_engine, scheduler_address
 
     base = load_scenario(args.scenario, args.overrides)
     a = variant(base, args.a, "A (--a)")
     b = variant(base, args.b, "B (--b)")
     steps = args.steps or base.model.steps
     seed = base.model.seed if args.seed is None else args.seed
-    executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
-    try:
-        with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
-            task = progress.add_task("replications", total=2 * args.reps)
-            result = compare(a, b, args.reps, steps, seed, executor, lambda: progress.advance(task))
-    finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
+    scheduler = args.scheduler
+    if scheduler is not None and scheduler != "local":
+        scheduler = scheduler_address(scheduler)
+    # The engines of sweeps (local worker processes or Dask); one worker runs in-process.
+    in_process = args.workers == 1 and scheduler is None
+    with (
+        nullcontext() if in_process else make_engine(args.workers, scheduler) as engine,
+        Progress(transient=True, disable=not sys.stderr.isatty()) as progress,
+    ):
+        task = progress.add_task("replications", total=2 * args.reps)
+        executor = None if engine is None else engine.executor
+        result = compare(a, b, args.reps, steps, seed, executor, lambda: progress.advance(task))
     table = Table(
         title=f"{base.model.name}: focal firm '{base.focal_firm}', {args.reps} replications "
         f"x {steps} days, common random numbers; mean [95% CI]",

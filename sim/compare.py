@@ -5,6 +5,11 @@ that the user population, network and every other draw start alike and the
 difference B - A reflects the variants rather than chance (Law, Simulation
 Modeling and Analysis: common random numbers). The paired differences give the
 confidence interval.
+
+A comparison is a two-point design (A, B) x replications: ``guanxi compare`` runs it
+on the engines of sweeps (local worker processes or a Dask cluster,
+:func:`sim.sweep.engines.make_engine`), with seeds from the one seed scheme
+(:mod:`sim.seeds`), so results are the same on any number of workers.
 """
 
 from __future__ import annotations

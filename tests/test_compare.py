@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zlib
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from sim.seeds import (
     derive_seeds,
 )
 from sim.stats import mean_ci
+from sim.sweep.engines import LocalEngine
 from tests.conftest import small
 
 
@@ -68,6 +68,7 @@ def test_results_do_not_depend_on_the_number_of_workers():
     base = small(n_users=500)
     b = variant(base, ["firms.ours.strategies.china.responsiveness=1.0"], "B")
     sequential = compare(base, b, reps=2, steps=15, seed=3)
-    with ProcessPoolExecutor(2) as pool:
-        parallel = compare(base, b, reps=2, steps=15, seed=3, executor=pool)
+    # The engine `guanxi compare --workers 2` uses: the sweeps' local worker processes.
+    with LocalEngine(2) as engine:
+        parallel = compare(base, b, reps=2, steps=15, seed=3, executor=engine.executor)
     assert sequential.outcomes == parallel.outcomes
