@@ -17,6 +17,13 @@ from sim.parameters import get_value, iter_parameters
 from sim.scenario import ScenarioError
 from sim.seeds import derive_seeds
 from sim.validation import TARGETS, validate
+from sim.validation.bass import (
+    BASS_PAIRS,
+    DAYS_PER_PERIOD,
+    bass_recursion,
+    bass_share,
+    bass_time_to,
+)
 from sim.validation.common import (
     Check,
     Settings,
@@ -26,15 +33,8 @@ from sim.validation.common import (
     parse_overrides,
     seeds_for,
 )
-from sim.validation.diffusion import (
-    BASS_PAIRS,
-    DAYS_PER_PERIOD,
-    bass_recursion,
-    bass_share,
-    bass_time_to,
-    goldenberg_settings,
-)
 from sim.validation.docs import DOC, RESULTS, parameters_table, render, replace_section, source_of
+from sim.validation.goldenberg import goldenberg_settings
 from sim.validation.report import markdown_table, write_report
 from sim.validation.users import parallel_mediation, survey_scenario_data, welch
 

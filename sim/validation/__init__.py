@@ -6,7 +6,7 @@ confidence interval or p-value and a verdict (see ``docs/model.md``):
 
 * :mod:`sim.validation.users`: V1-V4, simulated users surveyed (Zhang 2025);
 * :mod:`sim.validation.firms`: V5-V6, simulated firms surveyed (Luo 2024);
-* :mod:`sim.validation.diffusion`: V7 Bass verification, V8 Goldenberg et al. 2001;
+* :mod:`sim.validation.bass`: V7 Bass verification; :mod:`sim.validation.goldenberg`: V8 Goldenberg et al. 2001;
 * :mod:`sim.validation.robustness`: the targets under +/-20% parameter changes;
 * :mod:`sim.validation.report`: console table, Markdown report, charts;
 * :mod:`sim.validation.cli`: the ``guanxi validate`` command;
@@ -49,8 +49,9 @@ def __dir__() -> list[str]:
 
 
 def _groups() -> list[tuple[tuple[str, ...], Runner]]:
-    from sim.validation.diffusion import run_bass, run_goldenberg
+    from sim.validation.bass import run_bass
     from sim.validation.firms import run_firms
+    from sim.validation.goldenberg import run_goldenberg
     from sim.validation.users import run_users
 
     return [
