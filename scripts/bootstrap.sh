@@ -28,9 +28,10 @@ echo "bootstrap: using $python ($("$python" --version))"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
-# Compile the model's numba loops (sim/kernels.py) now, once: numba keeps them in
-# sim/__pycache__, so the first run or test does not wait for the compiler.
-echo "bootstrap: compiling the model's kernels"
+# Compile the model's numba loops (sim/model/kernels.py, attitude.py, following.py)
+# now, once: numba keeps them in sim/model/__pycache__ (or, where that is not
+# writable, in the cache sim/model/_numba_cache.py picks), so the first run or test
+# does not wait for the compiler. The model says so on stderr when it compiles.
 .venv/bin/python -c 'from sim.model import kernels
 from sim.model import MarketModel
 model = MarketModel("baseline", model__n_users=10_000)

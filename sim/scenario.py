@@ -26,7 +26,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import GuanxiError
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+def _scenario_dir() -> Path:
+    """Where the bundled scenarios (and their ``sweeps/``) are: the top-level
+    ``scenarios/`` folder of a source checkout (an editable install reads it in
+    place), else the copy a wheel carries as package data in ``sim/scenarios/``
+    (made at build time by setup.py from that same folder, its one source)."""
+    package = Path(__file__).resolve().parent
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "scenarios").is_dir():
+        return checkout / "scenarios"
+    return package / "scenarios"
+
+
+SCENARIO_DIR = _scenario_dir()
 MAX_SCENARIO_BYTES = 1_000_000
 CONTENT_TYPES = ("informational", "promotional", "entertaining", "relational")
 

@@ -8,6 +8,11 @@ modules (:mod:`~sim.model.exposure`, :mod:`~sim.model.engagement`,
 (``tests/reference``) calls too.
 """
 
+# First, before any kernel module imports numba: importing _numba_cache points numba
+# at a writable cache directory for the compiled kernels (or turns their cache off).
+from sim.model import _numba_cache  # noqa: F401
+
+# isort: split
 from sim.model.entries import Expressed, users_by_firm
 from sim.model.ledger import FLOWS
 from sim.model.model import MarketModel
