@@ -95,7 +95,7 @@ def test_sweep_on_a_local_cluster_equals_one_local_worker(tiny_one_worker, tmp_p
     path, one = tiny_one_worker
     with DaskEngine(None, workers=1, dashboard_address="127.0.0.1:0") as engine:
         assert engine.description.startswith(
-            "Dask LocalCluster, 1 worker; dashboard http://127.0.0.1:"
+            "Dask LocalCluster, 1 worker (TLS, this sweep only); dashboard http://127.0.0.1:"
         )
         run_sweep(load_sweep(path), tmp_path / "local", engine)
     pd.testing.assert_frame_equal(results(one), results(tmp_path / "local"))

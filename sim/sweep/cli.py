@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 from sim.errors import GuanxiError
@@ -37,6 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scheduler (dask scheduler / dask worker)",
     )
     sweep.add_argument(
+        "--worker-timeout",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="with --scheduler: stop, saying so, when the cluster has had no worker for this "
+        "long (default 60)",
+    )
+    sweep.add_argument(
         "--resume", action="store_true", help="continue the sweep in DIR: run only what is missing"
     )
     sweep.add_argument(
@@ -64,20 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from sim.cli import console
     from sim.sweep.engines import make_engine, scheduler_address, start_worker_server
     from sim.sweep.report import point_summary, summary_table
     from sim.sweep.run import print_interrupted, run_sweep
-    from sim.sweep.spec import load_sweep, resolve_sweep_path
+    from sim.sweep.spec import SweepError, load_sweep, resolve_sweep_path
     from sim.sweep.store import SweepStore
 
     if args.scheduler not in (None, "local"):
@@ -88,6 +88,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / resolve_sweep_path(args.sweep).stem
     if args.scheduler not in (None, "local") and args.workers:
         raise GuanxiError("--workers: not used with --scheduler ADDRESS (the cluster has its own)")
+    if args.worker_timeout is not None and args.scheduler is None:
+        raise GuanxiError("--worker-timeout: only with --scheduler (local workers never leave)")
     if args.retry_failed and not args.resume:
         raise GuanxiError("--retry-failed: only with --resume (it runs again what DIR recorded)")
     console.print(
@@ -96,11 +98,56 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     # Check DIR before starting any worker, write to it once the engine is up.
     SweepStore.create(out, plan, resume=args.resume, check_only=True)
+    # `kill PID` (SIGTERM) stops the sweep like Ctrl-C: workers stopped, the line
+    # saying what is saved and how to resume.
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        status = _run(args, plan, out, console, make_engine, run_sweep, print_interrupted)
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+    console.print(
+        f"done: {status.done} of {status.total} runs in {out} ({status.ran} run now, "
+        f"{status.failed} failed, {status.elapsed_s:.1f} s)"
+    )
+    store = SweepStore.open(out)
+    console.print(summary_table(store, point_summary(store)))
+    if status.ran and status.failed == status.ran and not status.already_ok:
+        raise SweepError(
+            f"every run failed ({status.failed} of {status.ran}); first: {status.first_error}"
+        )
+    return 0
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(args, plan, out, console, make_engine, run_sweep, print_interrupted):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     status = None
-    with make_engine(args.workers, args.scheduler) as engine:
+    engine = make_engine(args.workers, args.scheduler, worker_wait_s=args.worker_timeout)
+    with engine:
         console.print(f"engine: {engine.description}")
         progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),  # the sweep's name
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("runs, [red]{task.fields[failed]} failed"),
@@ -114,6 +161,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         def on_progress(state) -> None:
             nonlocal status
+            if status is None and state.set_aside:
+                first = state.set_aside[0]
+                more = f" (and {len(state.set_aside) - 1} more)" if len(state.set_aside) > 1 else ""
+                progress.console.print(
+                    f"{len(state.set_aside)} unreadable run file{'s' if more else ''} set "
+                    f"aside in {first.parent}{more}: {first.name} runs again"
+                )
             if status is None and state.already_done:
                 progress.console.print(
                     f"resuming: {state.already_done} of {state.total} runs already done"
@@ -134,13 +188,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print_interrupted(out, status)
             raise
-    console.print(
-        f"done: {status.done} of {status.total} runs in {out} ({status.ran} run now, "
-        f"{status.failed} failed, {status.elapsed_s:.1f} s)"
-    )
-    store = SweepStore.open(out)
-    console.print(summary_table(store, point_summary(store)))
-    return 0
+    return status
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -10,8 +10,9 @@ SALib's analyses need it (Morris) or its order (Sobol).
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,13 +57,22 @@ def points_from_sample(factors: Sequence[Factor], sample: np.ndarray) -> tuple[t
 
 
 def build_design(
-    factors: Sequence[Factor], section: DesignSection, rng: np.random.Generator, source: str
+    factors: Sequence[Factor],
+    section: DesignSection,
+    rng: np.random.Generator,
+    source: str,
+    check_size: Callable[[int], None] | None = None,
 ) -> Design:
-    """The design points of ``section.method``; refuses options the method does not use."""
+    """The design points of ``section.method``; refuses options the method does not use.
+
+    ``check_size(n_points)`` is called once the options are checked and before any
+    point is built (a grid of 10^9 points is refused, not allocated).
+    """
     from sim.sweep.spec import SweepError
 
     method = section.method
     where = f"{source}: design"
+    check = check_size or (lambda n: None)
 
     def refuse(option: str, used_by: str) -> None:
         if getattr(section, option) is not None:
@@ -72,6 +82,7 @@ def build_design(
         refuse("samples", "lhs, sobol, morris")
         refuse("second_order", "sobol")
         refuse("levels", "morris")
+        check(math.prod(len(f.values or ()) for f in factors))
         return Design(full_factorial(factors))
 
     if section.samples is None:
@@ -82,6 +93,7 @@ def build_design(
     if method == "lhs":
         refuse("second_order", "sobol")
         refuse("levels", "morris")
+        check(n)
         sample = latin.sample(problem, n, seed=rng)
         return Design(points_from_sample(factors, sample), sample, problem)
     if method == "sobol":
@@ -94,6 +106,7 @@ def build_design(
         second = True if section.second_order is None else section.second_order
         if second and len(factors) < 2:
             raise SweepError(f"{where}.second_order: needs at least 2 parameters; set false")
+        check(n * (2 * len(factors) + 2 if second else len(factors) + 2))
         sample = sobol.sample(problem, n, calc_second_order=second, seed=rng)
         return Design(points_from_sample(factors, sample), sample, problem, second_order=second)
     # morris
@@ -103,6 +116,7 @@ def build_design(
         raise SweepError(f"{where}.levels: {levels} for Morris must be even (e.g. 4)")
     if n < 2:
         raise SweepError(f"{where}.samples: Morris needs at least 2 trajectories")
+    check(n * (len(factors) + 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SALib notes on optimisation we do not use
         sample = morris.sample(problem, n, num_levels=levels, seed=rng)

@@ -50,9 +50,13 @@ def short_labels(paths: Sequence[str]) -> dict[str, str]:
     return labels
 
 
-def final_frame(store: SweepStore) -> pd.DataFrame:
-    """One row per recorded run: run, point, replication, seed, parameters, outcomes, status."""
-    table = store.final_rows()
+def final_frame(store: SweepStore, unreadable: dict[Path, str] | None = None) -> pd.DataFrame:
+    """One row per recorded run: run, point, replication, seed, parameters, outcomes, status.
+
+    Unreadable run files are left out and named in ``unreadable`` if given; otherwise
+    the first one raises :class:`~sim.sweep.spec.SweepError` (one line).
+    """
+    table = store.final_rows(unreadable=unreadable)
     frame = table.to_pandas()
     return frame.sort_values("run", kind="stable").reset_index(drop=True)
 
@@ -166,7 +170,8 @@ def write_report(root: Path, out: Path | None = None, console: Console | None = 
     store = SweepStore.open(root)
     out = Path(out) if out is not None else Path(root) / "report"
     check_writable(out, f"--out {out}")
-    frame = final_frame(store)
+    unreadable: dict[Path, str] = {}
+    frame = final_frame(store, unreadable)
     summary = point_summary(store, frame)
     written = [out / "summary.csv", out / "summary.md"]
     summary.to_csv(written[0], index=False)
@@ -185,9 +190,21 @@ def write_report(root: Path, out: Path | None = None, console: Console | None = 
                 f"{len(failed)} runs failed; first: run {failed.run.iloc[0]}: "
                 f"{failed.error.iloc[0]}"
             )
-        missing = len(store.manifest["runs"]["rows"]) - len(frame)
+        missing = len(store.manifest["runs"]["rows"]) - len(frame) - len(unreadable)
         if missing:
             console.print(f"{missing} runs not run yet (continue with `guanxi sweep --resume`)")
+    if unreadable:
+        # The report of the readable runs is written; say which runs it leaves out.
+        from sim.sweep.spec import SweepError
+        from sim.sweep.store import resume_command
+
+        first, why = next(iter(sorted(unreadable.items())))
+        more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+        raise SweepError(
+            f"{first}{more}: unreadable run file ({why}); the report in {out} leaves "
+            f"{'them' if more else 'it'} out; `{resume_command(store)}` sets "
+            f"{'them' if more else 'it'} aside and runs {'them' if more else 'it'} again"
+        )
     return written
 
 

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from sim.scenario import scenario_from_data
 from sim.sweep.engines import Engine
 from sim.sweep.outcomes import daily_outcomes, final_outcomes
 from sim.sweep.spec import Run, SweepError, SweepPlan
-from sim.sweep.store import RunResult, SweepStore
+from sim.sweep.store import RunResult, StoreWriteError, SweepStore
 
 MAX_ERROR_CHARS = 2000
 
@@ -69,6 +69,9 @@ class SweepStatus:
     ran: int = 0  # finished in this session
     failed: int = 0  # of which failed (error or dead worker)
     elapsed_s: float = 0.0
+    already_ok: int = 0  # of already_done, those that succeeded
+    set_aside: list[Path] = field(default_factory=list)  # unreadable files moved away
+    first_error: str | None = None  # the first error of this session: "run N: message"
 
     @property
     def done(self) -> int:
@@ -100,10 +103,15 @@ def run_sweep(
     was recorded stays and ``resume=True`` continues.
     """
     store = SweepStore.create(out_dir, plan, resume=resume)
-    done = store.done_runs()
+    # What is on disk is read, not assumed: a damaged file is set aside and runs again.
+    files = store.scan()
+    moved = store.set_aside(files.unreadable)
+    done = files.ok | files.failed
     if retry_failed:
-        done -= store.failed_runs()
-    status = SweepStatus(total=plan.n_runs, already_done=len(done))
+        done -= files.failed
+    status = SweepStatus(
+        total=plan.n_runs, already_done=len(done), already_ok=len(files.ok), set_aside=moved
+    )
     settings = RunSettings(plan.base_data(), plan.steps, plan.record, plan.outcomes)
     pending = (run for run in plan.runs() if run.run not in done)
     in_flight: dict[Future, Run] = {}
@@ -125,12 +133,22 @@ def run_sweep(
         if not in_flight:
             break
         finished, _ = wait(in_flight, timeout=5, return_when=FIRST_COMPLETED)
+        if not finished:
+            # Nothing finished for a while: is the engine still able to run anything?
+            problem = engine.problem()
+            if problem is not None:
+                raise SweepError(f"{problem}; {_saved(status, out_dir, store)}")
         for future in finished:
             run = in_flight.pop(future)
-            result = _result(future, run, engine, out_dir)
-            store.write_result(run, result)
+            result = _result(future, run, engine, out_dir, status, store)
+            try:
+                store.write_result(run, result)
+            except StoreWriteError as exc:
+                raise SweepError(f"{exc}; {_saved(status, out_dir, store)}") from None
             status.ran += 1
             status.failed += result.status != "ok"
+            if result.status != "ok" and status.first_error is None:
+                status.first_error = f"run {run.run}: {result.error}"
             status.elapsed_s = time.perf_counter() - start
             if on_progress is not None:
                 on_progress(status)
@@ -138,17 +156,29 @@ def run_sweep(
     return status
 
 
-def _result(future: Future, run: Run, engine: Engine, out_dir: Path) -> RunResult:
+def _saved(status: SweepStatus, out_dir: Path, store: SweepStore) -> str:
+    from sim.sweep.store import resume_command
+
+    return (
+        f"{status.done} of {status.total} runs are saved in {out_dir}: "
+        f"`{resume_command(store)}` finishes it"
+    )
+
+
+def _result(
+    future: Future, run: Run, engine: Engine, out_dir: Path, status: SweepStatus, store: SweepStore
+) -> RunResult:
     try:
         return future.result()
     except Exception as exc:
         if engine.is_worker_death(exc):
             message = f"{type(exc).__name__}: {exc}"
             return RunResult(run.run, "error", message, float("nan"), np.empty(0, np.int64), {})
-        raise SweepError(
-            f"run {run.run} could not be executed ({type(exc).__name__}: {exc}); the runs "
-            f"recorded in {out_dir} are kept: continue with --resume"
-        ) from None
+        why = engine.problem() or (
+            f"run {run.run} could not be executed ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:300]})"
+        )
+        raise SweepError(f"{why}; {_saved(status, out_dir, store)}") from None
 
 
 def print_interrupted(out_dir: Path, status: SweepStatus | None) -> None:

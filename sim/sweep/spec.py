@@ -48,6 +48,7 @@ import math
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -261,16 +262,24 @@ class SweepPlan:
     def point_parameters(self, point: int) -> dict[str, Any]:
         return dict(zip(self.parameters, self.points[point], strict=True))
 
-    def runs(self) -> Iterator[Run]:
-        """Every run, point-major: run = point * replications + replication."""
+    @cached_property
+    def seeds(self) -> np.ndarray:
+        """Every run's seed, by run number (computed once: a SeedSequence per run)."""
+        seeds = np.empty(self.n_runs, np.int64)
         for point in range(len(self.points)):
             for replication in range(self.replications):
-                yield Run(
-                    point * self.replications + replication,
-                    point,
-                    replication,
-                    run_seed(self.seed, point, replication, self.common_random_numbers),
+                seeds[point * self.replications + replication] = run_seed(
+                    self.seed, point, replication, self.common_random_numbers
                 )
+        return seeds
+
+    def runs(self) -> Iterator[Run]:
+        """Every run, point-major: run = point * replications + replication."""
+        seeds = self.seeds.tolist()
+        for point in range(len(self.points)):
+            for replication in range(self.replications):
+                run = point * self.replications + replication
+                yield Run(run, point, replication, seeds[run])
 
     def base_data(self) -> dict[str, Any]:
         return self.base.model_dump(mode="json")
@@ -393,13 +402,23 @@ def resolve(
     for path in paths:
         if paths.count(path) > 1:
             raise SweepError(f"{source}: parameters: '{path}' is listed twice; vary it once")
-    design = build_design(factors, spec.design, design_rng(sweep.seed), source)
-    n_runs = len(design.points) * sweep.replications
-    if n_runs > MAX_RUNS:
-        raise SweepError(
-            f"{source}: design: {len(design.points):,} points x {sweep.replications} "
-            f"replications = {n_runs:,} runs; at most {MAX_RUNS:,}"
+
+    def check_size(n_points: int) -> None:
+        # Before the design is built: its size is known from the factors and options.
+        from sim.sweep.resources import check_design_size
+
+        n_runs = n_points * sweep.replications
+        if n_runs > MAX_RUNS:
+            raise SweepError(
+                f"{source}: design: {n_points:,} points x {sweep.replications} "
+                f"replications = {n_runs:,} runs; at most {MAX_RUNS:,}"
+            )
+        sampled = spec.design.method != "grid"
+        check_design_size(
+            f"{source}: design", n_runs, n_points, len(factors), sampled, sweep.replications
         )
+
+    design = build_design(factors, spec.design, design_rng(sweep.seed), source, check_size)
 
     allowed = available_outcomes(base)
     outcomes = tuple(sweep.outcomes) or tuple(allowed)

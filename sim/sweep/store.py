@@ -8,28 +8,36 @@ Layout of DIR::
     design.parquet         one row per run: run, point, replication, seed, parameters
     runs/run-00000042.parquet
                            one file per finished run (ok or failed), written to a
-                           hidden temporary name and renamed, so a file is complete
-                           or absent whatever happens to the process
+                           hidden temporary name, flushed to disk (fsync) and
+                           renamed, so a file is complete or absent whatever
+                           happens to the process or the machine
+    unreadable/            run files found damaged by ``--resume`` (truncated,
+                           not Parquet, other columns), set aside; they run again
 
 Every result row carries its run, point, replication, seed and parameter values, so
 the directory ``runs/`` reads as one table in pandas, polars or DuckDB. A run that is
 recorded is never run again by ``--resume``, unless it failed and
-``--retry-failed`` asks for it (its file is then replaced); a run that is absent is.
+``--retry-failed`` asks for it (its file is then replaced); a run that is absent, or
+whose file cannot be read, is.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -41,6 +49,7 @@ FORMAT = "guanxi-sweep/1"
 MANIFEST = "manifest.json"
 DESIGN = "design.parquet"
 RUNS = "runs"
+UNREADABLE = "unreadable"
 RUN_FILE = re.compile(r"^run-(\d{8})\.parquet$")
 META_COLUMNS = ("run", "point", "replication", "seed", "step", "status", "error", "elapsed_s")
 _ARROW_KIND = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "choice": pa.string()}
@@ -56,6 +65,23 @@ class RunResult:
     elapsed_s: float  # wall-clock seconds in the worker
     steps: np.ndarray  # the recorded days
     values: dict[str, np.ndarray]  # outcome -> one value per recorded day
+
+
+class StoreWriteError(SweepError):
+    """A file of the results directory could not be written (disk full, I/O error)."""
+
+
+@dataclass
+class RunFiles:
+    """The run files of a results directory, checked by reading them."""
+
+    ok: set[int] = field(default_factory=set)
+    failed: set[int] = field(default_factory=set)
+    unreadable: dict[Path, str] = field(default_factory=dict)  # file -> why
+
+    @property
+    def done(self) -> set[int]:
+        return self.ok | self.failed
 
 
 def manifest_data(plan: SweepPlan) -> dict[str, Any]:
@@ -168,18 +194,28 @@ class SweepStore:
             if not check_only:
                 store.remove_partial_files()
             return store
-        if root.is_dir() and any(root.iterdir()):
+        if root.is_dir() and not _only_own_leftovers(root):
             raise SweepError(
                 f"{where}: is not empty and holds no sweep ({MANIFEST} missing); "
                 "choose an empty or new directory"
             )
         check_writable(root, where)
+        from sim.sweep.resources import check_disk, design_disk
+
+        sampled = plan.sample is not None
+        need = design_disk(plan.n_runs, len(plan.points), len(plan.factors), sampled)
+        check_disk(root, where, need)
         store = cls(root, manifest)
         if check_only:
             return store
+        # Left by a sweep killed before its manifest was written: nothing ran yet.
+        for name in (DESIGN, f".{DESIGN}.tmp", f".{MANIFEST}.tmp"):
+            (root / name).unlink(missing_ok=True)
         store.runs_dir.mkdir(exist_ok=True)
-        store._write_design(plan)
-        _atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        hint = "nothing has run yet: free some space or choose another --out, and run again"
+        store._write_design(plan, hint)
+        text = manifest_json(manifest)
+        _atomic_write(root / MANIFEST, text.encode(), hint)
         return store
 
     @classmethod
@@ -189,15 +225,72 @@ class SweepStore:
 
     # ------------------------------------------------------------------ runs
     def done_runs(self) -> set[int]:
-        """Runs with a result file (finished, ok or failed)."""
+        """Runs with a result file (finished, ok or failed; not checked: see :meth:`scan`)."""
         return list_done(self.runs_dir)
 
     def failed_runs(self) -> set[int]:
         """Runs recorded as failed (an error, or a worker that died after its retries)."""
-        if not self.done_runs():
-            return set()
-        table = self.dataset().to_table(columns=["run"], filter=ds.field("status") != "ok")
-        return set(table.column("run").to_pylist())
+        return self.scan().failed
+
+    def scan(self) -> RunFiles:
+        """Read every run file's run and status columns: ok, failed, or unreadable (why).
+
+        A file is unreadable if it is not Parquet (truncated, zeros after a crash),
+        has other columns than this sweep's, no rows, or rows of another run.
+        """
+        found = RunFiles()
+        paths = (
+            [
+                (Path(entry.path), int(m.group(1)))
+                for entry in os.scandir(self.runs_dir)
+                if (m := RUN_FILE.match(entry.name))
+            ]
+            if self.runs_dir.is_dir()
+            else []
+        )
+        if len(paths) > 64:  # pyarrow reads outside the GIL
+            with ThreadPoolExecutor(4) as pool:
+                checked = list(pool.map(lambda item: self._check_file(*item), paths))
+        else:
+            checked = [self._check_file(*item) for item in paths]
+        for (path, run), (status, why) in zip(paths, checked, strict=True):
+            if why is not None:
+                found.unreadable[path] = why
+            elif status == "ok":
+                found.ok.add(run)
+            else:
+                found.failed.add(run)
+        return found
+
+    def _check_file(self, path: Path, run: int) -> tuple[str | None, str | None]:
+        try:
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow.remove_metadata()
+            if not schema.equals(self.schema):
+                return None, "its columns are not this sweep's"
+            if parquet.metadata.num_rows < 1:
+                return None, "it has no rows"
+            table = parquet.read(columns=["run", "status"])
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            return None, _one_line(exc)
+        if set(table.column("run").to_pylist()) != {run}:
+            return None, "its rows belong to another run"
+        statuses = set(table.column("status").to_pylist())
+        if not statuses <= {"ok", "error"}:
+            return None, f"unknown status {sorted(map(str, statuses))}"
+        return ("ok" if statuses == {"ok"} else "error"), None
+
+    def set_aside(self, unreadable: Iterable[Path]) -> list[Path]:
+        """Move unreadable run files to DIR/unreadable/ (kept to look at; they run again)."""
+        moved = []
+        for path in unreadable:
+            target = self.root / UNREADABLE / Path(path).name
+            target.parent.mkdir(exist_ok=True)
+            os.replace(path, target)
+            moved.append(target)
+        if moved:
+            _fsync_dir(self.runs_dir)
+        return moved
 
     def remove_partial_files(self) -> None:
         """Delete temporary files left by a sweep that was killed while writing."""
@@ -205,7 +298,11 @@ class SweepStore:
             path.unlink(missing_ok=True)
 
     def write_result(self, run: Run, result: RunResult) -> Path:
-        """Write one run's rows atomically (temporary name, then rename)."""
+        """Write one run's rows atomically and durably (temporary name, fsync, rename).
+
+        Raises :class:`StoreWriteError` naming the file if it cannot be written (disk
+        full): the files written before stay complete.
+        """
         n = len(result.steps) if result.status == "ok" else 1
         columns: dict[str, Any] = {
             "run": np.full(n, run.run, np.int64),
@@ -228,9 +325,7 @@ class SweepStore:
         columns["elapsed_s"] = np.full(n, result.elapsed_s, np.float64)
         table = pa.table(columns, schema=self.schema)
         path = self.runs_dir / f"run-{run.run:08d}.parquet"
-        tmp = self.runs_dir / f".run-{run.run:08d}.parquet.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        _atomic_write(path, parquet_bytes(table))
         return path
 
     # ------------------------------------------------------------------ reading
@@ -239,14 +334,41 @@ class SweepStore:
         files = sorted(str(p) for p in self.runs_dir.glob("run-*.parquet"))
         return ds.dataset(files, schema=self.schema, format="parquet")
 
-    def final_rows(self, columns: Iterable[str] | None = None) -> pa.Table:
-        """One row per recorded run: its last day (ok) or its error (failed)."""
+    def final_rows(
+        self,
+        columns: Iterable[str] | None = None,
+        unreadable: dict[Path, str] | None = None,
+    ) -> pa.Table:
+        """One row per recorded run: its last day (ok) or its error (failed).
+
+        Run files that cannot be read are left out and named in ``unreadable`` (file
+        -> why) if it is given; otherwise the first one raises :class:`SweepError`.
+        """
         steps = int(self.manifest["steps"])
         wanted = list(columns) if columns is not None else self.schema.names
         condition = (ds.field("step") == steps) | (ds.field("status") == "error")
-        return self.dataset().to_table(columns=wanted, filter=condition)
+        try:
+            return self.dataset().to_table(columns=wanted, filter=condition)
+        except (OSError, ValueError, pa.ArrowException):
+            pass  # a damaged file: read them one by one to find it
+        bad: dict[Path, str] = {} if unreadable is None else unreadable
+        tables = []
+        for path in sorted(self.runs_dir.glob("run-*.parquet")):
+            try:
+                table = pq.ParquetFile(path).read(columns=sorted({*wanted, "step", "status"}))
+                table = table.cast(pa.schema([self.schema.field(n) for n in table.column_names]))
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                bad[path] = _one_line(exc)
+                if unreadable is None:
+                    raise SweepError(unreadable_message(path, bad[path], self)) from None
+                continue
+            keep = pc.or_kleene(pc.equal(table["step"], steps), pc.equal(table["status"], "error"))
+            tables.append(table.filter(keep).select(wanted))
+        if not tables:
+            return self.schema.empty_table().select(wanted)
+        return pa.concat_tables(tables)
 
-    def _write_design(self, plan: SweepPlan) -> None:
+    def _write_design(self, plan: SweepPlan, hint: str) -> None:
         runs = list(plan.runs())
         columns: dict[str, Any] = {
             "run": [r.run for r in runs],
@@ -258,9 +380,7 @@ class SweepStore:
             columns[factor.path] = [plan.points[r.point][i] for r in runs]
         schema = pa.schema([f for f in result_schema(plan) if f.name in columns])
         table = pa.table(columns, schema=schema)
-        tmp = self.root / f".{DESIGN}.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, self.root / DESIGN)
+        _atomic_write(self.root / DESIGN, parquet_bytes(table), hint)
 
 
 def list_done(runs_dir: Path) -> set[int]:
@@ -300,7 +420,118 @@ def check_writable(folder: Path, where: str) -> None:
     ensure_writable_dir(folder, where, SweepError)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def _only_own_leftovers(root: Path) -> bool:
+    """True if ``root`` holds nothing, or only what a sweep killed before its manifest left."""
+    own = {RUNS, DESIGN, f".{DESIGN}.tmp", f".{MANIFEST}.tmp"}
+    for entry in root.iterdir():
+        if entry.name not in own:
+            return False
+        if entry.name == RUNS and (not entry.is_dir() or any(entry.iterdir())):
+            return False
+    return True
+
+
+def manifest_json(manifest: Mapping[str, Any]) -> str:
+    """The manifest as JSON: indented, but each row of a table on one line.
+
+    (``json.dumps(indent=1)`` puts every number of every row on a line of its own:
+    a manifest of a million runs took 571 MB.)
+    """
+
+    def dump(value: Any, depth: int) -> str:
+        pad, inner = " " * depth, " " * (depth + 1)
+        if isinstance(value, dict) and value:
+            items = (f"{inner}{json.dumps(k)}: {dump(v, depth + 1)}" for k, v in value.items())
+            return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+        if isinstance(value, list) and value and not all(_is_scalar(v) for v in value):
+            rows = (f"{inner}{dump(v, depth + 1)}" for v in value)
+            return "[\n" + ",\n".join(rows) + f"\n{pad}]"
+        return json.dumps(value, separators=(",", ":") if isinstance(value, list) else None)
+
+    return dump(dict(manifest), 0) + "\n"
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def unreadable_message(path: Path, why: str, store: SweepStore) -> str:
+    """One line: the damaged run file, why, and the command that runs it again."""
+    return (
+        f"{path}: unreadable run file ({why}); `{resume_command(store)}` sets it aside "
+        "and runs it again"
+    )
+
+
+def resume_command(store: SweepStore) -> str:
+    """The ``guanxi sweep ... --resume`` command that continues the sweep in ``store``."""
+    source = store.manifest.get("sweep_file") or "SWEEP"
+    sets = "".join(f" --set {item}" for item in store.manifest.get("overrides", []))
+    return f"guanxi sweep {source} --out {store.root}{sets} --resume"
+
+
+def describe_os_error(exc: OSError) -> str:
+    """Why a write failed, in words (pyarrow's errors carry ``[errno N]`` in their text)."""
+    code = exc.errno
+    if code is None:
+        found = re.search(r"\[errno (\d+)\]", str(exc), re.IGNORECASE)
+        code = int(found.group(1)) if found else None
+    if code == errno.ENOSPC:
+        return "no space left on the device (disk full)"
+    if code == errno.EDQUOT:
+        return "disk quota exceeded"
+    if code is not None:
+        return os.strerror(code)
+    return _one_line(exc)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory
+    finally:
+        os.close(fd)
+
+
+def parquet_bytes(table: pa.Table) -> pa.Buffer:
+    """A table as the bytes of a Parquet file (written in memory: a run file is small)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _atomic_write(path: Path, data: bytes | pa.Buffer, hint: str = "") -> None:
+    """Write ``path`` through a hidden temporary file, fsync it, rename it, fsync the folder.
+
+    The bytes are written with ``os.write``, whose errors are raised (pyarrow's file
+    writer drops an error that comes when it closes a small file: a full disk would
+    leave a truncated file). On failure the temporary file is removed and
+    :class:`StoreWriteError` says which file and why (``hint`` is added).
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        message = f"{path}: cannot write it: {describe_os_error(exc)}"
+        raise StoreWriteError(f"{message}; {hint}" if hint else message) from None
+    _fsync_dir(path.parent)
