@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 
@@ -23,3 +25,24 @@ def ensure_writable_dir(folder: Path, where: str, error: type[GuanxiError] = Gua
         probe.unlink()
     except OSError as exc:
         raise error(f"{where}: not writable ({exc.strerror or exc})") from None
+
+
+def one_line(text: object, limit: int = 400) -> str:
+    """``text`` on one line (line breaks and the spaces around them folded), cut to ``limit``."""
+    flat = re.sub(r"\s*[\r\n\v\f]+\s*", " ", str(text)).strip()
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def os_error_text(exc: OSError) -> str:
+    """What went wrong, e.g. "No space left on device [errno 28]", without a library's wording.
+
+    pyarrow's errors ("Error writing bytes to file. Detail: [errno 28] ...") carry the
+    errno in the text only; this finds it there too.
+    """
+    number = exc.errno
+    if number is None:
+        found = re.search(r"\[errno (\d+)\]", str(exc))
+        number = int(found.group(1)) if found else None
+    if number is not None:
+        return f"{os.strerror(number)} [errno {number}]"
+    return one_line(exc.strerror or exc) or type(exc).__name__

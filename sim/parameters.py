@@ -12,7 +12,8 @@ items of lists of tables by their key (:data:`LIST_KEYS`: ``markets.china``,
 * :func:`field_info`, :func:`field_kind`, :func:`bounds`, :func:`field_bounds`,
   :func:`field_unit`: what the schema says about a path or a field;
 * :func:`iter_parameters`: every scalar parameter of a table;
-* :func:`parse_assignment`, :func:`parse_value`: ``path=value`` text;
+* :func:`parse_assignment`, :func:`parse_value`: ``path=value`` text, read strictly:
+  a value must be of its parameter's kind (true/false, a whole number, a number);
 * :func:`describe_validation_error`: pydantic's first error as one line naming the
   key (list items by their key) and what is allowed; for scenarios and sweep files.
 """
@@ -155,9 +156,14 @@ def set_path(data: dict[str, Any], dotted: str, value: Any, source: str = "--set
     """Set ``dotted`` in raw scenario data, checking that the path names a parameter.
 
     Missing tables are created; a bad path raises :class:`PathError` whose message
-    names ``source``, the path and the reason.
+    names ``source``, the path and the reason. A table given as a whole
+    (``model={n_users=200}``) sets the keys it names and keeps the others.
     """
-    node, key = _settable(data, dotted, value, source, _WRITE)
+    node, key, table = _settable(data, dotted, value, source, _WRITE)
+    if table is not None:
+        for name, item in value.items():
+            set_path(data, f"{dotted}.{name}", item, source)
+        return
     node[key] = value
 
 
@@ -167,10 +173,16 @@ def check_path(data: Mapping[str, Any], dotted: str, value: Any, source: str = "
     ``data`` is left as it is. The value itself is checked when the scenario is
     validated.
     """
-    _settable(data, dotted, value, source, _CHECK)
+    _, _, table = _settable(data, dotted, value, source, _CHECK)
+    if table is not None:
+        for name, item in value.items():
+            check_path(data, f"{dotted}.{name}", item, source)
 
 
-def _settable(data: Any, dotted: str, value: Any, source: str, mode: str) -> tuple[Any, str]:
+def _settable(
+    data: Any, dotted: str, value: Any, source: str, mode: str
+) -> tuple[Any, str, type[BaseModel] | None]:
+    """The table and key ``dotted`` names, and the key's model if it is a table."""
     try:
         node, key, info = _walk(data, dotted, mode)
         table = model_of(info.annotation)
@@ -180,25 +192,125 @@ def _settable(data: Any, dotted: str, value: Any, source: str, mode: str) -> tup
             )
     except PathError as exc:
         raise PathError(dotted, exc.reason, source) from None
-    return node, key
+    return node, key, table
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
-    """Split ``dotted.path=value``; the value is read as a TOML value, else as a string."""
+    """Split ``dotted.path=value``; the value is read as a TOML value, else as a string.
+
+    Strict where the path names a parameter of the schema: its value must be of the
+    parameter's kind, without conversion (:func:`strict_value`). A path the schema
+    does not have is left for :func:`set_path` or :func:`check_path` to refuse.
+    """
     if "=" not in text:
         raise ScenarioError(
             f"--set {text!r}: expected dotted.path=value, e.g. guanxi.enabled=false"
         )
     dotted, value_text = (part.strip() for part in text.split("=", 1))
-    return dotted, parse_value(value_text)
+    try:
+        value = parse_value(value_text)
+    except ScenarioError as exc:
+        raise ScenarioError(f"--set {dotted}: {exc}") from None
+    return dotted, strict_value(dotted, value, value_text)
+
+
+#: Deepest nesting of arrays and inline tables read in a --set value.
+MAX_VALUE_DEPTH = 50
 
 
 def parse_value(value_text: str) -> Any:
-    """A TOML value (number, boolean, string, array, inline table) or a bare string."""
+    """A TOML value (number, boolean, string, array, inline table) or a bare string.
+
+    A value nested deeper than :data:`MAX_VALUE_DEPTH` raises :class:`ScenarioError`.
+    """
+    if _depth(value_text) > MAX_VALUE_DEPTH:
+        raise ScenarioError(f"value nested more than {MAX_VALUE_DEPTH} levels deep")
     try:
         return tomllib.loads(f"v = {value_text}")["v"]
     except tomllib.TOMLDecodeError:
         return value_text
+    except RecursionError:
+        raise ScenarioError(f"value nested more than {MAX_VALUE_DEPTH} levels deep") from None
+
+
+def _depth(text: str) -> int:
+    """Most brackets and braces open at once (an upper bound of the TOML nesting)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+_KIND_TEXT = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+
+
+def strict_value(dotted: str, value: Any, value_text: str | None = None) -> Any:
+    """``value`` if it is of the kind of the parameter ``dotted``, else ScenarioError.
+
+    No conversion: a switch takes true or false (not "yes"), a count a whole number
+    (not true, not 2.0), a quantity a number; a table given whole is checked key by
+    key. A name (a text parameter) given as unquoted ``value_text`` is that text as
+    written (``model.name=2024`` is the name "2024"). Paths the schema does not have
+    are not checked here.
+    """
+    try:
+        info = field_info(dotted)
+    except PathError:
+        return value
+    table = model_of(info.annotation)
+    if table is not None:
+        if not isinstance(value, Mapping):
+            return value  # set_path says it is a table
+        return {
+            key: strict_value(f"{dotted}.{key}", item) if key in table.model_fields else item
+            for key, item in value.items()
+        }
+    kind, options = field_kind(info)
+    if kind is None:
+        return value
+    if kind == "choice":
+        if isinstance(value, str):
+            return value
+        if value_text is not None and not options:
+            return value_text
+        expected = f"one of {', '.join(map(str, options))}" if options else "a text in quotes"
+    else:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        fits = {
+            "bool": isinstance(value, bool),
+            "int": is_number and isinstance(value, int),
+            "float": is_number,
+        }[kind]
+        if fits:
+            return value
+        expected = _KIND_TEXT[kind]
+        if kind == "int" and isinstance(value, float) and value.is_integer():
+            expected += f" (write {int(value)})"
+    allowed = bounds(info).text() if kind in ("int", "float") else ""
+    given = f"{dotted}={value_text}" if value_text is not None else dotted
+    raise ScenarioError(
+        f"--set {given}: expected {expected}, got {_shown(value)}"
+        + (f"; allowed: {allowed}" if allowed else "")
+    )
+
+
+def _shown(value: Any) -> str:
+    """A value as TOML writes it (true, 2.5, 'text'), cut short."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, Mapping):
+        text = "a table"
+    elif isinstance(value, list):
+        text = "an array"
+    else:
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --------------------------------------------------------------------------- describe

@@ -15,7 +15,10 @@ read, written and described by dotted path in :mod:`sim.parameters`.
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import os
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -844,26 +847,75 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
 
 
 def read_scenario_file(path: Path) -> dict[str, Any]:
-    """Parse a scenario file into raw data; every failure is one ScenarioError line."""
-    if not path.exists():
-        raise ScenarioError(
-            f"{path}: no such file; bundled scenarios: {', '.join(bundled_scenarios())}"
-        )
-    if path.is_dir():
-        raise ScenarioError(f"{path}: is a directory, expected a TOML scenario file")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
+    """Parse a scenario file into raw data; every failure is one ScenarioError line.
+
+    Only a regular file is read (a FIFO, a device such as /dev/zero or a socket is
+    refused without waiting on it), and at most :data:`MAX_SCENARIO_BYTES` + 1 bytes.
+    """
+    raw = read_limited(path, MAX_SCENARIO_BYTES, "a TOML scenario file", ScenarioError)
     return parse_scenario_bytes(raw, str(path))
 
 
+def read_limited(path: Path, limit: int, expected: str, error: type[GuanxiError]) -> bytes:
+    """The bytes of the regular file ``path``, refused in one line if above ``limit``."""
+    try:
+        # Non-blocking: opening a FIFO for reading would otherwise wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        bundled = f"; bundled scenarios: {', '.join(bundled_scenarios())}"
+        raise error(f"{path}: no such file{bundled if error is ScenarioError else ''}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected {expected}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error(f"{path}: is a directory, expected {expected}")
+        if not stat.S_ISREG(info.st_mode):
+            kind = _file_kind(info.st_mode)
+            raise error(f"{path}: not a regular file ({kind}); expected {expected}")
+        if info.st_size > limit:
+            raise error(
+                f"{path}: {info.st_size:,} bytes; {expected} may be at most {limit:,} bytes"
+            )
+        chunks, size = [], 0
+        while size <= limit:  # at most limit + 1 bytes
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:  # the file grew since fstat
+        raise error(f"{path}: more than {limit:,} bytes; {expected} may be at most {limit:,} bytes")
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
 def parse_scenario_bytes(raw: bytes, source: str) -> dict[str, Any]:
-    """Parse the bytes of a scenario (file or upload) as TOML data."""
+    """Parse the bytes of a scenario (file or upload) as TOML data.
+
+    A UTF-8 byte-order mark at the start is accepted (and dropped).
+    """
     if len(raw) > MAX_SCENARIO_BYTES:
         raise ScenarioError(
             f"{source}: {len(raw)} bytes; a scenario may be at most {MAX_SCENARIO_BYTES} bytes"
         )
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     if not raw.strip():
         raise ScenarioError(
             f"{source}: file is empty; expected a TOML scenario with [[markets]] and [[firms]]"
@@ -878,21 +930,40 @@ def parse_scenario_bytes(raw: bytes, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{source}: malformed TOML: arrays or inline tables nested too deeply"
+        ) from None
 
 
 def load_scenario(
     name_or_path: str | Path = "baseline", overrides: Iterable[str] | Mapping[str, Any] = ()
 ) -> Scenario:
-    """Load, override and validate a scenario; raises ScenarioError with one line."""
+    """Load, override and validate a scenario; raises ScenarioError with one line.
+
+    The file and ``--set`` text are read strictly: a value must be of its key's type
+    (``enabled = "yes"``, ``n_users = true`` or ``n_users = 2000.0`` are refused, not
+    converted). Overrides given by a program as a mapping are validated as before.
+    """
     path = resolve_scenario_path(name_or_path)
     raw = read_scenario_file(path)
-    return scenario_from_data(raw, str(path), overrides)
+    if isinstance(overrides, Mapping):
+        if overrides:
+            scenario_from_data(raw, str(path), strict=True)  # the file itself, strictly
+        return scenario_from_data(raw, str(path), overrides, strict=not overrides)
+    return scenario_from_data(raw, str(path), overrides, strict=True)
 
 
 def scenario_from_data(
-    raw: Mapping[str, Any], source: str, overrides: Iterable[str] | Mapping[str, Any] = ()
+    raw: Mapping[str, Any],
+    source: str,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    strict: bool = False,
 ) -> Scenario:
-    """Validate raw scenario data after applying dotted-path overrides."""
+    """Validate raw scenario data after applying dotted-path overrides.
+
+    ``strict``: no conversion between types (pydantic's strict mode), as for files.
+    """
     from sim.parameters import describe_validation_error, parse_assignment, set_path
 
     data = _deep_copy(raw)
@@ -902,11 +973,13 @@ def scenario_from_data(
     for dotted, value in pairs:
         set_path(data, dotted, value, source)
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, strict=strict)
     except ValidationError as exc:
         raise ScenarioError(f"{source}: {describe_validation_error(exc, data)}") from None
     except ValueError as exc:  # raised by validators outside pydantic's wrapping
         raise ScenarioError(f"{source}: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: values nested too deeply") from None
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

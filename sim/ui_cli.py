@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ui.add_argument(
         "--host",
+        type=host_name,
         default=DEFAULT_HOST,
         help=f"address to bind (default {DEFAULT_HOST}: only this machine can connect)",
     )
@@ -41,6 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="open a browser tab (default: only when a desktop session is present)",
     )
     ui.set_defaults(func=cmd_ui)
+
+
+def host_name(text: str) -> str:
+    """An address to bind; an empty one (every interface, silently) is refused."""
+    if not text.strip() or any(char.isspace() or char == "\x00" for char in text):
+        raise argparse.ArgumentTypeError(
+            f"expected an address such as 127.0.0.1 or 0.0.0.0, got {text!r}"
+        )
+    return text
 
 
 def port_number(text: str) -> int:

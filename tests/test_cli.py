@@ -173,7 +173,7 @@ def test_compare_with_identical_variants_has_zero_difference(capsys):
         (["run", "nope.toml"], "no such file"),
         (["run", "baseline", "--set", "guanxi.enabld=false"], "did you mean 'enabled'"),
         (["run", "baseline", "--set", "markets.china.organic_reach=7"], "allowed: >= 0 and <= 1"),
-        (["run", "baseline", "--steps", "0"], "expected a whole number >= 1"),
+        (["run", "baseline", "--steps", "0"], "expected a whole number 1..100000"),
         (["run", "baseline", "--seed", "-1"], "expected a seed"),
         (["run", "baseline", "--plot"], "--plot needs --out"),
         (["compare", "baseline", "--a", "model.steps=x"], "model.steps"),

@@ -100,6 +100,17 @@ def test_check_path_leaves_the_data_as_it_is(raw):
     assert caught.value.reason.startswith("is a table")
 
 
+def test_a_table_value_merges_key_by_key_and_each_key_is_checked(raw):
+    set_path(raw, "model", {"n_users": 200})
+    assert raw["model"]["n_users"] == 200 and raw["model"]["name"] == "baseline"
+    set_path(raw, "crm", {"decay": 0.01})  # a table missing from the file is created
+    assert raw["crm"] == {"decay": 0.01}
+    before = copy.deepcopy(raw)
+    with pytest.raises(PathError, match="unknown key 'n_user' in model"):
+        check_path(raw, "model", {"n_user": 1})
+    assert raw == before
+
+
 def test_every_scalar_parameter_reads_and_writes_by_its_path():
     spec = load_scenario("baseline")
     data = spec.model_dump(mode="json")

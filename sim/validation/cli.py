@@ -135,7 +135,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     console.print(f"{passed}/{len(results)} targets pass")
     if args.out is not None:
         written = write_report(results, args.out, settings, elapsed, robustness)
-        console.print(f"wrote {len(written)} files to {args.out}")
+        console.print(f"wrote {len(written)} files to {args.out}", markup=False, emoji=False)
     if not results:
         raise GuanxiError("no targets were run")
     return 0 if passed == len(results) else 1
