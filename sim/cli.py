@@ -248,7 +248,9 @@ def seed_int(text: str) -> int:
 
 # ---------------------------------------------------------------------- run
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.runner import OutputDir, check_memory, firm_summary_rows, run_with_progress
+    from sim.outputs import OutputDir
+    from sim.resources import check_memory
+    from sim.runner import firm_summary_rows, run_with_progress
     from sim.scenario import load_scenario
 
     spec = load_scenario(args.scenario, args.overrides)
@@ -331,7 +333,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from sim.compare import OUTCOMES, compare, variant
-    from sim.runner import check_memory
+    from sim.resources import check_memory
     from sim.scenario import load_scenario
     from sim.sweep.engines import make_engine, scheduler_address
 

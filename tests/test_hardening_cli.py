@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 import sim.cli
+import sim.outputs
 import sim.runner
 import sim.scenario
 from sim.cli import main
@@ -118,7 +119,7 @@ def test_a_second_run_into_the_same_directory_needs_overwrite_and_replaces_it_wh
 
     assert run_into(out, 2, "--overwrite") == 0
     assert run_dir_seed(out) == 2
-    assert sorted(p.name for p in out.iterdir()) == sorted(sim.runner.RUN_FILES)  # no old PNGs
+    assert sorted(p.name for p in out.iterdir()) == sorted(sim.outputs.RUN_FILES)  # no old PNGs
     assert sorted(p.name for p in tmp_path.iterdir()) == ["D"]  # no staging left beside it
 
 
@@ -146,19 +147,19 @@ def test_a_failed_swap_keeps_the_previous_run_whole(tmp_path, capsys, monkeypatc
     # As if the system could not swap in one step and the second rename failed
     # (or the process died between the two renames): never two runs' files in D.
     real_rename = os.rename
-    monkeypatch.setattr(sim.runner, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(sim.outputs, "_exchange", lambda a, b: False)
 
     def rename(src, dst):
         if Path(src).name.endswith(".tmp"):
             raise OSError(28, "No space left on device")
         real_rename(src, dst)
 
-    monkeypatch.setattr(sim.runner.os, "rename", rename)
+    monkeypatch.setattr(sim.outputs.os, "rename", rename)
     assert run_into(out, 2, "--overwrite") == 2
     err = capsys.readouterr().err
     assert "cannot move the run into place" in err and "this run's files are in" in err
     assert run_dir_seed(out) == 1
-    assert sorted(p.name for p in out.iterdir()) == sorted(sim.runner.RUN_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(sim.outputs.RUN_FILES)
 
 
 # ---------------------------------------------------------------------- 4. disk full
@@ -222,9 +223,9 @@ def test_memory_estimate_grows_with_users_firms_ties_and_days():
     small = load_scenario("baseline", ["model.n_users=1000"])
     big = load_scenario("baseline", ["model.n_users=1000000"])
     tied = load_scenario("baseline", ["model.n_users=1000000", "network.weak_ties=100"])
-    assert sim.runner.model_memory(big, 10)[0] == 1000 * sim.runner.model_memory(small, 10)[0]
-    assert sim.runner.model_memory(tied, 10)[0] > sim.runner.model_memory(big, 10)[0]
-    assert sim.runner.model_memory(small, 1000)[1] > sim.runner.model_memory(small, 10)[1]
+    assert sim.resources.model_memory(big, 10)[0] == 1000 * sim.resources.model_memory(small, 10)[0]
+    assert sim.resources.model_memory(tied, 10)[0] > sim.resources.model_memory(big, 10)[0]
+    assert sim.resources.model_memory(small, 1000)[1] > sim.resources.model_memory(small, 10)[1]
 
 
 @pytest.mark.parametrize(

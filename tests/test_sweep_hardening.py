@@ -21,8 +21,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim import resources
 from sim.cli import main
-from sim.sweep import resources, store
+from sim.sweep import store
 from sim.sweep.spec import MAX_RUNS
 from sim.sweep.store import SweepStore
 from tests.sweep_support import TINY_SWEEP, results, tiny_sweep_once, write_sweep
@@ -275,7 +276,7 @@ def test_a_design_too_large_for_this_machines_memory_is_refused(tmp_path, capsys
     assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
     line = one_line(capsys.readouterr().err)
     assert "design: 262,144 points x 1 replications = 262,144 runs would need about" in line
-    assert "GB of memory to plan, 0.1 GB is available; at most about" in line
+    assert "MB of memory to plan, 64 MB is available; at most about" in line
 
 
 @pytest.mark.parametrize("command", ["sweep", "sweep-local-cluster", "compare"])

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sim.sweep.resources import available_cores, check_workers
+from sim.resources import available_cores, check_workers
 from sim.sweep.spec import SweepError
 
 # Seconds to wait for a Dask scheduler to answer (the issue's limit is 10 s).
@@ -556,7 +556,7 @@ def make_engine(
     """The engine for ``--workers`` and ``--scheduler`` (None: local processes).
 
     Local workers (processes or a LocalCluster) are capped by cores and memory
-    (:func:`sim.sweep.resources.check_workers`): more are refused in one line.
+    (:func:`sim.resources.check_workers`): more are refused in one line.
     ``worker_wait_s``: how long a Dask cluster may have no worker (default
     :data:`WORKER_WAIT_S`).
     """

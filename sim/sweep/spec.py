@@ -405,7 +405,7 @@ def resolve(
 
     def check_size(n_points: int) -> None:
         # Before the design is built: its size is known from the factors and options.
-        from sim.sweep.resources import check_design_size
+        from sim.resources import check_design_size
 
         n_runs = n_points * sweep.replications
         if n_runs > MAX_RUNS:

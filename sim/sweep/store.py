@@ -200,7 +200,7 @@ class SweepStore:
                 "choose an empty or new directory"
             )
         check_writable(root, where)
-        from sim.sweep.resources import check_disk, design_disk
+        from sim.resources import check_disk, design_disk
 
         sampled = plan.sample is not None
         need = design_disk(plan.n_runs, len(plan.points), len(plan.factors), sampled)

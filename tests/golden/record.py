@@ -15,7 +15,8 @@ import shutil
 from importlib.metadata import version
 from pathlib import Path
 
-from sim.runner import run_model, write_outputs
+from sim.outputs import write_outputs
+from sim.runner import run_model
 from sim.scenario import load_scenario
 
 HERE = Path(__file__).resolve().parent
