@@ -29,6 +29,7 @@ import sim.scenario
 from sim.cli import main
 from sim.parameters import bounds, field_info, parse_assignment
 from sim.scenario import ScenarioError, load_scenario, read_scenario_file
+from sim.sweep.spec import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = ("--set", "model.n_users=600")
@@ -305,9 +306,23 @@ def test_a_deeply_nested_set_value_is_one_line(assignment):
 def test_a_deeply_nested_sweep_file_is_one_line(tmp_path):
     path = tmp_path / "deep.toml"
     path.write_text(f'[sweep]\nscenario = "baseline"\nx = {DEEP}\n')
-    result = guanxi("sweep", str(path), "--out", str(tmp_path / "out"))
-    assert result.returncode in (1, 2)
-    one_line_error(result, result.returncode)
+    line = one_line_error(guanxi("sweep", str(path), "--out", str(tmp_path / "out")))
+    assert f"{path}: malformed TOML" in line and "nested too deeply" in line
+
+
+def test_a_sweep_file_that_is_a_fifo_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "sweep.toml"
+    os.mkfifo(fifo)
+    line = one_line_error(guanxi("sweep", str(fifo), "--out", str(tmp_path / "out")))
+    assert f"{fifo}: not a regular file (a FIFO)" in line
+
+
+def test_a_sweep_file_with_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    text = (REPO / "scenarios" / "sweeps" / "strategy_grid.toml").read_text()
+    text = text.replace('scenario = "baseline"', f'scenario = "{REPO}/scenarios/baseline.toml"')
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_sweep(path).n_runs > 0
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path):

@@ -42,6 +42,7 @@ parameter's bounds). A true/false parameter with neither varies over both.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import math
@@ -347,6 +348,10 @@ def load_sweep(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Sweep
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{source}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise SweepError(
+            f"{source}: malformed TOML: arrays or inline tables nested too deeply"
+        ) from None
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as exc:
@@ -356,14 +361,12 @@ def load_sweep(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Sweep
 
 
 def _read_text(path: Path) -> str:
-    if path.is_dir():
-        raise SweepError(f"{path}: is a directory, expected a TOML sweep file")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SweepError(f"{path}: cannot read ({exc.strerror})") from None
-    if len(raw) > MAX_SWEEP_BYTES:
-        raise SweepError(f"{path}: {len(raw)} bytes; a sweep file may be at most 1,000,000")
+    """The text of a sweep file: a regular file of at most MAX_SWEEP_BYTES (checked before
+    reading, so a FIFO or a device is refused, not waited on), UTF-8, a BOM allowed."""
+    from sim.scenario import read_limited
+
+    raw = read_limited(path, MAX_SWEEP_BYTES, "a TOML sweep file", SweepError)
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     if not raw.strip():
         raise SweepError(f"{path}: file is empty; expected [sweep], [design] and [[parameters]]")
     try:
