@@ -7,8 +7,6 @@ import copy
 import pytest
 from pydantic import ValidationError
 
-import sim.parameters
-import sim.scenario
 from sim.parameters import (
     Bounds,
     PathError,
@@ -211,10 +209,3 @@ def test_validation_errors_of_other_schemas_use_their_list_keys():
     loc = ("parameters", 0, "values", 1, "bool")  # a union member's tag is not a key
     data = {"parameters": [{"values": [1, {}]}]}
     assert readable_location(loc, data, SweepFile, SWEEP_LIST_KEYS)[0] == "parameters[0].values[1]"
-
-
-def test_the_scenario_module_still_offers_the_parameter_helpers():
-    for name in ("set_path", "iter_parameters", "field_bounds", "field_unit", "LIST_KEYS"):
-        assert getattr(sim.scenario, name) is getattr(sim.parameters, name)
-    with pytest.raises(AttributeError):
-        sim.scenario.no_such_name  # noqa: B018

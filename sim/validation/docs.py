@@ -3,8 +3,8 @@
     python -m sim.validation.docs [--results docs/validation/results.json] [--check]
 
 * ``parameters``: every scenario parameter with its default, bounds, unit, meaning
-  and source, read from the schema (:mod:`sim.scenario`), never copied by hand;
-* ``presets``: the market presets (:data:`sim.scenario.PRESETS`);
+  and source, read from the schema (:mod:`sim.schema`), never copied by hand;
+* ``presets``: the market presets (:data:`sim.schema.PRESETS`);
 * ``validation``: the validation table from a ``results.json`` written by
   ``guanxi validate --out DIR`` (left as it is when the file does not exist).
 

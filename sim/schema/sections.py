@@ -1,0 +1,469 @@
+"""The behavioural tables of a scenario: ``[model]``, ``[users]``, ``[network]``,
+``[crm]`` and ``[guanxi]``, and :func:`param`, the field every parameter is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTENT_TYPES = ("informational", "promotional", "entertaining", "relational")
+
+
+def param(
+    default: Any,
+    help: str,
+    *,
+    unit: str = "",
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+    lt: float | None = None,
+) -> Any:
+    """A schema field with bounds, unit and help text (shown by the CLI, UI and docs)."""
+    extra = {"unit": unit} if unit else {}
+    return Field(
+        default, description=help, ge=ge, le=le, gt=gt, lt=lt, json_schema_extra=extra or None
+    )
+
+
+class Section(BaseModel):
+    """Base for every table: unknown keys are errors, NaN is refused, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- model
+class ModelSection(Section):
+    name: str = param("unnamed scenario", "Short name of the scenario.")
+    description: str = param("", "What question the scenario answers.")
+    n_users: int = param(
+        10_000,
+        "Total simulated users, split across markets by user_share.",
+        unit="users",
+        ge=10,
+        le=50_000_000,
+    )
+    steps: int = param(365, "Days simulated by `guanxi run`.", unit="days", ge=1, le=100_000)
+    seed: int = param(42, "Seed of the model's random generators.", ge=0, le=2**63 - 1)
+    focal_firm: str = param("", "Name of 'our business'; empty means the first firm listed.")
+    edge_snapshot_interval: int = param(
+        1, "Record the guanxi edges every this many days.", unit="days", ge=1, le=10_000
+    )
+
+
+# --------------------------------------------------------------------------- users
+class UsersSection(Section):
+    """How users react to firms' social media. Coefficients on the logit scale."""
+
+    attention_base: float = param(
+        0.4,
+        "Time online of a user with zero SNS dependency, relative to a user with full "
+        "dependency (1 + attention_base). Assumption.",
+        ge=0,
+        le=5,
+    )
+    consume_intercept: float = param(
+        -1.0,
+        "Logit of consuming a seen post at zero dependency, fit and attitude. Assumption.",
+        ge=-10,
+        le=10,
+    )
+    consume_per_dependency: float = param(
+        1.5,
+        "Logit increase in consuming per unit SNS dependency (Zhang 2025: direction).",
+        ge=-10,
+        le=10,
+    )
+    consume_per_fit: float = param(
+        2.0, "Logit increase in consuming per unit content-motive fit. Assumption.", ge=-10, le=10
+    )
+    consume_per_attitude: float = param(
+        1.0, "Logit increase in consuming per unit attitude. Assumption.", ge=-10, le=10
+    )
+    engage_intercept: float = param(
+        -4.0,
+        "Logit of engaging (like, comment, share) with consumed content at zero "
+        "predictors; calibrated so engagement per follower per post is of the order of "
+        "Rival IQ 2022 medians (0.06%-5.7%).",
+        ge=-15,
+        le=10,
+    )
+    engage_per_dependency: float = param(
+        2.0,
+        "Logit increase in engaging per unit SNS dependency (Zhang 2025: dependency "
+        "mediates culture -> engagement).",
+        ge=-10,
+        le=10,
+    )
+    engage_per_relational_motive: float = param(
+        2.0,
+        "Logit increase in engaging per unit relational (social-integration) motive "
+        "(Zhang 2025: second mediator).",
+        ge=-10,
+        le=10,
+    )
+    engage_per_fit: float = param(
+        1.0, "Logit increase in engaging per unit content-motive fit. Assumption.", ge=-10, le=10
+    )
+    engage_per_attitude: float = param(
+        1.0, "Logit increase in engaging per unit attitude. Assumption.", ge=-10, le=10
+    )
+    engage_per_collectivism: float = param(
+        0.3,
+        "Direct effect of collectivism (1 - individualism/100) on the engagement logit, "
+        "beyond the two mediators. Assumption.",
+        ge=-10,
+        le=10,
+    )
+    follow_intercept: float = param(
+        -5.5,
+        "Logit of following a firm after consuming its content. Assumption.",
+        ge=-15,
+        le=10,
+    )
+    follow_per_transactional: float = param(
+        3.0,
+        "Logit increase in following per unit of transactional content share x "
+        "transactional motive (Zhang 2025: transactional motives matter in both markets).",
+        ge=-10,
+        le=20,
+    )
+    follow_per_relational: float = param(
+        2.0,
+        "Logit increase in following per unit of relational content share x relational "
+        "motive (Zhang 2025).",
+        ge=-10,
+        le=20,
+    )
+    follow_per_dependency: float = param(
+        1.0,
+        "Logit increase in following per unit SNS dependency (Zhang 2025: direction).",
+        ge=-10,
+        le=10,
+    )
+    follow_per_attitude: float = param(
+        1.5, "Logit increase in following per unit attitude. Assumption.", ge=-10, le=10
+    )
+    unfollow_base: float = param(
+        0.0015,
+        "Daily probability that a follower unfollows. Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    unfollow_per_fatigue: float = param(
+        0.02,
+        "Added daily unfollow probability per post seen beyond the fatigue threshold. Assumption.",
+        unit="1/post",
+        ge=0,
+        le=1,
+    )
+    unfollow_per_negative_attitude: float = param(
+        0.02,
+        "Added daily unfollow probability per unit of negative attitude. Assumption.",
+        ge=0,
+        le=1,
+    )
+    attitude_learning_rate: float = param(
+        0.05,
+        "Share of the gap to a consumed post's valence closed per post. Assumption.",
+        ge=0,
+        le=1,
+    )
+    neutral_fit: float = param(
+        0.3,
+        "Content-motive fit at which consumed content leaves attitude unchanged; better "
+        "fitting content improves it, worse fitting content harms it. Assumption.",
+        ge=0,
+        lt=1,
+    )
+    response_effect: float = param(
+        0.15, "Attitude gain when the firm answers the user's comment. Assumption.", ge=0, le=2
+    )
+    ignored_effect: float = param(
+        0.05, "Attitude loss when the user's comment is left unanswered. Assumption.", ge=0, le=2
+    )
+    social_influence: float = param(
+        0.1,
+        "Share of the gap to neighbours' expressed opinion closed per day, multiplied by "
+        "the market's collectivism (relational users weigh others more). Assumption.",
+        ge=0,
+        le=1,
+    )
+    fatigue_threshold: float = param(
+        1.0,
+        "Posts seen per day from one firm that a user tolerates before over-posting fatigue. Assumption.",
+        unit="posts/day",
+        ge=0,
+        le=100,
+    )
+    fatigue_per_post: float = param(
+        0.05,
+        "Attitude loss per post seen beyond the fatigue threshold. Assumption.",
+        ge=0,
+        le=1,
+    )
+    attitude_decay: float = param(
+        0.002,
+        "Daily share of attitude that fades toward neutral. Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    purchase_intent_base: float = param(
+        0.03,
+        "Probability that consuming a firm's content on a day leads to a purchase "
+        "intent, at neutral attitude. Assumption.",
+        ge=0,
+        le=1,
+    )
+    incentive_effect: float = param(
+        1.0,
+        "Relative increase in purchase intent per unit promotional content share "
+        "(deals, incentives). Assumption.",
+        ge=0,
+        le=10,
+    )
+    experience_weight: float = param(
+        0.2, "Share of the gap to product quality closed by a purchase. Assumption.", ge=0, le=1
+    )
+    redirect_checkout_rate: float = param(
+        0.03,
+        "Share of purchase intents completed when the shop is outside the platform "
+        "(conventional e-commerce about 3%, McKinsey 2021).",
+        ge=0,
+        le=1,
+    )
+    shop_checkout_rate: float = param(
+        0.30,
+        "Share of purchase intents completed in a fully seamless in-platform shop "
+        "(livestream commerce 'approaching 30%', McKinsey 2021).",
+        ge=0,
+        le=1,
+    )
+
+
+# --------------------------------------------------------------------------- network
+class NetworkSection(Section):
+    """The user social network that carries word of mouth (Goldenberg et al. 2001)."""
+
+    structure: Literal["social", "fully_mixed"] = param(
+        "social",
+        "'social': strong and weak ties; 'fully_mixed': everyone hears everyone in "
+        "their market (the Bass 1969 setting, for verification).",
+    )
+    strong_ties: int = param(
+        8,
+        "Strong ties per user, all within the user's market and clustered "
+        "(Goldenberg 2001 studied 5-29).",
+        unit="ties",
+        ge=0,
+        le=100,
+    )
+    weak_ties: int = param(
+        8,
+        "Weak ties per user, random (Goldenberg 2001 studied 5-29).",
+        unit="ties",
+        ge=0,
+        le=100,
+    )
+    homophily: float = param(
+        0.9, "Share of weak ties that stay within the user's market. Assumption.", ge=0, le=1
+    )
+    strong_tie_wom: float = param(
+        0.0005,
+        "Daily probability that an aware strong tie makes a user aware of a firm "
+        "(Goldenberg's b_s = 0.01-0.07 per period, scaled to days: assumption).",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    weak_tie_wom: float = param(
+        0.0003,
+        "Daily probability that an aware weak tie makes a user aware of a firm "
+        "(Goldenberg's b_w = 0.005-0.015 per period, scaled to days: assumption).",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    mixed_wom: float = param(
+        0.38,
+        "Bass imitation coefficient q when structure = 'fully_mixed' (Sultan, Farley "
+        "& Lehmann 1990 mean 0.38).",
+        unit="1/day",
+        ge=0,
+        le=5,
+    )
+    share_reach: float = param(
+        0.05,
+        "Probability that a tie sees a post a user engaged with (shares). Assumption.",
+        ge=0,
+        le=1,
+    )
+
+
+# --------------------------------------------------------------------------- crm
+class CrmSection(Section):
+    """Social CRM capability: built from social media interactions (Luo 2024)."""
+
+    learning_rate: float = param(
+        0.004,
+        "Maximum daily growth of CRM capability (toward 1). Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    half_saturation: float = param(
+        200.0,
+        "Weighted interactions per day at which growth reaches half its maximum. Assumption.",
+        unit="interactions/day",
+        gt=0,
+        le=1e9,
+    )
+    answer_weight: float = param(
+        2.0,
+        "Weight of an answered comment relative to a captured engagement. Assumption.",
+        ge=0,
+        le=100,
+    )
+    decay: float = param(
+        0.003,
+        "Daily share of CRM capability lost without use. Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    targeting_effect: float = param(
+        0.5,
+        "Share of the gap to perfect content fit closed at capability 1 (targeting). Assumption.",
+        ge=0,
+        le=1,
+    )
+    response_effect: float = param(
+        1.0, "Relative increase in answering capacity at capability 1. Assumption.", ge=0, le=10
+    )
+    conversion_effect: float = param(
+        0.5, "Relative increase in purchase intent at capability 1. Assumption.", ge=0, le=10
+    )
+    retention_effect: float = param(
+        0.5, "Relative reduction of unfollowing at capability 1. Assumption.", ge=0, le=1
+    )
+
+
+# --------------------------------------------------------------------------- guanxi
+class GuanxiSection(Section):
+    """Ties among firms (Luo 2024; the seed's advice to evaluate and sever ties)."""
+
+    enabled: bool = param(True, "Firms form, use and sever guanxi ties.")
+    max_partners: int = param(4, "Most ties a firm keeps.", unit="ties", ge=0, le=1000)
+    search_interval: int = param(
+        7, "Days between a firm's partner searches.", unit="days", ge=1, le=10_000
+    )
+    similarity_weight: float = param(
+        2.0,
+        "Weight of similarity (shared markets, similar performance) in partner search. Assumption.",
+        ge=0,
+        le=100,
+    )
+    success_weight: float = param(
+        2.0,
+        "Weight of the candidate's marketing performance in partner search. Assumption.",
+        ge=0,
+        le=100,
+    )
+    introduction_weight: float = param(
+        2.0, "Weight of being introduced through a shared partner. Assumption.", ge=0, le=100
+    )
+    initial_strength: float = param(0.3, "Strength of a new tie.", ge=0.01, le=1)
+    upkeep_cost: float = param(
+        5.0,
+        "Daily cost of keeping one tie, to each side. Assumption.",
+        unit="currency/day",
+        ge=0,
+        le=1e9,
+    )
+    cross_promotion: float = param(
+        0.5,
+        "Share of its own organic reach a partner gives our posts among its followers, at "
+        "strength 1. Assumption.",
+        ge=0,
+        le=1,
+    )
+    knowledge_spillover: float = param(
+        4.0,
+        "Relative increase of CRM learning from social media per unit of capability gap "
+        "to a more capable partner, at strength 1 (knowledge, Luo 2024). Assumption.",
+        ge=0,
+        le=100,
+    )
+    referral_rate: float = param(
+        0.005,
+        "Daily probability that a partner's customer is referred to us, at strength 1. Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    policy_support: float = param(
+        0.5,
+        "Share of content filtering avoided through a partner at home in a market, at "
+        "strength 1, times the market's institutional weight (Luo 2024). Assumption.",
+        ge=0,
+        le=1,
+    )
+    crm_acceleration: float = param(
+        2.0,
+        "Relative increase of CRM learning from social media at guanxi level 1 (the "
+        "moderator of Luo 2024). Assumption.",
+        ge=0,
+        le=100,
+    )
+    strengthen_rate: float = param(
+        0.05,
+        "Daily strengthening of a tie with reciprocated favours. Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    decay_rate: float = param(
+        0.01, "Daily share of tie strength lost. Assumption.", unit="1/day", ge=0, le=1
+    )
+    evaluation_window: int = param(
+        30,
+        "Days over which each side totals the benefit of a tie before deciding to keep it.",
+        unit="days",
+        ge=1,
+        le=10_000,
+    )
+    reform_cooldown: int = param(
+        90,
+        "Days after severing before the same two firms consider a tie again. Assumption.",
+        unit="days",
+        ge=0,
+        le=100_000,
+    )
+    max_imbalance: float = param(
+        0.8,
+        "Sever a tie when |benefit_a - benefit_b| / (benefit_a + benefit_b) exceeds this "
+        "(too one-sided). Assumption.",
+        ge=0,
+        le=1,
+    )
+    crm_point_value: float = param(
+        5_000.0,
+        "Value to a firm of one unit of CRM capability gained, used to weigh "
+        "knowledge in tie decisions. Assumption.",
+        unit="currency",
+        ge=0,
+        le=1e12,
+    )
+
+
+def require_unique(names: Iterable[str], table: str, key: str) -> None:
+    """Refuse a repeated name in a list of tables (one line naming the table and key)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{table}: duplicate {key} '{name}'; each {key} must be unique")
+        seen.add(name)
