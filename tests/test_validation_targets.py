@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from sim.scenario import PRESETS
+from sim.validation.bass import run_bass
 from sim.validation.common import Settings, TargetResult
-from sim.validation.diffusion import run_bass, run_goldenberg
 from sim.validation.firms import run_firms
+from sim.validation.goldenberg import run_goldenberg
 from sim.validation.users import run_users
 
 pytestmark = pytest.mark.slow
