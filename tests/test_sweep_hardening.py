@@ -23,7 +23,7 @@ import pytest
 
 from sim import resources
 from sim.cli import main
-from sim.sweep import store
+from sim.sweep import durable
 from sim.sweep.spec import MAX_RUNS
 from sim.sweep.store import SweepStore
 from tests.sweep_support import TINY_SWEEP, results, tiny_sweep_once, write_sweep
@@ -96,9 +96,9 @@ def test_run_files_are_flushed_to_disk_before_the_rename(tiny, tmp_path, monkeyp
     out = copy_results(one, tmp_path / "out")
     events: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(store.os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(durable.os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
     monkeypatch.setattr(
-        store.os,
+        durable.os,
         "replace",
         lambda a, b: events.append(f"rename {Path(b).name}") or real_replace(a, b),
     )

@@ -20,10 +20,11 @@ from sim.cli import main
 from sim.runner import focal_outcomes, run_model
 from sim.scenario import scenario_from_data
 from sim.stats import mean_ci
-from sim.sweep.engines import LocalEngine, ResilientProcessPool, WorkerDied
+from sim.sweep.engines import LocalEngine
 from sim.sweep.run import RunSettings, execute_run, run_sweep
 from sim.sweep.spec import SweepError, load_sweep
 from sim.sweep.store import SweepStore
+from sim.sweep.workers import ResilientProcessPool, WorkerDied
 from tests.sweep_support import (
     TINY_SWEEP,
     always_die,

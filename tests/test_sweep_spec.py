@@ -7,7 +7,8 @@ import pytest
 
 from sim.cli import main
 from sim.errors import GuanxiError
-from sim.sweep.spec import SweepError, load_sweep, run_seed
+from sim.sweep.plan import run_seed
+from sim.sweep.spec import SweepError, load_sweep
 from tests.sweep_support import TINY_SWEEP, write_sweep
 
 HEADER = """

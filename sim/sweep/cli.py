@@ -74,11 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.cli import console
-    from sim.sweep.engines import make_engine, scheduler_address, start_worker_server
+    from sim.sweep.engines import make_engine, scheduler_address
     from sim.sweep.report import point_summary, summary_table
     from sim.sweep.run import print_interrupted, run_sweep
     from sim.sweep.spec import SweepError, load_sweep, resolve_sweep_path
     from sim.sweep.store import SweepStore
+    from sim.sweep.workers import start_worker_server
 
     if args.scheduler not in (None, "local"):
         scheduler_address(args.scheduler)  # a malformed address fails before anything starts

@@ -20,7 +20,8 @@ import numpy as np
 from SALib.sample import latin, morris, sobol
 
 if TYPE_CHECKING:
-    from sim.sweep.spec import DesignSection, Factor
+    from sim.sweep.factors import Factor
+    from sim.sweep.spec import DesignSection
 
 
 @dataclass(frozen=True)

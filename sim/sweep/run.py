@@ -22,10 +22,12 @@ import numpy as np
 
 from sim.runner import run_model
 from sim.scenario import scenario_from_data
+from sim.sweep.durable import StoreWriteError
 from sim.sweep.engines import Engine
 from sim.sweep.outcomes import daily_outcomes, final_outcomes
-from sim.sweep.spec import Run, SweepError, SweepPlan
-from sim.sweep.store import RunResult, StoreWriteError, SweepStore
+from sim.sweep.plan import Run, SweepPlan
+from sim.sweep.spec import SweepError
+from sim.sweep.store import RunResult, SweepStore
 
 MAX_ERROR_CHARS = 2000
 

@@ -19,19 +19,18 @@ the directory ``runs/`` reads as one table in pandas, polars or DuckDB. A run th
 recorded is never run again by ``--resume``, unless it failed and
 ``--retry-failed`` asks for it (its file is then replaced); a run that is absent, or
 whose file cannot be read, is.
+
+:class:`SweepStore` opens, writes, checks and reads DIR; the manifest is made and
+compared in :mod:`sim.sweep.manifest`, files are written by :mod:`sim.sweep.durable`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +41,17 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.errors import ensure_writable_dir
-from sim.runner import package_version
-from sim.sweep.spec import Run, SweepError, SweepPlan, sha256_json
+from sim.sweep.durable import atomic_write, fsync_dir, one_line, parquet_bytes
+from sim.sweep.manifest import (
+    MANIFEST,
+    check_same_sweep,
+    manifest_data,
+    manifest_json,
+    read_manifest,
+)
+from sim.sweep.plan import Run, SweepPlan
+from sim.sweep.spec import SweepError
 
-FORMAT = "guanxi-sweep/1"
-MANIFEST = "manifest.json"
 DESIGN = "design.parquet"
 RUNS = "runs"
 UNREADABLE = "unreadable"
@@ -67,10 +72,6 @@ class RunResult:
     values: dict[str, np.ndarray]  # outcome -> one value per recorded day
 
 
-class StoreWriteError(SweepError):
-    """A file of the results directory could not be written (disk full, I/O error)."""
-
-
 @dataclass
 class RunFiles:
     """The run files of a results directory, checked by reading them."""
@@ -82,49 +83,6 @@ class RunFiles:
     @property
     def done(self) -> set[int]:
         return self.ok | self.failed
-
-
-def manifest_data(plan: SweepPlan) -> dict[str, Any]:
-    """The manifest of a plan (JSON-ready); ``fingerprint`` identifies the sweep."""
-    runs = [[r.run, r.point, r.replication, r.seed] for r in plan.runs()]
-    design = {
-        "method": plan.method,
-        "factors": [f.describe() for f in plan.factors],
-        "problem": plan.problem,
-        "sample": plan.sample.tolist() if plan.sample is not None else None,
-        "second_order": plan.second_order,
-        "morris_levels": plan.morris_levels,
-        "points": [list(p) for p in plan.points],
-    }
-    parts = {
-        "base scenario": plan.base_hash(),
-        "design": sha256_json(design),
-        "runs and seeds": sha256_json(runs),
-        "steps, record and outcomes": sha256_json([plan.steps, plan.record, list(plan.outcomes)]),
-        "package version": package_version(),
-    }
-    return {
-        "format": FORMAT,
-        "package": "guanxi-sim",
-        "version": package_version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "name": plan.name,
-        "sweep_file": plan.source,
-        "sweep_text": plan.text,
-        "overrides": list(plan.overrides),
-        "sweep": plan.spec.model_dump(mode="json"),
-        "steps": plan.steps,
-        "replications": plan.replications,
-        "seed": plan.seed,
-        "record": plan.record,
-        "common_random_numbers": plan.common_random_numbers,
-        "outcomes": list(plan.outcomes),
-        "base_scenario_sha256": plan.base_hash(),
-        "base_scenario": plan.base_data(),
-        "design": design,
-        "runs": {"columns": ["run", "point", "replication", "seed"], "rows": runs},
-        "fingerprint": parts,
-    }
 
 
 def result_schema(plan_or_manifest: SweepPlan | Mapping[str, Any]) -> pa.Schema:
@@ -188,7 +146,7 @@ class SweepStore:
                     f"{len(old['runs']['rows'])} runs done); add --resume to continue it, "
                     "or choose another --out"
                 )
-            _check_same_sweep(old, manifest, where)
+            check_same_sweep(old, manifest, where)
             store = cls(root, old)
             check_writable(store.runs_dir, where)
             if not check_only:
@@ -215,7 +173,7 @@ class SweepStore:
         hint = "nothing has run yet: free some space or choose another --out, and run again"
         store._write_design(plan, hint)
         text = manifest_json(manifest)
-        _atomic_write(root / MANIFEST, text.encode(), hint)
+        atomic_write(root / MANIFEST, text.encode(), hint)
         return store
 
     @classmethod
@@ -272,7 +230,7 @@ class SweepStore:
                 return None, "it has no rows"
             table = parquet.read(columns=["run", "status"])
         except (OSError, ValueError, pa.ArrowException) as exc:
-            return None, _one_line(exc)
+            return None, one_line(exc)
         if set(table.column("run").to_pylist()) != {run}:
             return None, "its rows belong to another run"
         statuses = set(table.column("status").to_pylist())
@@ -289,7 +247,7 @@ class SweepStore:
             os.replace(path, target)
             moved.append(target)
         if moved:
-            _fsync_dir(self.runs_dir)
+            fsync_dir(self.runs_dir)
         return moved
 
     def remove_partial_files(self) -> None:
@@ -300,8 +258,8 @@ class SweepStore:
     def write_result(self, run: Run, result: RunResult) -> Path:
         """Write one run's rows atomically and durably (temporary name, fsync, rename).
 
-        Raises :class:`StoreWriteError` naming the file if it cannot be written (disk
-        full): the files written before stay complete.
+        Raises :class:`~sim.sweep.durable.StoreWriteError` naming the file if it cannot
+        be written (disk full): the files written before stay complete.
         """
         n = len(result.steps) if result.status == "ok" else 1
         columns: dict[str, Any] = {
@@ -325,7 +283,7 @@ class SweepStore:
         columns["elapsed_s"] = np.full(n, result.elapsed_s, np.float64)
         table = pa.table(columns, schema=self.schema)
         path = self.runs_dir / f"run-{run.run:08d}.parquet"
-        _atomic_write(path, parquet_bytes(table))
+        atomic_write(path, parquet_bytes(table))
         return path
 
     # ------------------------------------------------------------------ reading
@@ -358,7 +316,7 @@ class SweepStore:
                 table = pq.ParquetFile(path).read(columns=sorted({*wanted, "step", "status"}))
                 table = table.cast(pa.schema([self.schema.field(n) for n in table.column_names]))
             except (OSError, ValueError, pa.ArrowException) as exc:
-                bad[path] = _one_line(exc)
+                bad[path] = one_line(exc)
                 if unreadable is None:
                     raise SweepError(unreadable_message(path, bad[path], self)) from None
                 continue
@@ -380,40 +338,13 @@ class SweepStore:
             columns[factor.path] = [plan.points[r.point][i] for r in runs]
         schema = pa.schema([f for f in result_schema(plan) if f.name in columns])
         table = pa.table(columns, schema=schema)
-        _atomic_write(self.root / DESIGN, parquet_bytes(table), hint)
+        atomic_write(self.root / DESIGN, parquet_bytes(table), hint)
 
 
 def list_done(runs_dir: Path) -> set[int]:
     if not runs_dir.is_dir():
         return set()
     return {int(m.group(1)) for p in os.scandir(runs_dir) if (m := RUN_FILE.match(p.name))}
-
-
-def read_manifest(root: Path) -> dict[str, Any]:
-    """The manifest of a results directory; one-line errors if it is not one."""
-    path = Path(root) / MANIFEST
-    if not Path(root).is_dir():
-        raise SweepError(f"{root}: no such directory; give the --out DIR of a sweep")
-    if not path.is_file():
-        raise SweepError(f"{root}: holds no sweep results ({MANIFEST} missing)")
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SweepError(f"{path}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise SweepError(f"{path}: not a guanxi sweep manifest (expected format {FORMAT})")
-    return manifest
-
-
-def _check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], where: str) -> None:
-    old_parts, new_parts = old.get("fingerprint", {}), new["fingerprint"]
-    for part, value in new_parts.items():
-        if old_parts.get(part) != value:
-            was, now = str(old_parts.get(part))[:12], str(value)[:12]
-            raise SweepError(
-                f"{where}: resume refused: it holds a different sweep: the {part} differs "
-                f"({was} there, {now} here); use the same sweep file and --set, or another --out"
-            )
 
 
 def check_writable(folder: Path, where: str) -> None:
@@ -431,35 +362,6 @@ def _only_own_leftovers(root: Path) -> bool:
     return True
 
 
-def manifest_json(manifest: Mapping[str, Any]) -> str:
-    """The manifest as JSON: indented, but each row of a table on one line.
-
-    (``json.dumps(indent=1)`` puts every number of every row on a line of its own:
-    a manifest of a million runs took 571 MB.)
-    """
-
-    def dump(value: Any, depth: int) -> str:
-        pad, inner = " " * depth, " " * (depth + 1)
-        if isinstance(value, dict) and value:
-            items = (f"{inner}{json.dumps(k)}: {dump(v, depth + 1)}" for k, v in value.items())
-            return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-        if isinstance(value, list) and value and not all(_is_scalar(v) for v in value):
-            rows = (f"{inner}{dump(v, depth + 1)}" for v in value)
-            return "[\n" + ",\n".join(rows) + f"\n{pad}]"
-        return json.dumps(value, separators=(",", ":") if isinstance(value, list) else None)
-
-    return dump(dict(manifest), 0) + "\n"
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
-
-
 def unreadable_message(path: Path, why: str, store: SweepStore) -> str:
     """One line: the damaged run file, why, and the command that runs it again."""
     return (
@@ -473,65 +375,3 @@ def resume_command(store: SweepStore) -> str:
     source = store.manifest.get("sweep_file") or "SWEEP"
     sets = "".join(f" --set {item}" for item in store.manifest.get("overrides", []))
     return f"guanxi sweep {source} --out {store.root}{sets} --resume"
-
-
-def describe_os_error(exc: OSError) -> str:
-    """Why a write failed, in words (pyarrow's errors carry ``[errno N]`` in their text)."""
-    code = exc.errno
-    if code is None:
-        found = re.search(r"\[errno (\d+)\]", str(exc), re.IGNORECASE)
-        code = int(found.group(1)) if found else None
-    if code == errno.ENOSPC:
-        return "no space left on the device (disk full)"
-    if code == errno.EDQUOT:
-        return "disk quota exceeded"
-    if code is not None:
-        return os.strerror(code)
-    return _one_line(exc)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a directory
-    finally:
-        os.close(fd)
-
-
-def parquet_bytes(table: pa.Table) -> pa.Buffer:
-    """A table as the bytes of a Parquet file (written in memory: a run file is small)."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
-    return sink.getvalue()
-
-
-def _atomic_write(path: Path, data: bytes | pa.Buffer, hint: str = "") -> None:
-    """Write ``path`` through a hidden temporary file, fsync it, rename it, fsync the folder.
-
-    The bytes are written with ``os.write``, whose errors are raised (pyarrow's file
-    writer drops an error that comes when it closes a small file: a full disk would
-    leave a truncated file). On failure the temporary file is removed and
-    :class:`StoreWriteError` says which file and why (``hint`` is added).
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        message = f"{path}: cannot write it: {describe_os_error(exc)}"
-        raise StoreWriteError(f"{message}; {hint}" if hint else message) from None
-    _fsync_dir(path.parent)
