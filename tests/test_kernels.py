@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim.model import kernels
-from sim.model import Expressed, users_by_firm
+from sim.model import Expressed, kernels, users_by_firm
 
 
 def z_scores(hits: np.ndarray, repeats: int, p: np.ndarray) -> np.ndarray:
