@@ -60,7 +60,7 @@ def test_presets_fill_market_defaults_and_explicit_keys_win(tmp_path):
     china = spec.markets[0]
     assert china.preset == "china"
     assert china.dependency_mean == PRESETS["china"]["dependency_mean"]
-    assert china.individualism == 20.0
+    assert china.individualism == PRESETS["china"]["individualism"]
     text = MINIMAL.replace('name = "china"\n\n', 'name = "china"\ndependency_mean = 0.7\n\n', 1)
     assert load_scenario(write(tmp_path, text)).markets[0].dependency_mean == 0.7
 
