@@ -9,10 +9,17 @@ this user's numbers (Python floats), draws the outcomes with the model's
 ``random`` (Python's generator, seeded from the model's seed) and adds them to
 the model's tallies per (firm, market).
 
+What users know of their ties is pushed to them rather than looked up: a user who
+becomes aware of a firm adds one to each tie's count of aware strong or weak ties
+(:meth:`UserAgent.become_aware`), and the few users who expressed an opinion
+yesterday tell each tie their attitude at dawn (:meth:`UserAgent.speak`, into the
+tie's inbox: per firm, how many ties expressed an opinion and the sum of their
+attitudes). Nobody scans its ties every day.
+
 A phase only changes the user's own state and reads what its ties did on earlier
-days or phases (their expressed opinions are read in ``expose``, before anyone's
-attitude changes; awareness changes only in ``become_aware``, after everyone's word
-of mouth was drawn), so the order in which users are stepped does not matter.
+days or phases (their opinions arrive in ``speak`` before anyone's attitude changes;
+the aware-tie counts change only in ``become_aware``, after everyone's word of mouth
+was drawn), so the order in which users are stepped does not matter.
 """
 
 from __future__ import annotations
@@ -59,14 +66,23 @@ class UserAgent(mesa.Agent):
         self.strong_ties: list[UserAgent] = []
         self.weak_ties: list[UserAgent] = []
         self.ties: list[UserAgent] = []  # strong or weak, each neighbour once
+        # Per firm: how many strong and weak ties are aware of it (kept by the ties).
+        self.aware_strong = [0] * n_firms
+        self.aware_weak = [0] * n_firms
         self.expressed: set[int] = set()  # firms engaged with or bought from: ties hear it tomorrow
+        # Per firm: ties who expressed an opinion yesterday and the sum of their
+        # attitudes at dawn, as the speakers send them (read as heard_* today).
+        self.inbox_count = [0] * n_firms
+        self.inbox_sum = [0.0] * n_firms
+        self.inbox_any = False
         self._seed_relationships()
 
         # Today's encounters, by firm; set in expose and read by the later phases.
         self.seen: dict[int, int] = {}  # items seen (posts, ads, shares, referrals)
         self.own_posts: dict[int, int] = {}  # of which the firm's own posts, as a follower
         self.referred: dict[int, int] = {}  # firm -> the partner that referred the user
-        self.heard: dict[int, list[float]] = {}  # firm -> [ties who expressed, their attitudes]
+        self.heard_count = self.heard_sum = self.inbox_count  # today's inbox; read if heard_any
+        self.heard_any = False
         self.newly_aware: list[int] = []
         self.fit: dict[int, float] = {}
         self.consumed: dict[int, int] = {}
@@ -97,9 +113,14 @@ class UserAgent(mesa.Agent):
         tally = model.tally
         rand = self.random.random
         binomial = self.random.binomialvariate
-        share_reach = model.spec.network.share_reach
+        unshared = 1.0 - model.share_reach
         self.seen, self.own_posts, self.referred, self.newly_aware = {}, {}, {}, []
-        self.heard = self._hear_ties() if model.network is not None else {}
+        heard_any = self.heard_any = self.inbox_any
+        if heard_any:  # today's opinions are the inbox; a fresh inbox for tomorrow's
+            self.heard_count, self.heard_sum = self.inbox_count, self.inbox_sum
+            self.inbox_count, self.inbox_sum = [0] * model.n_firms, [0.0] * model.n_firms
+            self.inbox_any = False
+        heard_count = self.heard_count
         for f in model.firms_here[m]:
             posts = today.posts[f][m]
             own = items = 0
@@ -112,16 +133,17 @@ class UserAgent(mesa.Agent):
                     items += 1
                     tally["ad_impressions"][f][m] += 1
             if model.network is not None:
-                # Each tie that expressed an opinion yesterday shares the post with share_reach.
-                heard = self.heard.get(f)
-                shared = heard is not None and binomial(heard[0], share_reach) > 0
+                # Each tie that expressed an opinion yesterday shares the post with
+                # share_reach: at least one of n does with 1 - (1 - share_reach)^n.
+                heard = heard_count[f] if heard_any else 0
+                shared = heard > 0 and rand() >= unshared**heard
             else:
                 chance = today.share_probability[f][m]
                 shared = chance > 0 and rand() < chance
             if shared:
                 items += 1
                 tally["share_impressions"][f][m] += 1
-            if not self.customer[f]:
+            if today.referrers[f] and not self.customer[f]:
                 referrer = self._referrer(f)
                 if referrer is not None:
                     self.referred[f] = referrer
@@ -162,54 +184,72 @@ class UserAgent(mesa.Agent):
                 return giver
         return None
 
-    def _hear_ties(self) -> dict[int, list[float]]:
-        """Per firm: how many ties expressed an opinion yesterday, and their attitudes' sum."""
-        heard: dict[int, list[float]] = {}
+    def speak(self) -> None:
+        """Tell every tie this user's attitude toward each firm it expressed an opinion on.
+
+        Called at dawn for the users who engaged or bought yesterday; each tie finds
+        the count and sum in its ``inbox`` when it is exposed today.
+        """
+        opinions = [(f, self.attitude[f]) for f in self.expressed]
         for tie in self.ties:
-            for f in tie.expressed:
-                entry = heard.get(f)
-                if entry is None:
-                    heard[f] = [1, tie.attitude[f]]
-                else:
-                    entry[0] += 1
-                    entry[1] += tie.attitude[f]
-        return heard
+            count, total = tie.inbox_count, tie.inbox_sum
+            for f, attitude in opinions:
+                count[f] += 1
+                total[f] += attitude
+            tie.inbox_any = True
 
     def hear_word_of_mouth(self) -> None:
         """Unaware firms this user saw nothing of today may reach it by word of mouth.
 
         On a network every strong and weak tie aware at dawn tells the user
-        independently, with the tie kind's probability; fully mixed, with the
-        market's probability of the day (:func:`sim.model.awareness.mixed_word_of_mouth_probability`).
+        independently, with the tie kind's probability: the user is told with
+        P = 1 - (1 - b_s)^m_s (1 - b_w)^m_w, m_s and m_w its aware strong and weak
+        ties (counts the ties keep up to date). Fully mixed, with the market's
+        probability of the day
+        (:func:`sim.model.awareness.mixed_word_of_mouth_probability`).
         """
         model, m = self.model, self.market
+        rand = self.random.random
         if model.network is not None:
-            rand = self.random.random
-            net = model.spec.network
-            strong_wom, weak_wom = net.strong_tie_wom, net.weak_tie_wom
+            strong_miss, weak_miss = model.strong_miss, model.weak_miss
+            aware, seen = self.aware, self.seen
+            aware_strong, aware_weak = self.aware_strong, self.aware_weak
             for f in model.firms_here[m]:
-                if self.aware[f] or f in self.seen:
+                if aware[f] or f in seen:
                     continue
-                if any(tie.aware[f] and rand() < strong_wom for tie in self.strong_ties) or any(
-                    tie.aware[f] and rand() < weak_wom for tie in self.weak_ties
-                ):
+                strong, weak = aware_strong[f], aware_weak[f]
+                if (strong or weak) and rand() >= strong_miss[strong] * weak_miss[weak]:
                     self.newly_aware.append(f)
             return
         word_of_mouth = model.today.word_of_mouth
         for f in model.firms_here[m]:
-            if (
-                not self.aware[f]
-                and f not in self.seen
-                and self.random.random() < word_of_mouth[f][m]
-            ):
+            if not self.aware[f] and f not in self.seen and rand() < word_of_mouth[f][m]:
                 self.newly_aware.append(f)
 
     def become_aware(self) -> None:
-        """Anything seen makes the user aware, and so does word of mouth."""
-        for f in self.seen:
-            self.aware[f] = True
-        for f in self.newly_aware:
-            self.aware[f] = True
+        """Anything seen makes the user aware, and so does word of mouth.
+
+        On a network, each firm the user becomes aware of counts once more for its
+        ties' word of mouth from tomorrow.
+        """
+        aware = self.aware
+        newly = [f for f in self.seen if not aware[f]]
+        newly.extend(self.newly_aware)
+        for f in newly:
+            aware[f] = True
+        if newly and self.model.network is not None:
+            self.tell_ties_aware(newly)
+
+    def tell_ties_aware(self, firms: list[int]) -> None:
+        """Add one to each tie's count of aware strong or weak ties, for each of ``firms``."""
+        for tie in self.strong_ties:
+            counts = tie.aware_strong
+            for f in firms:
+                counts[f] += 1
+        for tie in self.weak_ties:
+            counts = tie.aware_weak
+            for f in firms:
+                counts[f] += 1
 
     # ------------------------------------------------------------------ phase 3
     def consume_and_engage(self) -> None:
@@ -291,9 +331,11 @@ class UserAgent(mesa.Agent):
         weight = model.influence_weight[m]
         attitude = self.attitude
         if model.network is not None:
-            for f, (count, total) in self.heard.items():
-                if self.aware[f]:
-                    attitude[f] = toward(attitude[f], total / count, weight)
+            if self.heard_any:
+                count, total, aware = self.heard_count, self.heard_sum, self.aware
+                for f in model.firms_here[m]:
+                    if count[f] and aware[f]:
+                        attitude[f] = toward(attitude[f], total[f] / count[f], weight)
         else:
             for f in model.firms_here[m]:
                 opinion = model.today.market_opinion[f][m]
@@ -377,3 +419,5 @@ class UserAgent(mesa.Agent):
                 model.benefit[self.referred[f]][f] += referral_value(value, margin)
         self.expressed = {f for f, engaged in self.engaged.items() if engaged}
         self.expressed.update(bought)
+        if self.expressed:
+            model.speakers_tomorrow.append(self)

@@ -18,6 +18,17 @@ over all users every day rather than kept up to date. Agreeing in distribution w
 model's sampling and running books. ``benchmarks/bench_reference.py`` also times the
 vectorised model against it, as the idiomatic-Mesa baseline.
 
+It is written as a competent Mesa user would write it, not to be slow: what users
+learn from their ties is pushed by the few who have news (a user who becomes aware
+adds to its ties' counts of aware ties; yesterday's speakers send their opinions to
+their ties' inboxes at dawn) instead of every user scanning its ties every day, and
+the firm-level quantities every user reads are fixed once a day.
+
+It records what ``MarketModel`` records for the oracle: the ``firm_market`` table of
+stocks and the day's flows per (firm, market) (the same columns, laid out by
+:func:`sim.model.reporting.firm_market_columns` from the reference's own tallies and
+counts) and each firm's CRM capability (the ``Firm`` agents' series).
+
 One step, in the order of ``sim/model/model.py``: firms act; exposure; consumption
 and engagement; answers; attitudes; follow and unfollow; purchase; CRM capability;
 guanxi; the books; metrics and data collection. Firm-level quantities that every
@@ -35,20 +46,22 @@ import numpy as np
 
 from sim.model.answers import answer_share, budget_left
 from sim.model.attitude import influence_weight, kept_after_decay
-from sim.model.awareness import mixed_word_of_mouth_probability
+from sim.model.awareness import MAX_PROBABILITY, mixed_word_of_mouth_probability
 from sim.model.benefits import cross_promotion_chance, referral_probability
 from sim.model.crm import update_crm_capability
 from sim.model.culture import Culture
 from sim.model.engagement import fit_kept
 from sim.model.entries import Cells
 from sim.model.exposure import book_policy_support, content_filter, mixed_share_probability
-from sim.model.firms import close_books, create_firms
+from sim.model.firms import Firm, close_books, create_firms
 from sim.model.following import retention
 from sim.model.guanxi import GuanxiNetwork
 from sim.model.ledger import FLOWS, Ledger
 from sim.model.network import UserNetwork, build_user_network
 from sim.model.purchase import checkout_rate, content_multiplier
 from sim.model.reporting import (
+    FIRM_MARKET_COLUMNS,
+    firm_market_columns,
     focal_attitude,
     focal_crm_capability,
     focal_customers,
@@ -123,6 +136,9 @@ class ReferenceModel(mesa.Model):
         self.cells = Cells(
             np.array([user.market for user in self.users]), self.n_firms, self.n_markets
         )
+        self.share_reach = min(spec.network.share_reach, MAX_PROBABILITY)
+        self.speakers: list[UserAgent] = []  # users who expressed an opinion yesterday
+        self.speakers_tomorrow: list[UserAgent] = []
         self.network: UserNetwork | None = None
         if spec.network.structure == "social":
             self.network = self._tie_users(list(self.users))
@@ -142,8 +158,12 @@ class ReferenceModel(mesa.Model):
         self.focal_conversions = 0  # cumulative, for the reporter
         self._new_day_books()
         self.count_stocks()
-        self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
-        self.datacollector.collect(self)
+        self.datacollector = mesa.DataCollector(
+            model_reporters=MODEL_REPORTERS,
+            agenttype_reporters={Firm: {"crm_capability": "crm_capability"}},
+            tables={"firm_market": FIRM_MARKET_COLUMNS},
+        )
+        self.collect()
 
     def _tie_users(self, users: list[UserAgent]) -> UserNetwork:
         """Strong and weak ties from the model package's network generator."""
@@ -159,6 +179,16 @@ class ReferenceModel(mesa.Model):
             user.strong_ties = [users[j] for j in strong_ids]
             user.weak_ties = [users[j] for j in weak_ids]
             user.ties = [users[j] for j in sorted(set(strong_ids) | set(weak_ids))]
+        # P(no aware tie tells) = (1 - b_s)^m_s (1 - b_w)^m_w, as tables by count.
+        most = max((len(user.ties) for user in users), default=0) + 1
+        strong_keep = 1.0 - min(net.strong_tie_wom, MAX_PROBABILITY)
+        weak_keep = 1.0 - min(net.weak_tie_wom, MAX_PROBABILITY)
+        self.strong_miss = [strong_keep**k for k in range(most)]
+        self.weak_miss = [weak_keep**k for k in range(most)]
+        for user in users:
+            aware = [f for f, known in enumerate(user.aware) if known]
+            if aware:
+                user.tell_ties_aware(aware)
         return network
 
     def _new_day_books(self) -> None:
@@ -175,9 +205,13 @@ class ReferenceModel(mesa.Model):
     def step(self) -> None:
         """One day, in the order of sim/model/model.py."""
         self._new_day_books()
+        self.speakers, self.speakers_tomorrow = self.speakers_tomorrow, []
         self.guanxi.start_day()
         self.firms.shuffle_do("act")
         self.plan_exposure()
+        if self.network is not None:
+            for speaker in self.speakers:
+                speaker.speak()
         self.users.do("expose")
         self.users.do("hear_word_of_mouth")
         self.users.do("become_aware")
@@ -191,7 +225,14 @@ class ReferenceModel(mesa.Model):
         self.users.do("purchase")
         self.close_the_day()
         self.count_stocks()
+        self.collect()
+
+    def collect(self) -> None:
+        """Record the model series, the firms' CRM and the firm_market table."""
         self.datacollector.collect(self)
+        columns = firm_market_columns(self)
+        for row in zip(*columns.values(), strict=True):
+            self.datacollector.add_table_row("firm_market", dict(zip(columns, row, strict=True)))
 
     # ------------------------------------------------------------------ phase 2 (firm side)
     def plan_exposure(self) -> None:
@@ -244,11 +285,11 @@ class ReferenceModel(mesa.Model):
 
         Word of mouth hears the users aware at dawn (yesterday's count, before
         today's exposure); shares come from the users who expressed an opinion
-        yesterday, counted here over the users.
+        yesterday, counted here over those speakers.
         """
         net = self.spec.network
         expressers = np.zeros((self.n_firms, self.n_markets))
-        for user in self.users:
+        for user in self.speakers:
             for f in user.expressed:
                 expressers[f, user.market] += 1
         word_of_mouth = np.zeros((self.n_firms, self.n_markets))
@@ -286,7 +327,7 @@ class ReferenceModel(mesa.Model):
             return
         total = [[0.0] * self.n_markets for _ in range(self.n_firms)]
         count = [[0] * self.n_markets for _ in range(self.n_firms)]
-        for user in self.users:
+        for user in self.speakers:
             for f in user.expressed:
                 total[f][user.market] += user.attitude[f]
                 count[f][user.market] += 1
@@ -339,8 +380,10 @@ class ReferenceModel(mesa.Model):
             customers=np.array(customers, float),
             attitude_sum=np.array(attitude_sum),
             attitude_squares=np.array(attitude_sq),
-            following_by_firm=np.array([user.following for user in self.users]).T,
-            customer_by_firm=np.array([user.customer for user in self.users]).T,
+            # Firm-major copies of following and customer: read by the vectorised
+            # phases only, so not kept here.
+            following_by_firm=np.empty((n_f, 0), bool),
+            customer_by_firm=np.empty((n_f, 0), bool),
         )
         self.aware_count = self.stocks.aware
         self.followers_count = self.stocks.followers
