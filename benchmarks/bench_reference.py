@@ -1,10 +1,10 @@
 """Vectorised model against the agent-per-user Mesa reference (``tests/reference``).
 
 Both models are built from the same scenario (``scaled_baseline(users, firms)``) and
-run in this one process, on one core, for the same ``--reference-steps`` days from
-day 0 (default: a whole year). Times are CPU seconds of this single-threaded
-process, which other processes on a shared machine disturb less than wall time
-(not entirely: they share the caches and the memory bus). Prints, per size, build
+run one at a time, on one core, for the same ``--reference-steps`` days from day 0
+(default: a whole year). Times are CPU seconds of the single-threaded processes,
+which other processes on a shared machine disturb less than wall time (not
+entirely: they share the caches and the memory bus). Prints, per size, build
 and step times (over the first 30 days, the last 30 and all of them) and two speed
 ratios (reference / vectorised): over the first 30 days, and over all the days run,
 builds included. The two models take turns, ``--block`` days of the reference
@@ -135,7 +135,7 @@ def main() -> None:
         f"# compiled kernels loaded in {load_kernels():.2f} s (once per process, not timed below)"
     )
     print(
-        f"# one process, one core, CPU time; both models run the same {days} days from day 0, "
+        f"# one core, CPU time; both models run the same {days} days from day 0, "
         f"taking turns of {args.block} days (the vectorised model in a child process)\n"
     )
     header = (
