@@ -99,7 +99,7 @@ class Firm(mesa.Agent):
     @property
     def centrality(self) -> float:
         """Degree centrality in the guanxi network."""
-        return float(self.model.guanxi.centrality().get(self.index, 0.0))
+        return float(self.model.guanxi.measures().centrality.get(self.index, 0.0))
 
     # The day's measures of the firm (:func:`sim.model.stocks.measure`).
     @property
