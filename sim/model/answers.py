@@ -1,9 +1,12 @@
 """Answers (phase 4): firms answer a share of comments, within capacity and budget.
 
-A firm aims to answer ``responsiveness`` of the comments (engagements) it gets in
-each market; it can answer at most its response capacity (which grows with social
-CRM capability, :func:`sim.model.crm.response_capacity`) and what the budget left
-after posts and ads pays for. An answered comment raises the commenter's attitude;
+A share ``comment_share`` of engagements are comments or messages that a brand can
+answer. A firm aims to answer ``responsiveness`` of the comments it gets in each
+market; it can answer at most its response capacity in real comments a day (which
+grows with social CRM capability, :func:`sim.model.crm.response_capacity`) and what
+the budget left after posts and ads pays for at its staff cost per answer. Comments
+are counted per real person (simulated comments x people per user), so the share
+answered does not depend on the number of simulated users. An answered comment raises the commenter's attitude;
 an ignored one lowers it (:mod:`sim.model.attitude`).
 """
 
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model import kernels
 from sim.model.entries import Touched
 
 if TYPE_CHECKING:
@@ -52,14 +56,17 @@ def answer_comments(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which touched entries that commented today get an answer, and which are ignored."""
     firms = model.ordered_firms
+    comment_share = np.full(engagements.size, model.spec.users.comment_share)
+    comments = kernels.binomial(model.rng, engagements, comment_share)
+    commented = comments > 0
+    ledger.add("comments", touched.cell, comments)
     share = answer_share(
         model.strategy.responsiveness,
-        ledger["engagements"],
+        ledger["comments"] * model.people_per_user[None, :],
         np.array([firm.response_capacity for firm in firms]),
         budget_left(model.strategy.budget.sum(axis=1), np.array([f.costs for f in firms])),
         np.array([firm.cost_per_response for firm in firms]),
     )
-    commented = engagements > 0
     p_answer = share[touched.firm, touched.market]
     answered = commented & (model.rng.random(touched.index.size) < p_answer)
     ignored = commented & ~answered

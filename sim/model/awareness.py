@@ -85,12 +85,15 @@ class WordOfMouth:
             listen_scratch=kernels.listen_scratch(),
         )
 
-    def listen(self, population: Population, expressed: Expressed, rng) -> Heard:
+    def listen(
+        self, population: Population, expressed: Expressed, share_chances: np.ndarray, rng
+    ) -> Heard:
         """Per (user, firm) entry: how many ties expressed an opinion yesterday, and its sum.
 
         Every tie of every speaker hears it (:func:`sim.model.kernels.listen`): the
         cost follows speakers x ties, not users. Each (speaker, tie) pair also shares
-        the post with probability ``share_reach``: the entries that see at least one
+        the post with probability ``share_chances[firm, speaker's market]``
+        (:func:`sim.model.exposure.share_chance`): the entries that see at least one
         share are ``Heard.shared``.
         """
         index, speakers, opinion_sum, shared, self.listen_scratch = kernels.listen(
@@ -99,7 +102,8 @@ class WordOfMouth:
             self.n_firms,
             self.ties.indptr,
             self.ties.indices,
-            self.share_reach,
+            np.ascontiguousarray(share_chances, np.float64).reshape(-1),
+            population.bounds,
             rng,
             self.listen_scratch,
         )

@@ -4,7 +4,7 @@ Luo (2024): guanxi gives access to knowledge, information and policy support. A
 giver does four kinds of favour for a receiver; each is valued in currency:
 
 * **cross-promotion**: the giver shows the receiver's posts to its own followers,
-  valued at the market's price of an ad impression;
+  valued at the market's CPM per real person reached;
 * **referrals**: the giver refers its customers; a referred purchase is worth the
   receiver's gross margin on it;
 * **policy support**: where the giver is at home and institutions matter, part of
@@ -90,16 +90,17 @@ def expected_benefit(model: MarketModel, receiver: Firm, giver: Firm) -> float:
     value = 0.0
     for m in receiver.target_markets:
         market = model.markets[m]
+        people = model.people_per_user[m]
         posts = strategy.posts_per_day[f, m]
         impressions = (
             cross_promotion_chance(spec.cross_promotion, strength, 1.0, posts)
             * model.followers_count[g, m]
             * market.organic_reach
         )
-        value += impressions * market.ad_cost_per_impression
+        value += impressions * people * market.ad_cpm / 1000.0
         referrals = referral_probability(spec.referral_rate, strength) * model.customers_count[g, m]
         purchases = referrals * model.spec.users.purchase_intent_base
-        value += referral_value(purchases * market.purchase_value, receiver.gross_margin)
+        value += referral_value(purchases * people * receiver.price, receiver.gross_margin)
         if giver.home_market == m and receiver.home_market != m:
             value += policy_support_value(
                 policy_support(spec.policy_support, strength, market.institutional_weight),

@@ -1,7 +1,8 @@
 """Social CRM capability (Luo 2024): learned from social media interactions.
 
-A firm's capability (0-1) grows with the interactions it captures and answers
-(social media use), faster with guanxi (Luo's moderation) and with partners'
+A firm's capability (0-1) grows with the interactions with real people it captures
+and answers (social media use, counted per real person so that it does not depend
+on the number of simulated users), faster with guanxi (Luo's moderation) and with partners'
 know-how (knowledge spill-over), and decays without use. Capability in turn
 raises the firm's capacity to answer comments, its content's fit (targeting), its
 followers' retention and its conversion (the effects read by the user phases).
@@ -100,8 +101,11 @@ def update_crm_capability(model: MarketModel, ledger: Ledger) -> None:
     """
     spec = model.spec
     firms = model.ordered_firms
+    people = model.people_per_user
     interactions = interactions_captured(
-        ledger.by_firm("engagements"), ledger.by_firm("answered"), spec.crm.answer_weight
+        ledger.people_by_firm("engagements", people),
+        ledger.people_by_firm("answered", people),
+        spec.crm.answer_weight,
     )
     for firm, captured in zip(firms, interactions, strict=True):
         firm.interactions = captured

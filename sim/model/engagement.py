@@ -1,9 +1,13 @@
 """Consumption and engagement (phase 3): following -> consuming -> engaging (Zhang 2025).
 
 Each item a user sees is consumed with a probability that rises with SNS
-dependency, the content's fit with the user's motives and the user's attitude;
-each consumed item is engaged with (like, comment, share) with a probability that
-also rises with the relational motive and the market's collectivism.
+dependency, the content's fit with the user's motives and the user's attitude, and
+falls when the user sees more brand items today than its attention capacity
+(limited attention: :func:`attention_share`); each consumed item is engaged with
+(like, comment, share) with a probability that also rises with the relational
+motive, the market's collectivism and the share of entertaining content, shifted by
+the platform (``engagement_offset``, calibrated to the platform's published
+engagement per follower per post).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 from sim.model import kernels
 from sim.model.elementwise import sigmoid
-from sim.model.entries import Touched, per_entry
+from sim.model.entries import Touched, per_entry, starts_of_runs
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
@@ -48,9 +52,17 @@ def content_fit[T](
     return fit + crm.targeting_effect * capability * (1.0 - fit)
 
 
-def consume_probability[T](users: UsersSection, dependency: T, fit: T, attitude: T) -> T:
-    """P(consuming an item seen)."""
-    return sigmoid(
+def attention_share[T](capacity: float, items_seen: T) -> T:
+    """Share of its attention a user can give each brand item seen today: 1 up to
+    ``capacity`` items, then capacity / items (brands seen dilute each other)."""
+    return np.minimum(1.0, capacity / np.maximum(items_seen, 1.0))
+
+
+def consume_probability[T](
+    users: UsersSection, dependency: T, fit: T, attitude: T, attention: T = 1.0
+) -> T:
+    """P(consuming an item seen), times the user's attention share today."""
+    return attention * sigmoid(
         users.consume_intercept
         + users.consume_per_dependency * dependency
         + users.consume_per_fit * fit
@@ -59,16 +71,25 @@ def consume_probability[T](users: UsersSection, dependency: T, fit: T, attitude:
 
 
 def engage_probability[T](
-    users: UsersSection, dependency: T, relational_motive: T, fit: T, attitude: T, collectivism: T
+    users: UsersSection,
+    dependency: T,
+    relational_motive: T,
+    fit: T,
+    attitude: T,
+    collectivism: T,
+    entertaining_share: T = 0.0,
+    platform_offset: T = 0.0,
 ) -> T:
     """P(engaging with an item consumed)."""
     return sigmoid(
         users.engage_intercept
+        + platform_offset
         + users.engage_per_dependency * dependency
         + users.engage_per_relational_motive * relational_motive
         + users.engage_per_fit * fit
         + users.engage_per_attitude * attitude
         + users.engage_per_collectivism * collectivism
+        + users.engage_per_entertaining * entertaining_share
     )
 
 
@@ -95,9 +116,15 @@ def consume_and_engage(
     dependency = pop.sns_dependency[touched.user]
     attitude = pop.attitude.ravel()[touched.index]
     fit = touched_fit(model, touched)
+    # Items each user sees today over all brands (touched entries are user-major).
+    starts = np.flatnonzero(starts_of_runs(touched.user))
+    per_user = np.add.reduceat(touched.seen, starts) if starts.size else touched.seen
+    items_seen = np.repeat(per_user, np.diff(starts, append=touched.user.size))
+    attending = attention_share(users.attention_capacity, items_seen)
     consumed = kernels.binomial(
-        rng, touched.seen, consume_probability(users, dependency, fit, attitude)
+        rng, touched.seen, consume_probability(users, dependency, fit, attitude, attending)
     )
+    offset = np.array([m.engagement_offset for m in model.markets])
     p_engage = engage_probability(
         users,
         dependency,
@@ -105,6 +132,8 @@ def consume_and_engage(
         fit,
         attitude,
         model.collectivism[touched.market],
+        per_entry(model.strategy.entertaining_share, touched.cell),
+        offset[touched.market],
     )
     engagements = kernels.binomial(rng, consumed, p_engage)
     # Per-user totals (int32): values of the same dtype keep np.add.at on its fast path.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import kernels
-from sim.model.awareness import become_aware
+from sim.model.awareness import MAX_PROBABILITY, become_aware
 from sim.model.benefits import (
     cross_promotion_chance,
     filtered_share,
@@ -47,7 +47,21 @@ def attention[T](attention_base: float, dependency: T) -> T:
     return (attention_base + dependency) / (attention_base + 1.0)
 
 
-def mixed_share_probability[T](share_reach: float, ties: float, expressing_share: T) -> T:
+def share_chance[T](share_reach: float, shares_per_entertaining: float, entertaining: T) -> T:
+    """P(a tie sees a post an engager passes on): more for entertaining content."""
+    return np.minimum(MAX_PROBABILITY, share_reach * (1.0 + shares_per_entertaining * entertaining))
+
+
+def share_chances(model: MarketModel) -> np.ndarray:
+    """(F, M) :func:`share_chance` of each firm's posts in each market."""
+    return share_chance(
+        model.spec.network.share_reach,
+        model.spec.users.shares_per_entertaining,
+        model.strategy.entertaining_share,
+    )
+
+
+def mixed_share_probability[T](share_reach: T, ties: float, expressing_share: T) -> T:
     """Fully mixed: P(seeing a share) with the market's expressers spread over a user's ties."""
     return -np.expm1(-share_reach * ties * expressing_share)
 
@@ -72,6 +86,11 @@ class Scratch:
     @classmethod
     def of_size(cls, entries: int) -> Scratch:
         return cls(np.zeros(entries, np.int32), np.zeros(entries, np.int32))
+
+
+def impression_value(model: MarketModel) -> np.ndarray:
+    """(M,) value of one simulated impression: people per user x the market's CPM / 1000."""
+    return model.people_per_user * np.array([m.ad_cpm for m in model.markets]) / 1000.0
 
 
 def content_filter(
@@ -143,7 +162,9 @@ def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.n
     }
     heard = None
     if model.expressed.count and model.word_of_mouth is not None:
-        heard = model.word_of_mouth.listen(model.population, model.expressed, model.rng)
+        heard = model.word_of_mouth.listen(
+            model.population, model.expressed, share_chances(model), model.rng
+        )
     channels["share_impressions"] = _shares(model, heard)
     referral_index, referral_source = _referrals(model, tie_columns)
     channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
@@ -245,7 +266,7 @@ def _cross_promotion(model, ledger, tie_columns, followers, posts, passed):
         model.stocks.following_by_firm,
         model.organic_seen,
         model.organic_seen_max,
-        np.array([m.ad_cost_per_impression for m in model.markets]),
+        impression_value(model),
         ledger.benefit,
         model.n_firms,
         model.rng,
@@ -265,6 +286,7 @@ def _shares(model, heard: Heard | None) -> tuple[np.ndarray, np.ndarray]:
     pop, net, n_firms = model.population, model.spec.network, model.n_firms
     if model.expressed.count == 0 or net.share_reach <= 0:
         return EMPTY
+    chances = share_chances(model)
     if heard is not None:
         users = heard.shared // n_firms
         firms = heard.shared - users * n_firms
@@ -275,7 +297,7 @@ def _shares(model, heard: Heard | None) -> tuple[np.ndarray, np.ndarray]:
             block = pop.block(m)
             size = block.stop - block.start
             share = expressed[block].sum(axis=0) / max(size, 1)
-            prob = mixed_share_probability(net.share_reach, net.strong_ties + net.weak_ties, share)
+            prob = mixed_share_probability(chances[:, m], net.strong_ties + net.weak_ties, share)
             u, f = np.nonzero(model.rng.random((size, n_firms)) < prob[None, :])
             users_list.append(u + block.start)
             firms_list.append(f)

@@ -47,6 +47,7 @@ class Firm(mesa.Agent):
         self.index = index  # row in the model's strategy and user arrays
         self.home_market = model.market_index[spec.home_market]
         self.product_quality = spec.product_quality
+        self.price = spec.price
         self.gross_margin = spec.gross_margin
         self.crm_capability = spec.initial_crm_capability
         self.base_response_capacity = spec.response_capacity
@@ -70,6 +71,8 @@ class Firm(mesa.Agent):
         # Today's plan per market (phase 1), which the model gathers for the user phases.
         self.posts_today = [0] * model.n_markets
         self.ad_reach_today = [0.0] * model.n_markets
+        self.spend_posts_today = [0.0] * model.n_markets  # currency
+        self.spend_ads_today = [0.0] * model.n_markets  # currency
 
     # ------------------------------------------------------------------ views
     @property
@@ -142,14 +145,18 @@ class Firm(mesa.Agent):
     def plan_day(self) -> None:
         """Draw today's posts per market; pay posts first, then ads, within the budget.
 
-        One Poisson draw per target market, in market order. The arithmetic runs on
-        Python floats (the same IEEE operations as on numpy scalars, without their
-        per-operation overhead).
+        One Poisson draw per target market, in market order. Ads are paid at the
+        market's CPM per real person reached (non-followers x people per user x paid
+        reach). The arithmetic runs on Python floats (the same IEEE operations as on
+        numpy scalars, without their per-operation overhead).
         """
         model, f = self.model, self.index
         strategy = model.strategy
         posts = [0] * model.n_markets
         ad_reach = [0.0] * model.n_markets
+        spend_posts = [0.0] * model.n_markets
+        spend_ads = [0.0] * model.n_markets
+        people = model.people_per_user.tolist()
         cost_per_post = self.cost_per_post
         spend = 0.0
         rates = strategy.posts_per_day[f].tolist()
@@ -161,15 +168,18 @@ class Firm(mesa.Agent):
             affordable = int(budget // cost_per_post) if cost_per_post > 0 else wanted
             planned = min(wanted, affordable)
             left = budget - planned * cost_per_post
-            ad_cost = (
-                paid_reach * model.non_followers(f, m) * model.markets[m].ad_cost_per_impression
-            )
+            impression_price = people[m] * model.markets[m].ad_cpm / 1000.0
+            ad_cost = paid_reach * model.non_followers(f, m) * impression_price
             scale = 1.0 if ad_cost <= left else max(left, 0.0) / ad_cost
             posts[m] = planned
             ad_reach[m] = paid_reach * scale
-            spend += planned * cost_per_post + ad_cost * scale
+            spend_posts[m] = planned * cost_per_post
+            spend_ads[m] = ad_cost * scale
+            spend += spend_posts[m] + spend_ads[m]
         self.posts_today = posts
         self.ad_reach_today = ad_reach
+        self.spend_posts_today = spend_posts
+        self.spend_ads_today = spend_ads
         self.costs = spend
 
     def revise_strategy(self) -> None:
@@ -194,25 +204,44 @@ class Firm(mesa.Agent):
         self.strategy_revisions += 1
 
     # ------------------------------------------------------------------ phase 9
-    def close_books(self, revenue: float, extra_costs: float) -> None:
-        """Record today's revenue and the costs incurred after planning (answers, upkeep)."""
+    def close_books(self, revenue: float, commission: float, extra_costs: float) -> None:
+        """Record today's revenue and the costs incurred after planning (answers, upkeep).
+
+        Profit = revenue x gross margin - the shop's commission - social media costs
+        (posts, ads, answers) - the upkeep of guanxi ties.
+        """
         self.revenue = revenue
-        self.costs += extra_costs
+        self.costs += extra_costs + commission
         self.profit = revenue * self.gross_margin - self.costs
         self.total_revenue += self.revenue
         self.total_costs += self.costs
         self.total_profit += self.profit
 
 
+def book_plans(model: MarketModel, ledger: Ledger) -> None:
+    """Today's planned spend on posts and ads per (firm, market), in the ledger."""
+    for firm in model.ordered_firms:
+        ledger["spend_posts"][firm.index] = firm.spend_posts_today
+        ledger["spend_ads"][firm.index] = firm.spend_ads_today
+
+
 def close_books(model: MarketModel, ledger: Ledger) -> None:
-    """Every firm's books for the day: revenue, answers and the upkeep of its ties."""
+    """Every firm's books for the day: revenue, commission, answers and tie upkeep.
+
+    Answers cost the staff cost per answered comment of real people.
+    """
     upkeep_cost = model.spec.guanxi.upkeep_cost
-    answered = ledger.by_firm("answered").tolist()
+    cost_per_response = np.array([firm.cost_per_response for firm in model.ordered_firms])
+    ledger["spend_answers"] = (
+        ledger["answered"] * model.people_per_user[None, :] * cost_per_response[:, None]
+    )
+    answers = ledger.by_firm("spend_answers").tolist()
     revenue = ledger.by_firm("revenue").tolist()
+    commission = ledger.by_firm("commission").tolist()
     for firm in model.firms:
         f = firm.index
         upkeep = upkeep_cost * model.guanxi.degree(f)
-        firm.close_books(revenue[f], answered[f] * firm.cost_per_response + upkeep)
+        firm.close_books(revenue[f], commission[f], answers[f] + upkeep)
 
 
 def create_firms(model: mesa.Model, spec: Scenario) -> None:

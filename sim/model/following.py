@@ -4,10 +4,18 @@ Follow (Zhang 2025: transactional content raises following in both markets,
 relational content where relational motives are strong): a user who consumed a
 firm's content today and does not follow it follows with a probability that rises
 with the content's transactional and relational shares times the user's motives,
-SNS dependency and attitude.
+SNS dependency and attitude, and falls with the brands the user already follows
+beyond its market's mean (limited attention: users follow a few brands).
 
-Unfollow: every follower leaves at a base rate, more when fatigued by over-posting
-today or with a negative attitude; the firm's CRM capability retains followers.
+Unfollow: every follower leaves at a base rate, more when annoyed today by the
+firm's own posts it saw (over-posting beyond the fatigue threshold, promotional
+posts, posts that do not fit its motives: the three reasons the surveys report,
+Sprout Social 2016) or with a negative attitude; the firm's CRM capability retains
+followers. Each unfollow is booked over its causes (:func:`book_causes`).
+
+A user's brands followed (scenario brands and others) dilute the reach of each
+brand's posts to it (:func:`reach_dilution`), so the organic reach of a user is
+updated when it follows or leaves a brand.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ def follow_probability[T](
     relational_motive: T,
     dependency: T,
     attitude: T,
+    brands_above_mean: T = 0.0,
 ) -> T:
     """P(following a firm whose content the user consumed today)."""
     return sigmoid(
@@ -43,6 +52,24 @@ def follow_probability[T](
         + users.follow_per_relational * relational_share * relational_motive
         + users.follow_per_dependency * dependency
         + users.follow_per_attitude * attitude
+        - users.follow_per_brand_followed * brands_above_mean
+    )
+
+
+def reach_dilution[T](attention_slots: float, mean_followed: T, followed: T) -> T:
+    """Factor on a brand's organic reach to a user who follows ``followed`` brands:
+    (slots + market mean) / (slots + followed); 1 for a user at the market's mean."""
+    return (attention_slots + mean_followed) / (attention_slots + followed)
+
+
+def annoyance[T](users: UsersSection, excess: T, own_posts: T, promotional_share: T, fit: T) -> T:
+    """Added unfollow probability from today's own posts seen: over-posting, promotions
+    and irrelevant content (1 - fit with the user's motives)."""
+    irrelevance = 1.0 - fit
+    return (
+        users.unfollow_per_fatigue * excess
+        + users.unfollow_per_promotion * promotional_share * own_posts
+        + users.unfollow_per_irrelevance * irrelevance * own_posts
     )
 
 
@@ -68,50 +95,109 @@ def unfollow_probability(
 _unfollow_probability = numba.njit(cache=True, inline="always")(unfollow_probability)
 
 
+CAUSES = ("base", "overposting", "promotion", "irrelevance", "attitude")
+
+
 def follow_and_unfollow(
     model: MarketModel,
     ledger: Ledger,
     touched: Touched,
     consumed: np.ndarray,
     excess: np.ndarray,
+    fit: np.ndarray,
     followers: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    pop, stocks = model.population, model.stocks
+    pop, stocks, users = model.population, model.stocks, model.spec.users
     following = pop.following.reshape(-1)
     could_follow = (consumed > 0) & ~following[touched.index]
+    brands_above_mean = (
+        pop.brands_followed[touched.user] - model.brands_followed_mean[touched.market]
+    )
     p_follow = follow_probability(
-        model.spec.users,
+        users,
         per_entry(model.strategy.transactional_share, touched.cell),
         pop.transactional_motive[touched.user],
         per_entry(model.strategy.relational_share, touched.cell),
         pop.relational_motive[touched.user],
         pop.sns_dependency[touched.user],
         pop.attitude.reshape(-1)[touched.index],
+        brands_above_mean,
     )
     follows = could_follow & (model.rng.random(touched.index.size) < p_follow)
 
-    leaves = unfollows(model, touched, excess, followers)
-    joins = touched.index[follows]
+    promotional = per_entry(model.strategy.promotional_share, touched.cell)
+    parts = {
+        "overposting": users.unfollow_per_fatigue * excess,
+        "promotion": annoyance(users, 0.0, touched.own_posts, promotional, 1.0),
+        "irrelevance": annoyance(users, 0.0, touched.own_posts, 0.0, fit),
+        # (the promotion part above passes fit 1: no irrelevance in it)
+    }
+    annoyed = parts["overposting"] + parts["promotion"] + parts["irrelevance"]
+    leaves = unfollows(model, touched, annoyed, followers)
+    book_causes(model, ledger, touched, parts, leaves)
     following[leaves] = False
-    following[joins] = True
     stocks.following_by_firm[leaves % model.n_firms, leaves // model.n_firms] = False
-    stocks.following_by_firm[touched.firm[follows], touched.user[follows]] = True
-
-    ledger.add("new_followers", touched.cell, follows)
     left = model.cells.total(model.cells.of_entries(leaves))
     ledger["unfollows"] += left
-    stocks.followers += ledger["new_followers"] - left
+    stocks.followers -= left
+    start_following(model, ledger, touched.index[follows], leaves // model.n_firms)
 
 
-def unfollows(model, touched, excess, followers) -> np.ndarray:
+def start_following(
+    model: MarketModel, ledger: Ledger, joins: np.ndarray, left_users: np.ndarray
+) -> None:
+    """Distinct flat entries ``joins`` (not following) start following; the brands
+    followed, and the reach of every brand's posts, change for them and for
+    ``left_users`` (one per unfollow booked already)."""
+    pop, stocks, n_firms = model.population, model.stocks, model.n_firms
+    user, firm = joins // n_firms, joins % n_firms
+    pop.following.reshape(-1)[joins] = True
+    stocks.following_by_firm[firm, user] = True
+    joined = model.cells.total(model.cells.of_entries(joins))
+    ledger["new_followers"] += joined
+    stocks.followers += joined
+    np.add.at(pop.brands_followed, user, np.int32(1))
+    np.add.at(pop.brands_followed, left_users, np.int32(-1))
+    changed = np.unique(np.concatenate([user, left_users]))
+    model.organic_seen[changed] = model.organic_reach_of(changed)
+
+
+def book_causes(model, ledger, touched, parts, leaves) -> None:
+    """Book each unfollow over its causes in proportion to their parts of its
+    probability (a leaver annoyed by promotions and by over-posting counts for both)."""
+    if leaves.size == 0:
+        return
+    users = model.spec.users
+    attitude = model.population.attitude.reshape(-1)[leaves].astype(np.float64)
+    columns = {
+        "base": np.full(leaves.size, users.unfollow_base),
+        "overposting": np.zeros(leaves.size),
+        "promotion": np.zeros(leaves.size),
+        "irrelevance": np.zeros(leaves.size),
+        "attitude": users.unfollow_per_negative_attitude * np.maximum(0.0, -attitude),
+    }
+    position = np.searchsorted(touched.index, leaves)
+    position = np.minimum(position, max(touched.index.size - 1, 0))
+    seen = touched.index.size > 0
+    hit = touched.index[position] == leaves if seen else np.zeros(leaves.size, bool)
+    for name in ("overposting", "promotion", "irrelevance"):
+        columns[name][hit] = np.asarray(parts[name] * np.ones(touched.index.size))[position[hit]]
+    parts_of = np.stack([columns[c] for c in CAUSES])
+    share = parts_of / np.maximum(parts_of.sum(axis=0), 1e-300)
+    cells = model.cells.of_entries(leaves)
+    for k, name in enumerate(CAUSES):
+        ledger.add(f"unfollows_{name}", cells, share[k])
+
+
+def unfollows(model, touched, annoyed, followers) -> np.ndarray:
     """Flat entries of followers who unfollow today (:func:`unfollowing`).
 
-    Fatigue comes from own posts only, so the fatigued entries are followers.
+    Annoyance comes from own posts only, so the annoyed entries are followers.
     """
     pop, users = model.population, model.spec.users
     kept = retention(model.spec.crm.retention_effect, model.crm_capability())
-    fatigued = excess > 0
-    key = touched.firm[fatigued] * pop.n_users + touched.user[fatigued]
+    annoyed_now = annoyed > 0
+    key = touched.firm[annoyed_now] * pop.n_users + touched.user[annoyed_now]
     order = np.argsort(key)
     users_of_firm, bounds = followers
     return unfollowing(
@@ -120,10 +206,10 @@ def unfollows(model, touched, excess, followers) -> np.ndarray:
         pop.attitude.reshape(-1),
         users.unfollow_base,
         kept,
-        users.unfollow_per_fatigue,
+        1.0,
         users.unfollow_per_negative_attitude,
         key[order],
-        excess[fatigued][order],
+        annoyed[annoyed_now][order],
         pop.n_users,
         model.rng,
     )

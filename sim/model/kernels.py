@@ -102,13 +102,16 @@ def binomial(rng, n, p):
 
 
 @numba.njit(cache=True)
-def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng, scratch):
+def listen(
+    speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, market_bounds, rng, scratch
+):
     """Who heard which firm's opinions from their ties, and which ties shared its post.
 
     ``speaking`` holds the flat entries (user x firms + firm, ascending) of the users
     who expressed an opinion of a firm yesterday; every tie of a speaker (CSR
     ``tie_bounds``/``tie_users``) hears it, and each (speaker, firm, tie) triple also
-    shares the post with probability ``share_reach``. Returns, per (listener, firm)
+    shares the post with probability ``share_reach[firm x markets + the speaker's
+    market]`` (drawn at the highest and thinned). Returns, per (listener, firm)
     entry heard, ascending: the flat entry, the number of speakers and the sum of
     their attitudes; the distinct entries, ascending, that saw at least one share;
     and ``scratch``, the working arrays, grown if they were too small. The outputs
@@ -148,20 +151,26 @@ def listen(speaking, attitude, n_firms, tie_bounds, tie_users, share_reach, rng,
     fill = start[:n_blocks].copy()
     n_shares = 0
     triple = 0
-    next_share = first_success(rng, share_reach)
+    n_markets = market_bounds.size - 1
+    bound = 0.0
+    for x in range(share_reach.size):
+        bound = max(bound, share_reach[x])
+    next_share = first_success(rng, bound)
     for k in range(speaking.size):
         e = speaking[k]
         s = e // n_firms
         f = e - s * n_firms
+        reach = share_reach[f * n_markets + market_of(s, market_bounds)]
         opinion = attitude[e]
         for j in range(tie_bounds[s], tie_bounds[s + 1]):
             v = tie_users[j]
             b = v >> shift
             c = 2 * ((v - (b << shift)) * n_firms + f)
             if triple == next_share:
-                next_share = next_success(rng, triple, share_reach)
-                c += 1
-                n_shares += 1
+                next_share = next_success(rng, triple, bound)
+                if reach >= bound or rng.random() * bound < reach:
+                    c += 1
+                    n_shares += 1
             triple += 1
             p = fill[b]
             cell[p] = c

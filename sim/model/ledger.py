@@ -1,5 +1,8 @@
 """A day's ledger: the flows per (firm, market) and the benefits between partners.
 
+Counts are of simulated users (times ``people_per_user`` for real people); money
+flows are in currency, per real person already.
+
 Every phase books what it counts here (impressions, engagements, answers,
 conversions, revenue, ...), and the favours partners did each other (the value
 firm f received from firm g today), which the guanxi phase then books on the ties.
@@ -23,13 +26,29 @@ FLOWS = (
     "consumers",  # users (entries) who consumed at least one item: distinct users a day
     "engagements",
     "engagers",  # users who engaged at least once
+    "comments",  # engagements that are comments or messages a brand can answer
     "answered",
     "ignored",
     "new_followers",
     "unfollows",
-    "conversions",
+    # Unfollows by cause: each leaver split over the parts of its unfollow probability.
+    "unfollows_promotion",
+    "unfollows_irrelevance",
+    "unfollows_overposting",
+    "unfollows_attitude",
+    "unfollows_base",
+    "conversions",  # purchases of the brand: social + category
+    "social_purchases",  # after consuming the brand's content (social commerce)
+    "category_purchases",  # by choice when in the market for the category
+    "market_purchases",  # every category and social purchase in the market (all brands)
     "new_customers",
+    # Money (currency, per real person): revenue, the platform's commission on shop
+    # sales, and the social media spend on posts, ads and answers.
     "revenue",
+    "commission",
+    "spend_posts",
+    "spend_ads",
+    "spend_answers",
     "ad_impressions",
     "cross_promotion_impressions",
     "share_impressions",
@@ -69,3 +88,7 @@ class Ledger:
     def by_firm(self, name: str) -> np.ndarray:
         """Today's flow ``name`` per firm, over its markets."""
         return self[name].sum(axis=1)
+
+    def people_by_firm(self, name: str, people_per_user: np.ndarray) -> np.ndarray:
+        """Today's count ``name`` per firm in real people (simulated x people per user)."""
+        return (self[name] * people_per_user[None, :]).sum(axis=1)

@@ -39,12 +39,12 @@ from sim.model.culture import Culture
 from sim.model.engagement import consume_and_engage
 from sim.model.entries import Cells, Expressed
 from sim.model.exposure import Scratch, attention, expose
-from sim.model.firms import close_books, create_firms
-from sim.model.following import follow_and_unfollow
+from sim.model.firms import book_plans, close_books, create_firms
+from sim.model.following import follow_and_unfollow, reach_dilution
 from sim.model.guanxi import GuanxiNetwork
 from sim.model.ledger import Ledger
 from sim.model.network import build_user_network
-from sim.model.purchase import purchase
+from sim.model.purchase import expected_sales_shares, purchase
 from sim.model.reporting import build_datacollector, collect
 from sim.model.stocks import Stocks, measure
 from sim.model.strategy import StrategyTable
@@ -93,21 +93,21 @@ class MarketModel(mesa.Model):
         create_firms(self, spec)
         self.guanxi = GuanxiNetwork(self)
 
-        # Fixed for the run: market traits and the users' attention to organic posts.
-        organic = np.array([m.organic_reach for m in self.markets], np.float32)
-        attending = attention(spec.users.attention_base, pop.sns_dependency)
-        self.organic_seen = (organic[pop.market] * attending).astype(np.float32)  # (N,)
-        # Highest organic_seen per market: the bound for thinned draws of posts seen.
-        self.organic_seen_max = np.array(
-            [self.organic_seen[pop.block(m)].max(initial=0.0) for m in range(self.n_markets)]
-        )
+        self.market_size = np.diff(pop.bounds).astype(float)
+        # A simulated user of market m stands for people_per_user[m] real people.
+        population = np.array([m.population for m in self.markets], float)
+        self.people_per_user = population / np.maximum(self.market_size, 1.0)
+        self.brands_followed_mean = np.array([m.brands_followed_mean for m in self.markets])
+        # The users' share of a followed brand's posts seen (organic reach x attention x
+        # dilution by the brands they follow), kept up to date when they follow or leave.
+        self.organic_seen = self.organic_reach_of(np.arange(pop.n_users))  # (N,) float32
+        self.organic_seen_max = self.organic_reach_bound()
         self.active_nf = self.strategy.active.T[pop.market]  # (N, F): the firm targets the user
         self.home_market = np.array([firm.home_market for firm in self.ordered_firms])
         culture = Culture.of(self.markets, self.home_market)
         self.collectivism = culture.collectivism
         self.cultural_distance = culture.cultural_distance
         self.foreign = culture.foreign
-        self.market_size = np.diff(pop.bounds).astype(float)
         self.cells = Cells(pop.market, self.n_firms, self.n_markets)
         self.scratch = Scratch.of_size(pop.n_users * self.n_firms)
         if network is not None:
@@ -116,9 +116,44 @@ class MarketModel(mesa.Model):
         self.stocks = Stocks.count(pop, self.n_markets)
         self.ledger = Ledger.open(self.cells)
         self.expressed = Expressed.none()
+        self.stocks.sales_share = expected_sales_shares(self)
         self.metrics = measure(self.stocks, self.market_size, self.strategy.active)
         self.datacollector = build_datacollector()
         collect(self)
+
+    # ------------------------------------------------------------------ reach
+    def organic_reach_of(self, users: np.ndarray) -> np.ndarray:
+        """Share of a followed brand's posts each of ``users`` sees (float32, 0-1).
+
+        The market's organic reach, scaled by the user's attention relative to the
+        market's mean (:func:`~sim.model.exposure.attention`) and by the dilution of
+        the brands it follows (:func:`~sim.model.following.reach_dilution`).
+        """
+        pop, users_spec = self.population, self.spec.users
+        market = pop.market[users]
+        organic = np.array([m.organic_reach for m in self.markets])[market]
+        mean_dependency = np.array([m.dependency_mean for m in self.markets])[market]
+        base = users_spec.attention_base
+        relative = attention(base, pop.sns_dependency[users]) / attention(base, mean_dependency)
+        dilution = reach_dilution(
+            users_spec.attention_slots,
+            self.brands_followed_mean[market],
+            pop.brands_followed[users],
+        )
+        return np.minimum(1.0, organic * relative * dilution).astype(np.float32)
+
+    def organic_reach_bound(self) -> np.ndarray:
+        """Per market, the highest :meth:`organic_reach_of` any user can have (full
+        attention, no brand followed): the bound of the thinned draws of posts seen."""
+        users_spec = self.spec.users
+        bound = []
+        for m, market in enumerate(self.markets):
+            top = market.organic_reach / attention(
+                users_spec.attention_base, market.dependency_mean
+            )
+            top *= reach_dilution(users_spec.attention_slots, self.brands_followed_mean[m], 0.0)
+            bound.append(min(1.0, top))
+        return np.array(bound)
 
     # ------------------------------------------------------------------ views
     @property
@@ -166,17 +201,19 @@ class MarketModel(mesa.Model):
         self.firms.shuffle_do("act")
         posts = np.array([firm.posts_today for firm in self.ordered_firms], np.int64)
         ad_reach = np.array([firm.ad_reach_today for firm in self.ordered_firms], np.float64)
+        book_plans(self, ledger)
         exposure = expose(self, ledger, posts, ad_reach)
         touched = exposure.touched
         fit, consumed, engagements = consume_and_engage(self, ledger, touched)
         answered, ignored = answer_comments(self, ledger, touched, engagements)
         excess = update_attitudes(self, touched, fit, consumed, answered, ignored, exposure.heard)
-        follow_and_unfollow(self, ledger, touched, consumed, excess, exposure.followers)
-        bought = purchase(self, ledger, touched, consumed, exposure.referral_source)
+        follow_and_unfollow(self, ledger, touched, consumed, excess, fit, exposure.followers)
+        buyers = purchase(self, ledger, touched, consumed, exposure.referral_source)
         # Users who engaged or bought today express their opinion to ties tomorrow.
-        self.expressed = Expressed(touched.index[(engagements > 0) | bought])
+        self.expressed = Expressed(np.union1d(touched.index[engagements > 0], buyers))
         update_crm_capability(self, ledger)
         self.guanxi.end_day(ledger)
         close_books(self, ledger)
+        self.stocks.note_sales(ledger)
         self.metrics = measure(self.stocks, self.market_size, self.strategy.active)
         collect(self)

@@ -1,12 +1,28 @@
-"""Purchase (phase 7): users who consumed a firm's content today may buy.
+"""Purchase (phase 7): social purchases from content, and category purchases by choice.
 
-intent = base x (1 + incentive x promotional share) x (1 + attitude)
-         x (1 + conversion_effect x CRM capability);
-P(buy) = intent x checkout rate, where the checkout rate is the redirect rate, or
-with an in-platform shop the redirect rate plus the shop premium x the market's
-seamlessness. A purchase makes the user a customer and moves its attitude toward
-the product's quality (experience); a purchase referred by a partner is that
-partner's favour (:mod:`sim.model.benefits`).
+Two routes to a purchase, both per real person a simulated user stands for:
+
+* **Social purchase** (social commerce): a user who consumed a firm's content today
+  visits its shop with the purchase intent
+  base x (1 + incentive x promotional share + information x informational share)
+  x (1 + attitude) x (1 + conversion_effect x CRM capability),
+  and buys at the checkout rate: the redirect rate, or with an in-platform shop the
+  redirect rate plus the shop premium x the market's seamlessness (McKinsey 2021).
+* **Category purchase** (awareness that matters): each person is in the market for
+  the product category once every ``purchase_cycle`` days on average; then they
+  choose among the scenario's brands they are aware of and the other brands
+  (multinomial logit: appeal exp(choice_per_attitude x attitude + choice_per_loyalty
+  x bought it last) against ``other_brands_appeal``). Word of mouth and ads change
+  purchases by making brands known and liked; no content is needed.
+
+A purchase makes the buyer the brand's current customer in that market (and no other
+brand's), and a buyer who does not follow the brand starts to with
+``follow_after_purchase``; and the product experience moves the buyer's attitude (:func:`experience`:
+product quality with expectation disconfirmation, Oliver 1980), which drives the
+buyer's next choice, unfollowing and word of mouth (buyers express their opinion to
+their ties the next day). Revenue is purchases x people per user x the firm's price;
+the platform keeps ``shop_commission`` of shop sales. A purchase referred by a partner
+is that partner's favour (:mod:`sim.model.benefits`).
 """
 
 from __future__ import annotations
@@ -19,6 +35,8 @@ from sim.model.attitude import toward
 from sim.model.benefits import referral_value
 from sim.model.elementwise import clip
 from sim.model.entries import Touched, per_entry
+from sim.model.following import start_following
+from sim.model.sampling import bernoulli_successes
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
@@ -26,13 +44,15 @@ if TYPE_CHECKING:
     from sim.scenario import UsersSection
 
 
-def content_multiplier[T](incentive_effect: float, promotional_share: T) -> T:
-    """Intent multiplier of a content mix: promotions are incentives to buy."""
-    return 1.0 + incentive_effect * promotional_share
+def content_multiplier[T](
+    incentive_effect: float, promotional_share: T, information_effect: float, informational: T
+) -> T:
+    """Intent multiplier of a content mix: deals are incentives, information reassures."""
+    return 1.0 + incentive_effect * promotional_share + information_effect * informational
 
 
 def checkout_rate(users: UsersSection, shop: np.ndarray, seamlessness: np.ndarray) -> np.ndarray:
-    """Share of purchase intents completed per (firm, market): redirect, or shop."""
+    """Share of shop visits that buy, per (firm, market): redirect, or in-platform shop."""
     redirect = users.redirect_checkout_rate
     return np.where(shop, redirect + (users.shop_checkout_rate - redirect) * seamlessness, redirect)
 
@@ -50,6 +70,90 @@ def purchase_probability[T](
     return clip(intent * checkout, 0.0, 1.0)
 
 
+def brand_appeal[T](choice_per_attitude: float, attitude: T, loyalty: float, last_bought: T) -> T:
+    """Appeal of a known brand to a person in the market for the category."""
+    return np.exp(choice_per_attitude * attitude + loyalty * last_bought)
+
+
+def experience[T](quality: T, attitude: T, expectation_weight: float) -> T:
+    """What a buyer makes of the product: quality, worse than hoped when hopes were high."""
+    return clip(quality + expectation_weight * (quality - attitude), -1.0, 1.0)
+
+
+def social_purchases(model: MarketModel, touched: Touched, consumed: np.ndarray) -> np.ndarray:
+    """Which touched entries buy after consuming the firm's content today (bool)."""
+    pop, users, strategy = model.population, model.spec.users, model.strategy
+    seamless = np.array([market.shop_seamlessness for market in model.markets])
+    content = content_multiplier(
+        users.incentive_effect,
+        strategy.promotional_share,
+        users.information_effect,
+        strategy.informational_share,
+    )
+    p_buy = purchase_probability(
+        users.purchase_intent_base,
+        per_entry(content, touched.cell),
+        pop.attitude.reshape(-1)[touched.index],
+        model.spec.crm.conversion_effect,
+        model.crm_capability()[touched.firm],
+        per_entry(checkout_rate(users, strategy.shop, seamless[None, :]), touched.cell),
+    )
+    return (consumed > 0) & (model.rng.random(touched.index.size) < p_buy)
+
+
+def choice_probabilities(model: MarketModel, users: np.ndarray) -> np.ndarray:
+    """P(each scenario brand) for ``users`` in the market for the category: (n, F)."""
+    pop, spec = model.population, model.spec.users
+    known = pop.aware[users] & model.active_nf[users]
+    appeal = np.where(
+        known,
+        brand_appeal(
+            spec.choice_per_attitude,
+            pop.attitude[users].astype(np.float64),
+            spec.choice_per_loyalty,
+            pop.customer[users],
+        ),
+        0.0,
+    )
+    other = np.array([mk.other_brands_appeal for mk in model.markets])[pop.market[users]]
+    return appeal / (other + appeal.sum(axis=1))[:, None]
+
+
+def expected_sales_shares(model: MarketModel) -> np.ndarray:
+    """(F, M) expected shares of the category's purchases at the start: the mean choice
+    probabilities of each market's users (the performance index's first value)."""
+    pop = model.population
+    shares = np.zeros((model.n_firms, model.n_markets))
+    for m in range(model.n_markets):
+        block = pop.block(m)
+        users = np.arange(block.start, block.stop)
+        if users.size:
+            shares[:, m] = choice_probabilities(model, users).mean(axis=0)
+    return shares
+
+
+def category_choices(model: MarketModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """People in the market for the category today and what they choose.
+
+    Returns (users, chosen firm or -1 for another brand, market) for every user in
+    the market today, users ascending.
+    """
+    pop, rng = model.population, model.rng
+    found = []
+    for m, market in enumerate(model.markets):
+        block = pop.block(m)
+        size = block.stop - block.start
+        found.append(block.start + bernoulli_successes(rng, size, 1.0 / market.purchase_cycle))
+    users = np.concatenate(found).astype(np.int64)
+    market = pop.market[users]
+    if users.size == 0:
+        return users, users.copy(), market
+    cumulative = np.cumsum(choice_probabilities(model, users), axis=1)
+    below = rng.random(users.size)[:, None] < cumulative
+    chosen = np.where(below.any(axis=1), below.argmax(axis=1), -1)
+    return users, chosen, market
+
+
 def purchase(
     model: MarketModel,
     ledger: Ledger,
@@ -57,39 +161,91 @@ def purchase(
     consumed: np.ndarray,
     referral_source: dict[int, int],
 ) -> np.ndarray:
-    """Purchases by users who consumed a firm's content today (bool per touched entry)."""
-    pop, users, stocks = model.population, model.spec.users, model.stocks
-    f, m, cell = touched.firm, touched.market, touched.cell
-    seamless = np.array([market.shop_seamlessness for market in model.markets])
-    p_buy = purchase_probability(
-        users.purchase_intent_base,
-        per_entry(
-            content_multiplier(users.incentive_effect, model.strategy.promotional_share), cell
-        ),
-        pop.attitude.reshape(-1)[touched.index],
-        model.spec.crm.conversion_effect,
-        model.crm_capability()[f],
-        per_entry(checkout_rate(users, model.strategy.shop, seamless[None, :]), cell),
-    )
-    bought = (consumed > 0) & (model.rng.random(touched.index.size) < p_buy)
-    np.add.at(pop.purchases_total, touched.user[bought], np.int32(1))
+    """Social and category purchases today; returns the flat entries of the buyers."""
+    pop, n_firms = model.population, model.n_firms
+    bought = social_purchases(model, touched, consumed)
+    social_user, social_firm = touched.user[bought], touched.firm[bought]
+    choosers, chosen, chooser_market = category_choices(model)
+    # Every chooser's category purchase ends its custom with the brands of the market.
+    switched = choosers[chosen < 0]
+    chose = chosen >= 0
+    user = np.concatenate([social_user, choosers[chose]])
+    firm = np.concatenate([social_firm, chosen[chose]])
+    social = np.concatenate([np.ones(social_user.size, bool), np.zeros(int(chose.sum()), bool)])
+    market = pop.market[user]
+    cell = firm * model.n_markets + market
+    shop = model.strategy.shop[firm, market] & social
+
+    # Current customers: a purchase makes the buyer the brand's customer, no one else's.
+    entries = user * n_firms + firm
     customers = pop.customer.reshape(-1)
-    new_customers = bought & ~customers[touched.index]
-    customers[touched.index[bought]] = True
-    stocks.customer_by_firm[f[bought], touched.user[bought]] = True
-    stocks.customers += model.cells.total(touched.cell, new_customers)
-    quality = np.array([firm.product_quality for firm in model.ordered_firms])
-    idx = touched.index[bought]
-    current = pop.attitude.reshape(-1)[idx]
-    stocks.set_attitude(pop, idx, toward(current, quality[f[bought]], users.experience_weight))
-    value = np.array([market.purchase_value for market in model.markets])
-    revenue = bought * value[m]
-    ledger.add("conversions", touched.cell, bought)
-    ledger.add("new_customers", touched.cell, new_customers)
-    ledger.add("revenue", touched.cell, revenue)
+    new_customer = ~customers[entries]
+    first_time = np.zeros(entries.size, bool)
+    first_time[np.unique(entries, return_index=True)[1]] = True
+    new_customer &= first_time
+    _end_custom(model, np.concatenate([switched, user]))
+    customers[entries] = True
+    model.stocks.customer_by_firm[firm, user] = True
+    model.stocks.customers += model.cells.total(model.cells.of_entries(np.unique(entries)))
+    np.add.at(pop.purchases_total, user, np.int32(1))
+
+    # Experience: the buyer's attitude moves toward what it made of the product.
+    users_spec = model.spec.users
+    quality = np.array([f.product_quality for f in model.ordered_firms])[firm]
+    unique_entries, first = np.unique(entries, return_index=True)
+    current = pop.attitude.reshape(-1)[unique_entries].astype(np.float64)
+    felt = experience(quality[first], current, users_spec.expectation_weight)
+    model.stocks.set_attitude(
+        pop, unique_entries, toward(current, felt, users_spec.experience_weight)
+    )
+
+    # Buyers who do not follow the brand may start to (customers follow brands to hear
+    # of new products: Sprout Social 2020, 57%).
+    not_following = ~pop.following.reshape(-1)[unique_entries]
+    joins = unique_entries[
+        not_following & (model.rng.random(unique_entries.size) < users_spec.follow_after_purchase)
+    ]
+    start_following(model, ledger, joins, np.empty(0, np.int64))
+
+    # Money, per real person: price x people per simulated user; the shop's commission.
+    people = model.people_per_user[market]
+    price = np.array([f.price for f in model.ordered_firms])[firm]
+    revenue = people * price
+    commission_rate = np.array([mk.shop_commission for mk in model.markets])[market]
+    ledger.add("conversions", cell, None)
+    ledger.add("social_purchases", cell, social)
+    ledger.add("category_purchases", cell, ~social)
+    ledger.add("revenue", cell, revenue)
+    ledger.add("commission", cell, np.where(shop, revenue * commission_rate, 0.0))
+    ledger.add("new_customers", cell, new_customer)
+    market_total = np.bincount(chooser_market, minlength=model.n_markets).astype(float)
+    market_total += np.bincount(pop.market[social_user], minlength=model.n_markets)
+    ledger["market_purchases"] += market_total[None, :]
+
+    # Referred social purchases are the referring partner's favour.
     referred = bought & touched.referred
-    for entry, spent in zip(touched.index[referred], revenue[referred], strict=True):
-        receiver = int(entry) % model.n_firms
+    spent = (
+        model.people_per_user[touched.market[referred]]
+        * np.array([f.price for f in model.ordered_firms])[touched.firm[referred]]
+    )
+    for entry, value in zip(touched.index[referred], spent, strict=True):
+        receiver = int(entry) % n_firms
         margin = model.firm_by_index[receiver].gross_margin
-        ledger.benefit[referral_source[int(entry)], receiver] += referral_value(spent, margin)
-    return bought
+        ledger.benefit[referral_source[int(entry)], receiver] += referral_value(value, margin)
+    return unique_entries
+
+
+def _end_custom(model: MarketModel, users: np.ndarray) -> None:
+    """These users stop being customers of every brand in their market."""
+    if users.size == 0:
+        return
+    pop, stocks = model.population, model.stocks
+    users = np.unique(users)
+    held = pop.customer[users]
+    if not held.any():
+        return
+    u, f = np.nonzero(held)
+    user = users[u]
+    pop.customer[user, f] = False
+    stocks.customer_by_firm[f, user] = False
+    stocks.customers -= model.cells.total(f * model.n_markets + pop.market[user])

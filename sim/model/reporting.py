@@ -135,6 +135,12 @@ FIRM_MARKET_COLUMNS = [
     "awareness",
     "followers",
     "customers",
+    "people_per_user",
+    "followers_people",
+    "customers_people",
+    "follower_share",
+    "customer_share",
+    "sales_share",
     *FLOWS,
     "engagement_rate",
     "marketing_cost",
@@ -178,9 +184,9 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     flows = dict(zip(FLOWS, ledger.flows[:, firm, market], strict=True))
     followers = stocks.followers[firm, market]
     posts = flows["posts"]
-    cost_per_post = np.array([f.cost_per_post for f in ordered])[firm]
-    ad_price = np.array([m.ad_cost_per_impression for m in model.markets])[market]
-    marketing_cost = posts * cost_per_post + flows["ad_impressions"] * ad_price
+    marketing_cost = flows["spend_posts"] + flows["spend_ads"] + flows["spend_answers"]
+    people = model.people_per_user[market]
+    size = np.maximum(model.market_size, 1)[market]
     impressions = ledger["impressions"]
     market_impressions = np.array([impressions[:, m].sum() for m in range(model.n_markets)])
     market_impressions = market_impressions[market]
@@ -190,7 +196,9 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
         engagement_rate = np.where(
             (followers != 0) & (posts != 0), flows["engagements"] / followers / posts, 0.0
         )
-        acquisition_cost = np.where(new_customers != 0, marketing_cost / new_customers, np.nan)
+        acquisition_cost = np.where(
+            new_customers != 0, marketing_cost / (new_customers * people), np.nan
+        )
         retention = np.where(
             followers_before != 0, 1.0 - flows["unfollows"] / followers_before, 1.0
         )
@@ -213,6 +221,12 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
         ).tolist(),
         "followers": followers.tolist(),
         "customers": stocks.customers[firm, market].tolist(),
+        "people_per_user": people.tolist(),
+        "followers_people": (followers * people).tolist(),
+        "customers_people": (stocks.customers[firm, market] * people).tolist(),
+        "follower_share": (followers / size).tolist(),
+        "customer_share": (stocks.customers[firm, market] / size).tolist(),
+        "sales_share": stocks.sales_share[firm, market].tolist(),
         **{name: values.tolist() for name, values in flows.items()},
         "engagement_rate": engagement_rate.tolist(),
         "marketing_cost": marketing_cost.tolist(),

@@ -7,7 +7,8 @@ day re-reads the (users x firms) arrays. Unaware users hold attitude 0 (only
 touched, hence aware, entries change), so attitude sums over all users equal sums
 over the aware. :func:`measure` turns the stocks into the day's metrics, including
 the marketing performance index that firms compare when they imitate or pick
-partners.
+partners: the firm's share of its target markets' purchases (sales share, a running
+average over about :data:`PERFORMANCE_WINDOW` days), the outcome that pays.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 
 from sim.model import kernels
 from sim.model.users import Population
+
+PERFORMANCE_WINDOW = 30  # days: the time constant of the running sales shares
 
 
 @dataclass
@@ -31,6 +34,8 @@ class Stocks:
     # arrays: a firm's followers or customers are then one contiguous scan.
     following_by_firm: np.ndarray  # (F, N) bool
     customer_by_firm: np.ndarray  # (F, N) bool
+    # Running average of each firm's share of the market's purchases (F, M).
+    sales_share: np.ndarray | None = None
 
     @classmethod
     def count(cls, population: Population, n_markets: int) -> Stocks:
@@ -76,6 +81,13 @@ class Stocks:
         self.attitude_sum *= float(keep)
         self.attitude_squares *= float(keep) ** 2
 
+    def note_sales(self, ledger) -> None:
+        """Move the running sales shares toward today's shares of the market's purchases
+        (markets without purchases today keep theirs)."""
+        bought, total = ledger["conversions"], ledger["market_purchases"]
+        today = np.divide(bought, total, out=self.sales_share.copy(), where=total > 0)
+        self.sales_share += (today - self.sales_share) / PERFORMANCE_WINDOW
+
     @property
     def n_firms(self) -> int:
         return self.aware.shape[0]
@@ -94,25 +106,10 @@ class Metrics:
     customers: np.ndarray  # (F,)
 
 
-def performance_index(
-    aware: np.ndarray,
-    attitude_mean: np.ndarray,
-    customers: np.ndarray,
-    market_size: np.ndarray,
-    active: np.ndarray,
-) -> np.ndarray:
-    """Marketing performance index per firm, 0-1.
-
-    Mean over target markets (every firm has one at least) of awareness share,
-    attitude among the aware (rescaled to 0-1) and share of the market's customers.
-    """
-    size = np.maximum(market_size, 1)[None, :]
-    customers_all = customers.sum(axis=0, keepdims=True)
-    customer_share = np.divide(
-        customers, customers_all, out=np.zeros(aware.shape), where=customers_all > 0
-    )
-    components = (aware / size + (attitude_mean + 1) / 2 + customer_share) / 3
-    return np.where(active, components, 0.0).sum(axis=1) / active.sum(axis=1)
+def performance_index(sales_share: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Marketing performance index per firm, 0-1: its running share of the purchases
+    in its target markets, averaged over them (every firm has one at least)."""
+    return np.where(active, sales_share, 0.0).sum(axis=1) / active.sum(axis=1)
 
 
 def measure(stocks: Stocks, market_size: np.ndarray, active: np.ndarray) -> Metrics:
@@ -132,7 +129,7 @@ def measure(stocks: Stocks, market_size: np.ndarray, active: np.ndarray) -> Metr
     return Metrics(
         attitude_mean=mean,
         attitude_sd=np.sqrt(np.maximum(0.0, second - mean**2)),
-        performance=performance_index(count, mean, stocks.customers, market_size, active),
+        performance=performance_index(stocks.sales_share, active),
         mean_attitude=mean_attitude,
         aware=aware,
         followers=stocks.followers.sum(axis=1),

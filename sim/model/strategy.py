@@ -2,6 +2,15 @@
 
 The user phases read all firms' plans at once from these arrays; each firm owns
 its row. Content mixes are stored as shares over CONTENT_TYPES.
+
+The four content types act differently (uses and gratifications; Zhang 2025's
+transactional and relational motives): informational and promotional posts appeal to
+transactional motives, relational posts to relational motives, and entertaining posts
+half to each (:attr:`StrategyTable.transactional_share`, ``relational_share``);
+besides, promotional posts raise purchase intent most and make followers unfollow,
+informational posts raise purchase intent, and entertaining posts raise engagement
+and shares (:mod:`sim.model.engagement`, :mod:`sim.model.purchase`,
+:mod:`sim.model.following`).
 """
 
 from __future__ import annotations
@@ -12,9 +21,10 @@ import numpy as np
 
 from sim.scenario import CONTENT_TYPES, Scenario
 
-TRANSACTIONAL = [CONTENT_TYPES.index("informational"), CONTENT_TYPES.index("promotional")]
-RELATIONAL = [CONTENT_TYPES.index("entertaining"), CONTENT_TYPES.index("relational")]
+INFORMATIONAL = CONTENT_TYPES.index("informational")
 PROMOTIONAL = CONTENT_TYPES.index("promotional")
+ENTERTAINING = CONTENT_TYPES.index("entertaining")
+RELATIONAL = CONTENT_TYPES.index("relational")
 
 
 @dataclass
@@ -57,17 +67,27 @@ class StrategyTable:
 
     @property
     def transactional_share(self) -> np.ndarray:
-        """(F, M) share of informational and promotional content."""
-        return self.content_mix[..., TRANSACTIONAL].sum(axis=-1)
+        """(F, M) appeal to transactional motives: informational, promotional, half of
+        entertaining."""
+        mix = self.content_mix
+        return mix[..., INFORMATIONAL] + mix[..., PROMOTIONAL] + 0.5 * mix[..., ENTERTAINING]
 
     @property
     def relational_share(self) -> np.ndarray:
-        """(F, M) share of entertaining and relational content."""
-        return self.content_mix[..., RELATIONAL].sum(axis=-1)
+        """(F, M) appeal to relational motives: relational and half of entertaining."""
+        return self.content_mix[..., RELATIONAL] + 0.5 * self.content_mix[..., ENTERTAINING]
+
+    @property
+    def informational_share(self) -> np.ndarray:
+        return self.content_mix[..., INFORMATIONAL]
 
     @property
     def promotional_share(self) -> np.ndarray:
         return self.content_mix[..., PROMOTIONAL]
+
+    @property
+    def entertaining_share(self) -> np.ndarray:
+        return self.content_mix[..., ENTERTAINING]
 
     def imitate(self, firm: int, reference: int, rate: float, rng: np.random.Generator) -> None:
         """Move ``firm``'s strategy toward ``reference``'s in the markets both target."""

@@ -54,6 +54,9 @@ class Population:
     following: np.ndarray  # (N, F) bool
     attitude: np.ndarray  # (N, F) float32 in [-1, 1]
     customer: np.ndarray  # (N, F) bool
+    # Brand accounts the user follows on the platform: others (outside the scenario,
+    # drawn Poisson with the market's brands_followed_mean) plus the scenario's.
+    brands_followed: np.ndarray | None = None  # (N,) int32
     # Cumulative behaviour per user over the run, across firms (for survey-style analysis).
     consumed_total: np.ndarray | None = None  # (N,) items of company content consumed
     engaged_total: np.ndarray | None = None  # (N,) engagements (likes, comments, shares)
@@ -95,6 +98,11 @@ class Population:
         for name in ("consumed_total", "engaged_total", "purchases_total"):
             setattr(population, name, np.zeros(n_users, np.int32))
         population._seed_relationships(spec, rng)
+        others = np.empty(n_users, np.int32)
+        for m, spec_m in enumerate(spec.markets):
+            block = slice(bounds[m], bounds[m + 1])
+            others[block] = rng.poisson(spec_m.brands_followed_mean, size=counts[m])
+        population.brands_followed = others + population.following.sum(axis=1, dtype=np.int32)
         return population
 
     def _seed_relationships(self, spec: Scenario, rng: np.random.Generator) -> None:

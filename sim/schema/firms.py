@@ -12,14 +12,26 @@ class ContentMix(Section):
     """Relative weights of the four content types; normalised to shares."""
 
     informational: float = param(
-        0.3, "Weight of informational posts (transactional).", ge=0, le=1000
+        0.3,
+        "Weight of informational posts: fit transactional motives, raise purchase intent.",
+        ge=0,
+        le=1000,
     )
     promotional: float = param(
-        0.3, "Weight of promotional posts, deals (transactional).", ge=0, le=1000
+        0.3,
+        "Weight of promotional posts (deals): fit transactional motives, raise purchase "
+        "intent most, and make followers unfollow.",
+        ge=0,
+        le=1000,
     )
-    entertaining: float = param(0.2, "Weight of entertaining posts (relational).", ge=0, le=1000)
+    entertaining: float = param(
+        0.2,
+        "Weight of entertaining posts: fit both motives half, raise engagement and shares.",
+        ge=0,
+        le=1000,
+    )
     relational: float = param(
-        0.2, "Weight of community, relational posts (relational).", ge=0, le=1000
+        0.2, "Weight of community, relational posts: fit relational motives.", ge=0, le=1000
     )
 
     @model_validator(mode="after")
@@ -51,14 +63,15 @@ class StrategySection(Section):
     shop: bool = param(False, "Sells through an in-platform (social-commerce) shop.")
     paid_reach: float = param(
         0.0,
-        "Share of the market's non-followers reached by ads per day.",
+        "Share of the market's non-followers reached by ads per day (paid at the "
+        "market's CPM per real person reached).",
         unit="1/day",
         ge=0,
         le=1,
     )
     budget: float = param(
-        300.0,
-        "Daily social media budget: posts are paid first, then ads, then answers.",
+        5_000.0,
+        "Daily social media budget in this market: posts are paid first, then ads, then answers.",
         unit="currency/day",
         ge=0,
         le=1e12,
@@ -97,20 +110,29 @@ class FirmSection(Section):
         ge=-1,
         le=1,
     )
+    price: float = param(30.0, "Price of one purchase. Assumption.", unit="currency", ge=0, le=1e9)
     gross_margin: float = param(0.4, "Share of revenue kept after cost of goods.", ge=0, le=1)
     initial_crm_capability: float = param(0.2, "Social CRM capability at the start.", ge=0, le=1)
     response_capacity: float = param(
-        40.0,
-        "Comments the firm can answer per day at CRM capability 0.",
+        500.0,
+        "Comments from real people the firm can answer per day at CRM capability 0.",
         unit="comments/day",
         ge=0,
         le=1e9,
     )
     cost_per_post: float = param(
-        20.0, "Cost of producing one post. Assumption.", unit="currency", ge=0, le=1e9
+        300.0,
+        "Cost of producing one post (content production). Assumption.",
+        unit="currency",
+        ge=0,
+        le=1e9,
     )
     cost_per_response: float = param(
-        0.5, "Cost of answering one comment. Assumption.", unit="currency", ge=0, le=1e9
+        2.0,
+        "Staff cost of answering one comment (a few minutes of a community manager). Assumption.",
+        unit="currency",
+        ge=0,
+        le=1e9,
     )
     adaptive: bool = param(False, "Imitates better-performing partners or peers.")
     revision_interval: int = param(

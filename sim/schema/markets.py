@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
+from sim.schema.platforms import PLATFORMS, PlatformName
 from sim.schema.sections import Section, param
 
 
@@ -20,18 +21,44 @@ class MarketSection(Section):
         "Defaults taken from a named market (see PRESETS); explicit keys override.",
     )
     user_share: float = param(
-        1.0, "Relative number of users in this market (normalised over markets).", gt=0, le=1e6
+        1.0,
+        "Relative number of simulated users in this market (normalised over markets).",
+        gt=0,
+        le=1e6,
+    )
+    population: float = param(
+        1_000_000.0,
+        "Real people in the market: the platform's users who buy in the product category "
+        "(the brands' addressable audience). A simulated user stands for population / "
+        "simulated users of the market; counts, money and favours are per real person.",
+        unit="people",
+        ge=1,
+        le=1e10,
+    )
+    platform: PlatformName = param(
+        "instagram",
+        "The market's main platform; its profile (sim/schema/platforms.py) gives the "
+        "defaults of organic_reach, ad_cpm and engagement_offset.",
     )
     individualism: float = param(
         50.0,
-        "Hofstede individualism index (China 20; Germany 67, Netherlands 80, UK 89; Australia 90).",
+        "Hofstede individualism index (China 20; Germany 67, Netherlands 80, UK 89; "
+        "Australia 90). Sets collectivism, hence SNS dependency and relational motives "
+        "(sim/model/culture.py).",
+        ge=0,
+        le=100,
+    )
+    power_distance: float = param(
+        50.0,
+        "Hofstede power distance index (China 80; Germany 35, France 68, Netherlands 38, "
+        "UK 35; Australia 38). Sets institutional_weight (sim/model/culture.py).",
         ge=0,
         le=100,
     )
     dependency_mean: float = param(
         0.5,
-        "Mean SNS dependency on a 0-1 scale. Higher in China (Zhang 2025); the "
-        "magnitudes are an assumption.",
+        "Mean SNS dependency on a 0-1 scale. When absent it follows from the market's "
+        "individualism (sim/model/culture.py: higher where collectivism is, Zhang 2025).",
         gt=0,
         lt=1,
     )
@@ -50,13 +77,40 @@ class MarketSection(Section):
     )
     relational_motive_mean: float = param(
         0.4,
-        "Mean relational motive (social integration, identification), 0-1. Stronger in "
-        "China (Zhang 2025); magnitude assumption.",
+        "Mean relational motive (social integration, identification), 0-1. When absent "
+        "it follows from the market's individualism (sim/model/culture.py: stronger "
+        "where collectivism is, Zhang 2025).",
         gt=0,
         lt=1,
     )
     motive_sd: float = param(
         0.15, "Standard deviation of motives (Beta distributed). Assumption.", gt=0, lt=0.5
+    )
+    brands_followed_mean: float = param(
+        5.0,
+        "Mean number of brand accounts a user follows on the platform, most of them "
+        "outside the scenario (Fractl 2015: half of users follow 1-4 brands; QuestMobile "
+        "2019: 73% of WeChat users follow fewer than 20 official accounts). They share "
+        "the user's attention with the scenario's brands.",
+        unit="brands",
+        ge=0,
+        le=1000,
+    )
+    purchase_cycle: float = param(
+        180.0,
+        "Mean days between a person's purchases in the product category; each purchase "
+        "chooses among the brands the person is aware of, or another brand. Assumption.",
+        unit="days",
+        ge=1,
+        le=10_000,
+    )
+    other_brands_appeal: float = param(
+        20.0,
+        "Appeal of buying a brand outside the scenario when in the market for the "
+        "category, against exp(choice_per_attitude x attitude) for each scenario brand "
+        "the person knows. Assumption.",
+        ge=0,
+        le=1e6,
     )
     shop_seamlessness: float = param(
         0.3,
@@ -65,11 +119,27 @@ class MarketSection(Section):
         ge=0,
         le=1,
     )
-    organic_reach: float = param(
-        0.1,
-        "Share of followers a post reaches organically per day at full attention. Assumption.",
+    shop_commission: float = param(
+        0.05,
+        "Share of in-platform shop revenue kept by the platform (commission and payment "
+        "fees). Assumption (category rates on Douyin and Tmall are of the order of 2-8%).",
         ge=0,
         le=1,
+    )
+    organic_reach: float = param(
+        0.25,
+        "Share of followers who see a post, for a user of average attention who follows "
+        "the market's mean number of brands. Default from the platform profile.",
+        ge=0,
+        le=1,
+    )
+    engagement_offset: float = param(
+        0.0,
+        "Platform shift of the engagement logit (formats and interface), calibrated so "
+        "that engagement per follower per post matches the platform's published median "
+        "(benchmarks/calibrate.py). Default from the platform profile.",
+        ge=-10,
+        le=10,
     )
     content_regulation: float = param(
         0.02,
@@ -79,20 +149,17 @@ class MarketSection(Section):
     )
     institutional_weight: float = param(
         0.1,
-        "How much policy support through local ties matters in this market (Luo 2024). Assumption.",
+        "How much policy support through local ties matters in this market (Luo 2024). "
+        "When absent it follows from power distance (sim/model/culture.py).",
         ge=0,
         le=1,
     )
-    ad_cost_per_impression: float = param(
-        0.5,
-        "Cost of one paid impression on a simulated user (who stands for a segment of real "
-        "users; money is in the simulated market's units). Assumption.",
-        unit="currency",
+    ad_cpm: float = param(
+        5.0,
+        "Price of 1,000 paid impressions on real people. Default from the platform profile.",
+        unit="currency/1000 impressions",
         ge=0,
         le=1e6,
-    )
-    purchase_value: float = param(
-        100.0, "Revenue per purchase. Assumption.", unit="currency", ge=0, le=1e9
     )
 
     @model_validator(mode="after")
@@ -122,41 +189,66 @@ class MarketSection(Section):
             preset = data["name"]
         # Anything but a known preset name is left for the schema to reject.
         if isinstance(preset, str) and preset in PRESETS:
-            return {**PRESETS[preset], **data, "preset": preset}
-        return data
+            data = {**PRESETS[preset], **data, "preset": preset}
+        return derived_defaults(data)
 
 
-# Market presets. Directions are findings; magnitudes are assumptions unless a source
-# gives the number (individualism: Hofstede; checkout rates: McKinsey, in [users]).
+def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys a market leaves out that follow from its platform or its culture.
+
+    Platform (sim/schema/platforms.py): organic reach, ad CPM and the engagement
+    offset; culture (sim/model/culture.py): SNS dependency, relational motive and
+    institutional weight from the Hofstede indices. Explicit keys win; invalid values
+    are left for the schema to reject with its own message.
+    """
+    from sim.model.culture import culture_defaults
+
+    filled = dict(data)
+    platform = filled.get("platform", "instagram")
+    if isinstance(platform, str) and platform in PLATFORMS:
+        for key, value in PLATFORMS[platform].defaults().items():
+            filled.setdefault(key, value)
+    for key, value in culture_defaults(filled).items():
+        filled.setdefault(key, value)
+    return filled
+
+
+# Market presets: culture (Hofstede 2015 matrix, ../shared/kpi_targets.md section 12),
+# platform and size. SNS dependency, relational motives and institutional weight follow
+# from the culture (sim/model/culture.py); organic reach, CPM and the engagement offset
+# from the platform (sim/schema/platforms.py). Other magnitudes are assumptions.
 PRESETS: dict[str, dict[str, Any]] = {
     "china": {
         "individualism": 20.0,  # Hofstede
-        "dependency_mean": 0.65,  # higher than Western Europe (Zhang 2025); magnitude assumed
+        "power_distance": 80.0,  # Hofstede
+        "platform": "weibo",
+        # The category's buyers among Weibo's ~580 million monthly users (RECALL): an
+        # assumption that sets the size of the money, not the shares.
+        "population": 2.0e7,
+        "brands_followed_mean": 15.0,  # QuestMobile 2019: 73% follow < 20 accounts
         "transactional_motive_mean": 0.6,  # matters in both markets (Zhang 2025)
-        "relational_motive_mean": 0.6,  # stronger in China (Zhang 2025); magnitude assumed
         "shop_seamlessness": 0.9,  # social commerce fused with the platform (seed 2)
-        "organic_reach": 0.1,
         "content_regulation": 0.15,  # state presence in media (seed 2); magnitude assumed
-        "institutional_weight": 0.8,  # guanxi gives policy support (Luo 2024); assumed
     },
     "western_europe": {
-        "individualism": 77.0,  # Hofstede: mean of Germany 67, France 71, NL 80, UK 89
-        "dependency_mean": 0.45,
+        # Hofstede, mean of Germany, France, Netherlands and UK: IDV 77, PDI 44
+        "individualism": 77.0,
+        "power_distance": 44.0,
+        "platform": "instagram",
+        "population": 1.0e7,  # the category's buyers among Instagram users: assumption
+        "brands_followed_mean": 5.0,  # Fractl 2015: half follow only 1-4 brands
         "transactional_motive_mean": 0.6,
-        "relational_motive_mean": 0.35,
         "shop_seamlessness": 0.3,
-        "organic_reach": 0.1,
         "content_regulation": 0.02,
-        "institutional_weight": 0.1,
     },
     "australia": {
-        "individualism": 90.0,  # commonly cited Hofstede value, not checked (research.md)
-        "dependency_mean": 0.47,
+        "individualism": 90.0,  # Hofstede
+        "power_distance": 38.0,  # Hofstede
+        "platform": "facebook",
+        "population": 2.0e6,  # the category's buyers among Facebook users: assumption
+        "brands_followed_mean": 5.0,
         "transactional_motive_mean": 0.6,
-        "relational_motive_mean": 0.33,
         "shop_seamlessness": 0.3,
-        "organic_reach": 0.1,
         "content_regulation": 0.02,
-        "institutional_weight": 0.1,
     },
 }

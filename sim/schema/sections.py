@@ -40,7 +40,8 @@ class ModelSection(Section):
     description: str = param("", "What question the scenario answers.")
     n_users: int = param(
         10_000,
-        "Total simulated users, split across markets by user_share.",
+        "Simulated users, split across markets by user_share: the resolution, not the "
+        "market (each stands for population / users of its market real people).",
         unit="users",
         ge=10,
         le=50_000_000,
@@ -48,6 +49,9 @@ class ModelSection(Section):
     steps: int = param(365, "Days simulated by `guanxi run`.", unit="days", ge=1, le=100_000)
     seed: int = param(42, "Seed of the model's random generators.", ge=0, le=2**63 - 1)
     focal_firm: str = param("", "Name of 'our business'; empty means the first firm listed.")
+    currency: str = param(
+        "EUR", "Name of the currency of every money amount (prices, costs, budgets, CPMs)."
+    )
     edge_snapshot_interval: int = param(
         1, "Record the guanxi edges every this many days.", unit="days", ge=1, le=10_000
     )
@@ -57,6 +61,32 @@ class ModelSection(Section):
 class UsersSection(Section):
     """How users react to firms' social media. Coefficients on the logit scale."""
 
+    attention_slots: float = param(
+        10.0,
+        "Brand accounts' worth of feed a user attends to before the brands followed "
+        "dilute each other: a post's reach among followers is organic_reach x "
+        "(attention_slots + market mean brands followed) / (attention_slots + the "
+        "user's brands followed). Assumption.",
+        unit="brands",
+        gt=0,
+        le=1000,
+    )
+    attention_capacity: float = param(
+        4.0,
+        "Brand items a user can consume a day: above it, the chance of consuming each "
+        "item seen falls in proportion (limited attention). Assumption.",
+        unit="items/day",
+        gt=0,
+        le=1000,
+    )
+    comment_share: float = param(
+        0.2,
+        "Share of engagements that are comments or messages a brand can answer (the "
+        "rest are likes and shares). Assumption, of the order of Sprout Social's 39-60 "
+        "messages per 1,000 followers a month at published engagement rates.",
+        ge=0,
+        le=1,
+    )
     attention_base: float = param(
         0.4,
         "Time online of a user with zero SNS dependency, relative to a user with full "
@@ -83,7 +113,7 @@ class UsersSection(Section):
         1.0, "Logit increase in consuming per unit attitude. Assumption.", ge=-10, le=10
     )
     engage_intercept: float = param(
-        -4.0,
+        -6.5,
         "Logit of engaging (like, comment, share) with consumed content at zero "
         "predictors; calibrated so engagement per follower per post is of the order of "
         "Rival IQ 2022 medians (0.06%-5.7%).",
@@ -110,6 +140,21 @@ class UsersSection(Section):
     engage_per_attitude: float = param(
         1.0, "Logit increase in engaging per unit attitude. Assumption.", ge=-10, le=10
     )
+    engage_per_entertaining: float = param(
+        1.0,
+        "Logit increase in engaging per unit entertaining content share (uses and "
+        "gratifications: entertainment drives liking and sharing, Muntinga et al. 2011). "
+        "Assumption.",
+        ge=-10,
+        le=10,
+    )
+    shares_per_entertaining: float = param(
+        1.0,
+        "Relative increase in the chance that an engager's ties see the post, per unit "
+        "entertaining content share (entertaining posts are passed on). Assumption.",
+        ge=0,
+        le=10,
+    )
     engage_per_collectivism: float = param(
         0.3,
         "Direct effect of collectivism (1 - individualism/100) on the engagement logit, "
@@ -118,7 +163,7 @@ class UsersSection(Section):
         le=10,
     )
     follow_intercept: float = param(
-        -5.5,
+        -5.8,
         "Logit of following a firm after consuming its content. Assumption.",
         ge=-15,
         le=10,
@@ -146,16 +191,48 @@ class UsersSection(Section):
     follow_per_attitude: float = param(
         1.5, "Logit increase in following per unit attitude. Assumption.", ge=-10, le=10
     )
+    follow_after_purchase: float = param(
+        0.2,
+        "Probability that a buyer who does not follow the brand starts to after a purchase "
+        "(to hear of new products: Sprout Social 2020, 57% follow for that). Assumption.",
+        ge=0,
+        le=1,
+    )
+    follow_per_brand_followed: float = param(
+        0.1,
+        "Logit decrease in following per brand the user follows above the market's "
+        "mean (limited attention: users follow a few brands). Assumption.",
+        ge=0,
+        le=10,
+    )
     unfollow_base: float = param(
-        0.0015,
+        0.0008,
         "Daily probability that a follower unfollows. Assumption.",
         unit="1/day",
         ge=0,
         le=1,
     )
     unfollow_per_fatigue: float = param(
-        0.02,
+        0.01,
         "Added daily unfollow probability per post seen beyond the fatigue threshold. Assumption.",
+        unit="1/post",
+        ge=0,
+        le=1,
+    )
+    unfollow_per_promotion: float = param(
+        0.03,
+        "Added daily unfollow probability per promotional post seen (share of promotional "
+        "content x own posts seen): 'too many promotions', the first reason to unfollow "
+        "(Sprout Social 2016: 46%). Assumption.",
+        unit="1/post",
+        ge=0,
+        le=1,
+    )
+    unfollow_per_irrelevance: float = param(
+        0.012,
+        "Added daily unfollow probability per own post seen, per unit of irrelevance "
+        "(1 - the content's fit with the user's motives): 'irrelevant content', the "
+        "second reason to unfollow (Sprout Social 2016: 41%). Assumption.",
         unit="1/post",
         ge=0,
         le=1,
@@ -214,10 +291,38 @@ class UsersSection(Section):
     )
     purchase_intent_base: float = param(
         0.03,
-        "Probability that consuming a firm's content on a day leads to a purchase "
-        "intent, at neutral attitude. Assumption.",
+        "Probability that consuming a firm's content on a day leads to a visit to its "
+        "shop (a purchase intent), at neutral attitude. Assumption.",
         ge=0,
         le=1,
+    )
+    information_effect: float = param(
+        0.5,
+        "Relative increase in purchase intent per unit informational content share "
+        "(product information reduces uncertainty). Assumption.",
+        ge=0,
+        le=10,
+    )
+    choice_per_attitude: float = param(
+        2.0,
+        "Logit weight of attitude when a person in the market for the category chooses "
+        "among the brands it knows (and other brands). Assumption.",
+        ge=0,
+        le=20,
+    )
+    choice_per_loyalty: float = param(
+        1.0,
+        "Logit bonus of the brand a person bought last (habit, inertia). Assumption.",
+        ge=0,
+        le=20,
+    )
+    expectation_weight: float = param(
+        0.5,
+        "Disconfirmation: a buyer's experience is product quality + expectation_weight "
+        "x (quality - attitude before buying), clipped to -1..1: high hopes make the "
+        "same product disappoint (Oliver 1980). Assumption.",
+        ge=0,
+        le=2,
     )
     incentive_effect: float = param(
         1.0,
@@ -227,7 +332,11 @@ class UsersSection(Section):
         le=10,
     )
     experience_weight: float = param(
-        0.2, "Share of the gap to product quality closed by a purchase. Assumption.", ge=0, le=1
+        0.5,
+        "Share of the gap to the experience closed by a purchase (own experience "
+        "outweighs advertising). Assumption.",
+        ge=0,
+        le=1,
     )
     redirect_checkout_rate: float = param(
         0.03,
@@ -316,8 +425,9 @@ class CrmSection(Section):
         le=1,
     )
     half_saturation: float = param(
-        200.0,
-        "Weighted interactions per day at which growth reaches half its maximum. Assumption.",
+        20_000.0,
+        "Weighted interactions with real people per day at which growth reaches half its "
+        "maximum. Assumption.",
         unit="interactions/day",
         gt=0,
         le=1e9,
@@ -374,7 +484,11 @@ class GuanxiSection(Section):
         le=100,
     )
     introduction_weight: float = param(
-        2.0, "Weight of being introduced through a shared partner. Assumption.", ge=0, le=100
+        2.0,
+        "Weight of being introduced through a shared partner, times that partner's trust "
+        "in the candidate. Assumption.",
+        ge=0,
+        le=100,
     )
     initial_strength: float = param(0.3, "Strength of a new tie.", ge=0.01, le=1)
     upkeep_cost: float = param(
@@ -457,6 +571,77 @@ class GuanxiSection(Section):
         unit="currency",
         ge=0,
         le=1e12,
+    )
+    initial_trust: float = param(
+        0.5,
+        "Trust (xinren) between two firms that have not dealt with each other yet, 0-1. "
+        "Assumption (a neutral prior).",
+        ge=0,
+        le=1,
+    )
+    min_trust: float = param(
+        0.4,
+        "Least pair trust at which two firms form a tie. Assumption.",
+        ge=0,
+        le=1,
+    )
+    trust_gain: float = param(
+        0.02,
+        "Daily trust gained by a tie with fully reciprocated favours, x balance x "
+        "(1 - trust); a day on which one side gives much less (imbalance above "
+        "max_imbalance) loses trust_gain x trust. Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    trust_recovery: float = param(
+        0.002,
+        "Daily share of the gap to initial_trust that every pair's trust recovers "
+        "(memory fading; half-life about 350 days). Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    betrayal_penalty: float = param(
+        0.8,
+        "Share of pair trust lost when a tie is severed as one-sided (free-riding). Assumption.",
+        ge=0,
+        le=1,
+    )
+    parting_penalty: float = param(
+        0.05,
+        "Share of pair trust lost when a tie is severed without a free rider (not "
+        "mutually beneficial, or no exchange at all). Assumption.",
+        ge=0,
+        le=1,
+    )
+    initial_reputation: float = param(
+        0.5,
+        "A firm's reputation (mianzi, standing among firms) before any tie, 0-1. "
+        "Assumption (a neutral prior).",
+        ge=0,
+        le=1,
+    )
+    reputation_loss: float = param(
+        0.25,
+        "Reputation a firm loses each time a tie is severed with it as the free rider "
+        "(floored at 0). Assumption.",
+        ge=0,
+        le=1,
+    )
+    reputation_recovery: float = param(
+        0.005,
+        "Daily share of the gap to initial_reputation that a firm's reputation recovers "
+        "(half-life about 140 days). Assumption.",
+        unit="1/day",
+        ge=0,
+        le=1,
+    )
+    reputation_weight: float = param(
+        2.0,
+        "Weight of the candidate's reputation in partner search. Assumption.",
+        ge=0,
+        le=100,
     )
 
 

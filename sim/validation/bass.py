@@ -85,7 +85,7 @@ def bass_scenario_data(p: float, q: float, n_users: int, k: int) -> dict[str, An
         "model": {"name": "validation: Bass", "n_users": n_users},
         "network": {"structure": "fully_mixed", "mixed_wom": q / k, "share_reach": 0.0},
         "guanxi": {"enabled": False},
-        "markets": [{"name": "market", "ad_cost_per_impression": 0.0}],
+        "markets": [{"name": "market", "ad_cpm": 0.0}],
         "firms": [
             {
                 "name": "product",

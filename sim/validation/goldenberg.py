@@ -110,7 +110,7 @@ def goldenberg_scenario_data(point: dict[str, float], n_users: int) -> dict[str,
             "share_reach": 0.0,
         },
         "guanxi": {"enabled": False},
-        "markets": [{"name": name, "ad_cost_per_impression": 0.0} for name in names],
+        "markets": [{"name": name, "ad_cpm": 0.0} for name in names],
         "firms": [
             {
                 "name": "product",
