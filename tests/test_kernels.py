@@ -77,7 +77,8 @@ def test_listen_counts_and_sums_exactly_what_ties_expressed(n_users, n_firms, sh
         n_firms,
         ties.indptr,
         ties.indices,
-        0.0,
+        np.zeros(n_firms),
+        np.array([0, n_users]),
         rng,
         kernels.listen_scratch(),
     )
@@ -99,16 +100,21 @@ def test_listen_counts_and_sums_exactly_what_ties_expressed(n_users, n_firms, sh
         n_firms,
         ties.indptr,
         ties.indices,
-        1.0,
+        np.ones(n_firms),
+        np.array([0, n_users]),
         rng,
         kernels.listen_scratch(),
     )
     assert np.array_equal(shared, index)
 
 
-def test_listen_shares_reach_each_tie_with_one_draw_per_speaker():
+def test_listen_shares_reach_each_tie_with_its_firm_and_market_chance():
+    """Each (speaker, firm, tie) shares with the chance of the firm's posts in the
+    speaker's market (drawn at the highest chance and thinned)."""
     rng = np.random.default_rng(3)
-    n_users, n_firms, reach = 30, 2, 0.2
+    n_users, n_firms = 30, 2
+    market_bounds = np.array([0, 12, n_users])
+    chance = np.array([[0.2, 0.05], [0.1, 0.0]])  # (firm, market)
     ties = small_network(rng, n_users, 0.2)
     expressed = rng.random((n_users, n_firms)) < 0.3
     by_firm = Expressed.of(*np.nonzero(expressed), n_firms)
@@ -118,12 +124,23 @@ def test_listen_shares_reach_each_tie_with_one_draw_per_speaker():
     scratch = kernels.listen_scratch()
     for _ in range(repeats):
         *_, shared, scratch = kernels.listen(
-            by_firm.entries, attitude, n_firms, ties.indptr, ties.indices, reach, rng, scratch
+            by_firm.entries,
+            attitude,
+            n_firms,
+            ties.indptr,
+            ties.indices,
+            chance.reshape(-1),
+            market_bounds,
+            rng,
+            scratch,
         )
         assert (np.diff(shared) > 0).all(), "shared entries are distinct and ascending"
         hits[shared] += 1
-    speakers = (ties.toarray() @ expressed).reshape(-1)
-    p = 1 - (1 - reach) ** speakers
+    market = np.searchsorted(market_bounds, np.arange(n_users), side="right") - 1
+    dense = ties.toarray()
+    # log P(no share) per (listener, firm): each speaking tie at its market's chance.
+    no_share = dense @ (expressed * np.log1p(-chance.T[market]))
+    p = (1 - np.exp(no_share)).reshape(-1)
     assert (hits[p == 0] == 0).all()
     assert np.abs(z_scores(hits[p > 0], repeats, p[p > 0])).max() < 5
 

@@ -9,14 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.model import culture
 from sim.scenario import (
     PRESETS,
+    MarketSection,
     ScenarioError,
     bundled_scenarios,
     load_scenario,
     parse_scenario_bytes,
     scenario_from_data,
 )
+from sim.schema.platforms import PLATFORMS
 
 MINIMAL = """
 [[markets]]
@@ -59,18 +62,31 @@ def test_presets_fill_market_defaults_and_explicit_keys_win(tmp_path):
     spec = load_scenario(write(tmp_path, MINIMAL))
     china = spec.markets[0]
     assert china.preset == "china"
-    assert china.dependency_mean == PRESETS["china"]["dependency_mean"]
     assert china.individualism == PRESETS["china"]["individualism"]
+    # Derived from the culture (sim/model/culture.py) and the platform profile.
+    assert china.dependency_mean == round(culture.dependency_mean(0.8), 6)
+    assert china.organic_reach == PLATFORMS["weibo"].organic_reach
     text = MINIMAL.replace('name = "china"\n\n', 'name = "china"\ndependency_mean = 0.7\n\n', 1)
     assert load_scenario(write(tmp_path, text)).markets[0].dependency_mean == 0.7
 
 
-def test_china_presets_follow_the_studies():
-    china, europe = PRESETS["china"], PRESETS["western_europe"]
-    assert china["dependency_mean"] > europe["dependency_mean"]  # Zhang 2025
-    assert china["relational_motive_mean"] > europe["relational_motive_mean"]  # Zhang 2025
-    assert china["individualism"] < europe["individualism"]  # Hofstede
-    assert china["shop_seamlessness"] > europe["shop_seamlessness"]  # social commerce
+def test_culture_causes_the_users_traits():
+    """Input check: a market described by its culture gets Zhang (2025)'s directions:
+    more SNS dependency and relational motives where collectivism is higher, and
+    institutional weight from power distance (Luo 2024)."""
+    china, europe, australia = (
+        load_scenario("baseline").markets[0],
+        load_scenario("baseline").markets[1],
+        MarketSection(name="au", preset="australia"),
+    )
+    assert china.individualism < europe.individualism < australia.individualism  # Hofstede
+    assert china.dependency_mean > europe.dependency_mean > australia.dependency_mean
+    assert china.relational_motive_mean > europe.relational_motive_mean
+    assert china.institutional_weight > europe.institutional_weight
+    assert PRESETS["china"]["shop_seamlessness"] > PRESETS["western_europe"]["shop_seamlessness"]
+    # A new market is described by its culture alone.
+    japan = MarketSection(name="japan", individualism=46, power_distance=54)
+    assert europe.dependency_mean < japan.dependency_mean < china.dependency_mean
 
 
 def test_set_overrides_nested_and_named_items():
