@@ -8,18 +8,69 @@ longer mutually beneficial. Here:
 
 * **Search** (every ``search_interval`` days): a firm with room for a partner scores
   the others by similarity (shared markets, similar performance), success
-  (performance) and introduction (a shared partner), and picks one with
-  probability proportional to exp(score).
+  (performance), reputation and introduction (a shared partner, weighted by that
+  partner's trust in the candidate), and picks one with probability proportional to
+  exp(score).
 * **Formation**: both sides must expect a positive net benefit (cross-promotion,
-  knowledge, policy support, referrals, minus upkeep).
+  knowledge, policy support, referrals, minus upkeep) and trust each other at least
+  ``min_trust``.
 * **Exchange** (daily): the benefits each side actually received are computed by the
   model's user phases (cross-promotion impressions valued at the market's ad price,
   referral margin, knowledge spill-over valued per CRM point, avoided filtering
   valued per post) and booked on the edge: ``benefit`` received and ``favours``
-  given, both ways. Reciprocated favours strengthen the tie; every tie decays.
+  given, both ways. Reciprocated favours strengthen the tie and raise the pair's
+  trust; a one-sided day lowers the trust; every tie decays.
 * **Evaluation** (every ``evaluation_window`` days of a tie's life): each side
   totals what the tie brought it in the window minus upkeep; the tie is severed when
-  either side's net benefit is negative or the exchange is too one-sided.
+  the exchange is too one-sided (the side that gave less is blamed as a free rider
+  in proportion to its shortfall of effort) or either side's net benefit is negative.
+
+**Memory: trust and reputation.** Luo (2024) and the seed say what a tie is for
+and when to cut it, but not what happens after. The guanxi literature
+(``../shared/research.md``: ganqing, renqing and xinren; the seed's "be cautious
+when choosing these businesses") describes ties governed by the norm of reciprocity
+(renqing: a favour received is a debt), by trust (xinren) built up through
+reciprocated exchange, and by face (mianzi): a firm that takes without returning
+loses standing not only with the partner it let down but in the network that hears
+of it, and introductions through a trusted third party (a shared partner) carry that
+party's trust. No published numbers exist for these; every rate below is an
+**assumption** chosen for the behaviour it gives:
+
+* *Free riding is judged by effort, not by value.* The value of a favour depends on
+  the giver's audience and customers (a small firm's cross-promotion is worth less
+  than a large one's), so between honest firms of different sizes the exchange is
+  lopsided in value. Renqing asks a firm to return favours according to its means:
+  what a partner sees is whether its posts are shared and its customers referred,
+  i.e. the giver's ``reciprocity`` (the share of the favours it could do that it
+  does). The side that gave less in value carries a *shortfall* = 1 - its
+  reciprocity / its partner's (0 between two honest firms, 1 for a free rider with
+  reciprocity 0). **Assumption.**
+* *Pair trust* ``T`` (F x F, symmetric, 0-1, starts at ``initial_trust``, 0.5, a
+  neutral prior). Each day of a tie: ``T += trust_gain x balance x (1 - T)``, balance =
+  the smaller / the larger of the day's favours (value); on a day where one side gives
+  much less (imbalance > ``max_imbalance``) also ``T -= trust_gain x shortfall x T``.
+  Every pair, tied or not, recovers ``trust_recovery`` of its gap to
+  ``initial_trust`` a day.
+* *Severance*: a tie cut as one-sided marks the side that gave less in the window as
+  the free rider, in proportion to its shortfall: ``T x= 1 - max(parting_penalty,
+  betrayal_penalty x shortfall)`` (multiplicative, so trust stays in 0-1 and a pair
+  betrayed twice ends lower still) and the free rider's reputation falls by
+  ``reputation_loss x shortfall`` (floored at 0). A tie cut without a free rider (not
+  mutually beneficial, one-sided between honest firms, or no exchange) costs ``T x=
+  1 - parting_penalty``.
+* *Reputation* ``R`` (F, 0-1, starts at ``initial_reputation``) recovers
+  ``reputation_recovery`` of its gap a day; partner search adds
+  ``reputation_weight x R[candidate]`` to the score.
+* *Formation* needs ``T[a, b] >= min_trust`` (0.4) on top of the benefit test and the
+  ``reform_cooldown``. With the defaults a free rider's pair trust falls to about 0.5
+  x 0.98^30 x 0.2 = 0.06 when it is cut after one window, and takes about
+  ln(0.44 / 0.1) / 0.002 = 740 days (two years) to climb back to 0.4: the partner it
+  let down does not take it back within the scenario's year, while honest partners
+  that parted (x 0.95) may tie again after the cooldown.
+* *Introductions*: a candidate sharing partners with the searcher scores
+  ``introduction_weight x max over shared partners p of T[p, candidate]``; a tie formed
+  with an introduced candidate starts the pair's trust at least at that introducer's
+  trust.
 
 Node and edge keys are firm indices; edge data carry both directions keyed by index.
 Ties are formed and severed only here (:meth:`GuanxiNetwork.form`,
@@ -65,6 +116,9 @@ class GuanxiNetwork:
     severed_at: dict[frozenset, int] = field(default_factory=dict)
     formed_today: int = 0
     severed_today: int = 0
+    # Pair trust (F x F, symmetric) and firm reputation (F,), both 0-1 (set from the spec).
+    trust_matrix: np.ndarray = field(init=False, repr=False)
+    reputations: np.ndarray = field(init=False, repr=False)
     # Changes of ties so far, and the measures of the ties at a given count of changes.
     ties_version: int = field(default=0, init=False, repr=False)
     _measures: tuple[int, TieMeasures] | None = field(default=None, init=False, repr=False)
@@ -72,6 +126,10 @@ class GuanxiNetwork:
     def __post_init__(self) -> None:
         for firm in self.model.firms:
             self.graph.add_node(firm.index, name=firm.name)
+        spec = self.model.spec.guanxi
+        n = self.model.n_firms
+        self.trust_matrix = np.full((n, n), spec.initial_trust)
+        self.reputations = np.full(n, spec.initial_reputation)
 
     # ------------------------------------------------------------------ queries
     def partners(self, firm: int) -> list[int]:
@@ -80,6 +138,14 @@ class GuanxiNetwork:
     def degree(self, firm: int) -> int:
         """The firm's ties (the graph has no self-loops: its degree is its neighbours)."""
         return len(self.graph.adj[firm])
+
+    def trust(self, a: int, b: int) -> float:
+        """Trust between firms a and b (indices), 0-1."""
+        return float(self.trust_matrix[a, b])
+
+    def reputation(self, firm: int) -> float:
+        """The firm's reputation among firms, 0-1."""
+        return float(self.reputations[firm])
 
     def level(self, firm: int) -> float:
         """Guanxi level: the sum of the firm's tie strengths, capped at 1."""
@@ -109,6 +175,7 @@ class GuanxiNetwork:
         if self.degree(firm.index) >= spec.max_partners:
             return
         partners = self.graph.adj[firm.index]
+        trusted = self.trust_matrix[firm.index].tolist()
         candidates = [
             other
             for other in self.model.firms
@@ -124,10 +191,13 @@ class GuanxiNetwork:
         weights = np.exp(scores - scores.max())
         choice = candidates[self.model.rng.choice(len(candidates), p=weights / weights.sum())]
         if (
-            expected_benefit(self.model, firm, choice) > spec.upkeep_cost
+            trusted[choice.index] >= spec.min_trust
+            and expected_benefit(self.model, firm, choice) > spec.upkeep_cost
             and expected_benefit(self.model, choice, firm) > spec.upkeep_cost
         ):
-            self.form(firm, choice)
+            self.form(
+                firm, choice, introduced_trust=self.introducer_trust(firm.index, choice.index)
+            )
 
     def cooling_down(self, a: int, b: int) -> bool:
         """Whether a and b severed a tie less than reform_cooldown days ago."""
@@ -137,11 +207,19 @@ class GuanxiNetwork:
             and self.model.steps - severed < self.model.spec.guanxi.reform_cooldown
         )
 
+    def introducer_trust(self, firm: int, candidate: int) -> float:
+        """The most any shared partner of ``firm`` and ``candidate`` trusts the candidate
+        (0 when they share no partner): what an introduction vouches for."""
+        adjacency = self.graph.adj
+        shared = adjacency[firm].keys() & adjacency[candidate].keys()
+        return max((float(self.trust_matrix[p, candidate]) for p in shared), default=0.0)
+
     def attractiveness_scores(self, firm: Firm, others: Sequence[Firm]) -> np.ndarray:
-        """Partner-search scores: similarity, success and introductions through partners.
+        """Partner-search scores: similarity, success, reputation and introductions.
 
         similarity = 0.5 x shared / union of target markets + 0.5 x (1 - |performance
-        gap|); a candidate is introduced when it shares a partner with ``firm``. One
+        gap|); a candidate is introduced when it shares a partner p with ``firm`` and
+        then scores ``introduction_weight`` x the largest such p's trust in it. One
         score per candidate. A search scores a handful of firms over a few markets:
         plain Python numbers cost less here than numpy calls on tiny arrays (and the
         operations, hence the scores, are the same).
@@ -149,9 +227,17 @@ class GuanxiNetwork:
         spec = self.model.spec.guanxi
         active = self.model.strategy.active.tolist()
         mine = active[firm.index]
-        # Sharing a partner with the firm = being a partner of one of its partners.
+        reputation = self.reputations.tolist()
+        # Sharing a partner with the firm = being a partner of one of its partners; an
+        # introduction is worth the introducer's trust (the best introducer's).
         adjacency = self.graph.adj
-        introduced = {peer for partner in adjacency[firm.index] for peer in adjacency[partner]}
+        trust = self.trust_matrix
+        introduced: dict[int, float] = {}
+        for partner in adjacency[firm.index]:
+            for peer in adjacency[partner]:
+                vouched = float(trust[partner, peer])
+                if vouched > introduced.get(peer, -1.0):
+                    introduced[peer] = vouched
         scores = []
         for other in others:
             theirs = active[other.index]
@@ -163,12 +249,17 @@ class GuanxiNetwork:
             scores.append(
                 spec.similarity_weight * similarity
                 + spec.success_weight * other.performance
-                + spec.introduction_weight * (other.index in introduced)
+                + spec.reputation_weight * reputation[other.index]
+                + spec.introduction_weight * introduced.get(other.index, 0.0)
             )
         return np.array(scores)
 
     # ------------------------------------------------------------------ life cycle
-    def form(self, a: Firm, b: Firm) -> None:
+    def form(self, a: Firm, b: Firm, introduced_trust: float = 0.0) -> None:
+        """Tie a and b; an introduction lifts their trust to at least the introducer's."""
+        if introduced_trust > self.trust_matrix[a.index, b.index]:
+            self.trust_matrix[a.index, b.index] = introduced_trust
+            self.trust_matrix[b.index, a.index] = introduced_trust
         self.graph.add_edge(
             a.index,
             b.index,
@@ -182,10 +273,33 @@ class GuanxiNetwork:
         self.formed_today += 1
         self.events.append(TieEvent(self.model.steps, a.name, b.name, "formed"))
 
-    def sever(self, a: int, b: int, reason: str) -> None:
-        """Remove the tie between firms a and b (indices), noting when and why."""
+    def shortfall(self, giver: int, partner: int) -> float:
+        """How far ``giver`` falls short of ``partner``'s effort: 1 - its reciprocity /
+        the partner's (0 when it does as much or more, 1 for a free rider)."""
+        firms = self.model.firm_by_index
+        mine, theirs = firms[giver].reciprocity, firms[partner].reciprocity
+        return 1.0 - mine / theirs if theirs > mine else 0.0
+
+    def sever(self, a: int, b: int, reason: str, free_rider: int | None = None) -> None:
+        """Remove the tie between firms a and b (indices), noting when and why.
+
+        With a ``free_rider`` (a or b, the side that gave less) the pair's trust falls
+        by ``betrayal_penalty`` x its shortfall (at least ``parting_penalty``,
+        multiplicatively) and its reputation by ``reputation_loss`` x its shortfall;
+        without one the pair's trust falls by ``parting_penalty``.
+        """
+        spec = self.model.spec.guanxi
         names = self.model.firm_by_index
         step = self.model.steps
+        penalty = spec.parting_penalty
+        if free_rider is not None:
+            short = self.shortfall(free_rider, b if free_rider == a else a)
+            penalty = max(penalty, spec.betrayal_penalty * short)
+            self.reputations[free_rider] = max(
+                0.0, float(self.reputations[free_rider]) - spec.reputation_loss * short
+            )
+        trust = float(self.trust_matrix[a, b]) * (1.0 - penalty)
+        self.trust_matrix[a, b] = self.trust_matrix[b, a] = trust
         self.graph.remove_edge(a, b)
         self.ties_version += 1
         self.severed_at[frozenset((a, b))] = step
@@ -203,9 +317,17 @@ class GuanxiNetwork:
 
         Each side pays the upkeep; reciprocated favours strengthen a tie
         (by strengthen_rate x the smaller/larger favour ratio x (1 - strength)) and
-        every tie decays by decay_rate x strength.
+        every tie decays by decay_rate x strength. The same ratio raises the pair's
+        trust (trust_gain x ratio x (1 - trust)); a day on which one side gives much
+        less (imbalance above max_imbalance) lowers it by trust_gain x that side's
+        shortfall x trust. Before that every pair's trust and every firm's reputation
+        recover toward their initial values.
         """
         spec = self.model.spec.guanxi
+        trust = self.trust_matrix
+        # Recovery first (a fading memory), then today's exchange on the ties.
+        trust += spec.trust_recovery * (spec.initial_trust - trust)
+        self.reputations += spec.reputation_recovery * (spec.initial_reputation - self.reputations)
         for a, b, data in self.graph.edges(data=True):
             to_a, to_b = float(benefit[b, a]), float(benefit[a, b])
             for node, received, given in ((a, to_a, to_b), (b, to_b, to_a)):
@@ -218,9 +340,23 @@ class GuanxiNetwork:
             strength += spec.strengthen_rate * balance * (1.0 - strength)
             strength -= spec.decay_rate * strength
             data["strength"] = clip_unit(strength)
+            pair = float(trust[a, b])
+            pair += spec.trust_gain * balance * (1.0 - pair)
+            total = to_a + to_b
+            if total > 0 and (larger - min(to_a, to_b)) / total > spec.max_imbalance:
+                # to_a is what b gave: the side whose partner received less gave less.
+                less, more = (b, a) if to_a < to_b else (a, b)
+                pair -= spec.trust_gain * self.shortfall(less, more) * pair
+            trust[a, b] = trust[b, a] = clip_unit(pair)
 
     def evaluate(self) -> None:
-        """Sever ties whose window shows no mutual benefit or too one-sided an exchange."""
+        """Sever ties whose window shows too one-sided an exchange or no mutual benefit.
+
+        A one-sided exchange (imbalance above ``max_imbalance``) is checked first: the
+        side that gave less in the window (its partner received less) is the free rider,
+        whether or not the tie also left a side with a net loss; :meth:`sever` weighs
+        the blame by its shortfall of effort (none between two honest firms).
+        """
         spec = self.model.spec.guanxi
         step = self.model.steps
         names = self.model.firm_by_index
@@ -236,13 +372,22 @@ class GuanxiNetwork:
             total = window[a] + window[b]
             imbalance = abs(window[a] - window[b]) / total if total > 0 else 1.0
             reason = ""
-            if net_a < 0 or net_b < 0:
+            free_rider = None
+            if total > 0 and imbalance > spec.max_imbalance:
+                # What a received is what b gave: the free rider's partner got less.
+                free_rider = b if window[a] < window[b] else a
+                short = self.shortfall(free_rider, a if free_rider == b else b)
+                reason = (
+                    f"one-sided (imbalance {imbalance:.2f}; {names[free_rider].name} gave "
+                    f"less{f', free rider (shortfall {short:.2f})' if short > 0 else ''})"
+                )
+            elif net_a < 0 or net_b < 0:
                 loser = names[a].name if net_a < net_b else names[b].name
                 reason = f"not mutually beneficial ({loser} net {min(net_a, net_b):.0f})"
             elif imbalance > spec.max_imbalance:
-                reason = f"one-sided (imbalance {imbalance:.2f})"
+                reason = f"no exchange (imbalance {imbalance:.2f})"
             if reason:
-                self.sever(a, b, reason)
+                self.sever(a, b, reason, free_rider)
             else:
                 data["window_benefit"] = {a: 0.0, b: 0.0}
 
@@ -252,7 +397,7 @@ class GuanxiNetwork:
 
     # ------------------------------------------------------------------ reporting
     def edge_rows(self) -> list[dict]:
-        """One row per tie: strength, age, benefit received and favours given each way."""
+        """One row per tie: strength, trust, age, benefit received and favours given each way."""
         names = self.model.firm_by_index
         rows = []
         for a, b, data in self.graph.edges(data=True):
@@ -262,6 +407,7 @@ class GuanxiNetwork:
                     "firm_a": names[a].name,
                     "firm_b": names[b].name,
                     "strength": data["strength"],
+                    "trust": float(self.trust_matrix[a, b]),
                     "age": self.model.steps - data["formed_at"],
                     "benefit_a": data["benefit"][a],
                     "benefit_b": data["benefit"][b],

@@ -589,7 +589,8 @@ class GuanxiSection(Section):
         0.02,
         "Daily trust gained by a tie with fully reciprocated favours, x balance x "
         "(1 - trust); a day on which one side gives much less (imbalance above "
-        "max_imbalance) loses trust_gain x trust. Assumption.",
+        "max_imbalance) loses trust_gain x the lesser giver's shortfall of effort x trust. "
+        "Assumption.",
         unit="1/day",
         ge=0,
         le=1,
@@ -604,7 +605,9 @@ class GuanxiSection(Section):
     )
     betrayal_penalty: float = param(
         0.8,
-        "Share of pair trust lost when a tie is severed as one-sided (free-riding). Assumption.",
+        "Share of pair trust lost when a tie is severed as one-sided, times the shortfall "
+        "of effort of the side that gave less (1 - its reciprocity / its partner's; 1 for "
+        "a free rider). Assumption.",
         ge=0,
         le=1,
     )
@@ -624,8 +627,8 @@ class GuanxiSection(Section):
     )
     reputation_loss: float = param(
         0.25,
-        "Reputation a firm loses each time a tie is severed with it as the free rider "
-        "(floored at 0). Assumption.",
+        "Reputation a firm loses each time a tie is severed with it as the free rider, "
+        "times its shortfall of effort (floored at 0). Assumption.",
         ge=0,
         le=1,
     )
