@@ -62,19 +62,35 @@ def test_transactional_content_reducing_following_fails_v3():
     assert all(c.value < 0 for c in results["V3"].checks)
 
 
+def test_v3_is_clustered_by_run():
+    """One simulated market per run is one piece of evidence: V3's interval has the
+    runs as units (t with runs - 1 degrees of freedom), however many brands."""
+    results = by_target(run_users(quick(reps=3)))
+    v3 = results["V3"]
+    assert all("clustered by run (3 runs x 6 brands)" in c.statistic for c in v3.checks)
+    for arms in v3.details["arms"].values():
+        assert len(arms["per_run_effect"]) == 3
+
+
 # ---------------------------------------------------------------------- V5-V6
 def test_v5_and_v6_pass_on_the_defaults():
-    """One run of the firms experiment (V6 analyses the same simulated markets as V5)."""
+    """One run of the firms experiment (V6 analyses the same simulated markets as V5,
+    at the design horizon and at 365 days)."""
     results = by_target(run_firms(quick()))
+    assert results["V5"].kind == "mechanism" and results["V6"].kind == "input check"
     assert results["V5"].passed, [c.summary() for c in results["V5"].checks]
-    assert results["V6"].passed, results["V6"].checks[0].summary()
-    slopes = results["V6"].details["simple_slopes"]
-    assert slopes["high"]["slope"] > slopes["low"]["slope"]
+    assert check(results["V5"], "negative control").passed
+    v6 = results["V6"]
+    assert [c.name[-7:] for c in v6.checks] == ["day 120", "day 365"]
+    assert v6.passed, [c.summary() for c in v6.checks]
+    for slopes in v6.details["simple_slopes"].values():
+        assert slopes["high"]["slope"] > slopes["low"]["slope"]
+        assert slopes["low"]["guanxi"] >= 0 and slopes["high"]["guanxi"] <= 1
 
 
 def test_v5_fails_without_crm_feedback_on_performance():
-    """The survey indirect effect survives (performance -> engagement -> CRM), the
-    experiment on CRM capability does not."""
+    """With every CRM effect on users off, the experiment's gain is gone (and the
+    negative control, run the same way, is null as it should be)."""
     off = {
         "crm.targeting_effect": 0.0,
         "crm.response_effect": 0.0,
@@ -84,12 +100,13 @@ def test_v5_fails_without_crm_feedback_on_performance():
     results = by_target(run_firms(quick(overrides=off), ("V5",)))
     assert not results["V5"].passed
     assert not check(results["V5"], "experiment").passed
+    assert check(results["V5"], "negative control").passed
 
 
 def test_v6_fails_without_guanxi_moderation():
     """Guanxi's acceleration of CRM learning and partners' know-how (absorbed through
     the firm's own social media use) show as moderation (passing on the defaults,
-    above); without both it is gone."""
+    above); without both it is gone at the design horizon."""
     off = by_target(
         run_firms(
             quick(overrides={"guanxi.knowledge_spillover": 0.0, "guanxi.crm_acceleration": 0.0}),
@@ -97,6 +114,7 @@ def test_v6_fails_without_guanxi_moderation():
         )
     )
     assert not off["V6"].passed
+    assert not off["V6"].checks[0].passed
 
 
 # ---------------------------------------------------------------------- V7

@@ -1,6 +1,9 @@
-"""``guanxi validate``: run the validation targets V1-V8 and report PASS or FAIL.
+"""``guanxi validate``: run the validation targets and report PASS or FAIL.
 
-Exit code 0 only if every target run passes, 1 if any fails, 2 on a user error.
+Targets are V1-V8 (the studies) and, when :mod:`sim.validation.outputs` exists,
+O1-O12 (published figures), grouped by kind of evidence. Exit code 0 only if every
+target run passes (and, with ``--robustness K``, every target holds in at least
+0.9 K settings at both user counts), 1 otherwise, 2 on a user error.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "validate",
-        help="check the model against the studies (targets V1-V8); exit 0 only if all pass",
-        description="Run one experiment per validation target (V1-V8, see docs/model.md) on "
-        "the same model as `guanxi run`, and print per target the finding, its source, the "
-        "expected direction or figure, the measured statistic with its 95% CI or p-value, "
-        "and PASS or FAIL. Exit code 0 only if every target passes.",
+        help="check the model against the studies (targets V1-V8) and published figures; "
+        "exit 0 only if all pass",
+        description="Run one experiment per validation target (V1-V8, and O1-O12 when the "
+        "output validation is installed; see docs/model.md) on the same model as `guanxi "
+        "run`, and print per target its kind of evidence (input check, verification, "
+        "mechanism, output validation), the finding, its source, the expected direction or "
+        "figure, the measured statistic with its 95% CI or p-value, and PASS or FAIL. Exit "
+        "code 0 only if every target passes (with --robustness: and holds in at least 0.9 K "
+        "of the K settings at both user counts).",
     )
     parser.add_argument(
         "--reps",
@@ -42,7 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--robustness",
         type=positive_int,
         metavar="K",
-        help="also re-run the targets in K settings with key parameters x U(0.8, 1.2)",
+        help="also re-run the targets in K settings with key parameters x U(0.8, 1.2), "
+        "each at two user counts (see --robustness-users); a target holds with >= 0.9 K "
+        "passing at both",
+    )
+    parser.add_argument(
+        "--robustness-users",
+        type=user_factor,
+        default=2.0,
+        metavar="F",
+        help="second user count of --robustness, as a multiple of each experiment's "
+        "n_users (default 2; the first is x1)",
     )
     parser.add_argument(
         "--seed", type=seed_int, default=DEFAULT_SEED, help=f"base seed (default {DEFAULT_SEED})"
@@ -66,6 +83,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workers", type=positive_int, default=1, help="worker processes (default 1)"
     )
     parser.set_defaults(func=cmd_validate)
+
+
+def user_factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf") or value == 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0 other than 1, got {text!r}")
+    return value
 
 
 def target_list(text: str) -> tuple[str, ...]:
@@ -124,18 +151,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
             def setting_done(i: int, _results) -> None:
                 print(f"robustness setting {i + 1}/{args.robustness} done", file=sys.stderr)
 
-            robustness = run_robustness(settings, args.robustness, targets, setting_done)
-            print_robustness(
-                robustness["passed"], console, args.robustness, robustness["parameters"]
+            robustness = run_robustness(
+                settings,
+                args.robustness,
+                targets,
+                setting_done,
+                user_factors=(1.0, args.robustness_users),
             )
+            print_robustness(robustness, console, args.robustness, robustness["parameters"])
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
     passed = sum(result.passed for result in results)
     console.print(f"{passed}/{len(results)} targets pass")
+    robust = robustness is None or robustness["all_passed"]
+    if robustness is not None:
+        held = sum(robustness["verdict"].values())
+        console.print(
+            f"robustness: {held}/{len(robustness['verdict'])} targets hold in >= "
+            f"{robustness['threshold']}/{args.robustness} settings at both user counts"
+        )
     if args.out is not None:
         written = write_report(results, args.out, settings, elapsed, robustness)
         console.print(f"wrote {len(written)} files to {args.out}", markup=False, emoji=False)
     if not results:
         raise GuanxiError("no targets were run")
-    return 0 if passed == len(results) else 1
+    return 0 if passed == len(results) and robust else 1

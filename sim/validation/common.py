@@ -72,9 +72,13 @@ class Check:
 
 @dataclass
 class TargetResult:
-    """The outcome of one validation target (V1-V8)."""
+    """The outcome of one validation target (V1-V8, O1-O12).
 
-    target: str  # "V1" ... "V8"
+    ``kind`` is its kind of evidence (:data:`sim.validation.KINDS`); left empty, it
+    is the target's own (:func:`sim.validation.kind_of`).
+    """
+
+    target: str  # "V1" ... "V8", "O1" ...
     finding: str
     source: str
     expected: str
@@ -83,6 +87,13 @@ class TargetResult:
     details: dict[str, Any] = field(default_factory=dict)
     charts: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            from sim.validation import kind_of
+
+            self.kind = kind_of(self.target)
 
     @property
     def passed(self) -> bool:
@@ -216,6 +227,58 @@ def run_model(spec: Scenario, steps: int, seed: int) -> MarketModel:
     for _ in range(steps):
         model.step()
     return model
+
+
+def cluster_mean_test(
+    values: np.ndarray, clusters: np.ndarray, level: float = 0.95
+) -> dict[str, float]:
+    """Mean of ``values`` with a t interval and p-value that treat ``clusters`` as the units.
+
+    The per-cluster means are the observations (one-sample t-test against 0, G - 1
+    degrees of freedom, G clusters), so correlation within a cluster (brands or firms
+    of one simulated market) cannot pass for independent evidence. The estimate is the
+    mean of the cluster means (the grand mean when clusters are of equal size); with
+    equal sizes the interval equals OLS on a constant with cluster-robust (CR1)
+    errors and t(G - 1) critical values. Fewer than two clusters give NaN bounds.
+    """
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    clusters = np.asarray(clusters)
+    levels = np.unique(clusters)
+    means = np.array([values[clusters == c].mean() for c in levels])
+    g = means.size
+    mean = float(means.mean()) if g else float("nan")
+    if g < 2:
+        return {
+            "mean": mean,
+            "low": float("nan"),
+            "high": float("nan"),
+            "p_value": 1.0,
+            "clusters": g,
+            "se": float("nan"),
+        }
+    se = float(means.std(ddof=1) / np.sqrt(g))
+    if se == 0:
+        p_value = 0.0 if mean != 0 else 1.0
+        return {
+            "mean": mean,
+            "low": mean,
+            "high": mean,
+            "p_value": p_value,
+            "clusters": g,
+            "se": 0.0,
+        }
+    crit = float(stats.t.ppf(0.5 + level / 2, g - 1))
+    p_value = float(2 * stats.t.sf(abs(mean / se), g - 1))
+    return {
+        "mean": mean,
+        "low": mean - crit * se,
+        "high": mean + crit * se,
+        "p_value": p_value,
+        "clusters": g,
+        "se": se,
+    }
 
 
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -5,8 +5,10 @@
 * ``parameters``: every scenario parameter with its default, bounds, unit, meaning
   and source, read from the schema (:mod:`sim.schema`), never copied by hand;
 * ``presets``: the market presets (:data:`sim.schema.PRESETS`);
-* ``validation``: the validation table from a ``results.json`` written by
-  ``guanxi validate --out DIR`` (left as it is when the file does not exist).
+* ``validation``: the validation table, grouped by kind of evidence, from a
+  ``results.json`` written by ``guanxi validate --out DIR`` (left as it is when the
+  file does not exist; results written before targets had kinds get their kinds
+  from :data:`sim.validation.TARGET_KINDS`).
 
 A generated section sits between ``<!-- BEGIN GENERATED: name -->`` and
 ``<!-- END GENERATED: name -->``; everything else in the file is left alone.
@@ -142,9 +144,24 @@ def validation_table(results_path: Path) -> str | None:
     table = header + markdown_table(results)
     robustness = payload.get("robustness")
     if robustness:
+        from sim.validation.report import robustness_rows
+
+        k = robustness["k"]
+        rows = robustness_rows(robustness)
+        parts = []
+        for target, by_size, ok in rows:
+            counts = ", ".join(
+                f"{n}/{k}" + (f" at {size}" if size else "") for size, n in by_size.items()
+            )
+            parts.append(f"{target} {counts}" + ("" if ok or len(by_size) < 2 else " (FAIL)"))
+        rule = (
+            f"; a target holds with >= {robustness['threshold']}/{k} at every user count"
+            if "threshold" in robustness
+            else ""
+        )
         table += (
-            f"\nRobustness (`--robustness {robustness['k']}`, key parameters x U(0.8, 1.2)): "
-            + ", ".join(f"{t} {n}/{robustness['k']}" for t, n in robustness["passed"].items())
+            f"\nRobustness (`--robustness {k}`, key parameters x U(0.8, 1.2){rule}): "
+            + "; ".join(parts)
             + ".\n"
         )
     return table.rstrip("\n")

@@ -1,8 +1,11 @@
 """Printing and writing validation results: console table, Markdown report, PNG charts.
 
-The report directory gets ``validation.md`` (the table, then one section per
-target with its method, checks and details), ``results.json`` (everything, with
-the settings and seed) and PNG charts; files are replaced atomically.
+Targets are grouped by their kind of evidence (input check, verification, mechanism,
+output validation: :data:`sim.validation.KINDS`), and every table names the kind.
+The report directory gets ``validation.md`` (the table, then one section per kind
+and per target with its method, checks and details), ``results.json`` (everything,
+with the settings, seed and the targets by kind) and PNG charts; files are replaced
+atomically.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from sim.validation import KIND_BASIS, KINDS, TARGETS, kind_of  # noqa: E402
 from sim.validation.common import Settings, TargetResult  # noqa: E402
 
 
@@ -28,42 +32,96 @@ def verdict(passed: bool) -> str:
     return "PASS" if passed else "FAIL"
 
 
+def _kind(result: TargetResult) -> str:
+    return result.kind or kind_of(result.target)
+
+
+def grouped(results: Sequence[TargetResult]) -> list[tuple[str, list[TargetResult]]]:
+    """``(kind, results)`` in the order of :data:`KINDS`, targets in their own order.
+
+    Kinds outside :data:`KINDS` come last, in the order met.
+    """
+    order = {target: i for i, target in enumerate(TARGETS)}
+    kinds = list(KINDS) + [k for k in dict.fromkeys(map(_kind, results)) if k not in KINDS]
+    groups = []
+    for kind in kinds:
+        members = [result for result in results if _kind(result) == kind]
+        if members:
+            members.sort(key=lambda r: order.get(r.target, len(order)))
+            groups.append((kind, members))
+    return groups
+
+
+def robustness_rows(robustness: dict[str, Any]) -> list[tuple[str, dict[str, int], bool]]:
+    """``(target, passes per size, verdict)``; a run without sizes counts as one size."""
+    k = robustness["k"]
+    threshold = robustness.get("threshold", k)
+    rows = []
+    for target, passed in robustness["passed"].items():
+        by_size = passed if isinstance(passed, dict) else {"": passed}
+        ok = robustness.get("verdict", {}).get(
+            target, all(count >= threshold for count in by_size.values())
+        )
+        rows.append((target, by_size, bool(ok)))
+    return rows
+
+
 # ---------------------------------------------------------------------- console
 def print_table(results: Sequence[TargetResult], console: Console, title: str) -> None:
-    """One row per check; the target's finding, source and verdict on its first row."""
+    """One row per check, grouped by kind of evidence; the target's kind, finding,
+    source and verdict on its first row."""
     table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("kind")
     table.add_column("target")
-    table.add_column("finding (source)", max_width=44)
-    table.add_column("expected", max_width=28)
-    table.add_column("measured: statistic [95% CI], p", max_width=60)
+    table.add_column("finding (source)", max_width=40)
+    table.add_column("expected", max_width=26)
+    table.add_column("measured: statistic [95% CI], p", max_width=58)
     table.add_column("check")
     table.add_column("target")
-    for result in results:
-        for i, check in enumerate(result.checks):
-            first = i == 0
-            style = "green" if check.passed else "red"
-            table.add_row(
-                result.target if first else "",
-                f"{result.finding} ({result.source})" if first else "",
-                result.expected if first else "",
-                f"{check.statistic}: {check.summary()}",
-                f"[{style}]{verdict(check.passed)}[/{style}]",
-                f"[bold]{verdict(result.passed)}[/bold]" if first else "",
-            )
+    for n, (kind, members) in enumerate(grouped(results)):
+        if n:
+            table.add_section()
+        for result in members:
+            for i, check in enumerate(result.checks):
+                first = i == 0
+                style = "green" if check.passed else "red"
+                table.add_row(
+                    kind if first else "",
+                    result.target if first else "",
+                    f"{result.finding} ({result.source})" if first else "",
+                    result.expected if first else "",
+                    f"{check.statistic}: {check.summary()}",
+                    f"[{style}]{verdict(check.passed)}[/{style}]",
+                    f"[bold]{verdict(result.passed)}[/bold]" if first else "",
+                )
     console.print(table)
 
 
 def print_robustness(
     summary: dict[str, Any], console: Console, k: int, parameters: Sequence[str]
 ) -> None:
+    """The robustness table: passes per target and user count, and the verdict.
+
+    ``summary`` is :func:`sim.validation.robustness.run_robustness`'s result (or,
+    as before, just its ``passed`` mapping of target -> count).
+    """
+    robustness = summary if "passed" in summary else {"k": k, "passed": summary}
+    rows = robustness_rows(robustness)
+    sizes = list(dict.fromkeys(size for _, by_size, _ in rows for size in by_size))
+    threshold = robustness.get("threshold", k)
     table = Table(
-        title=f"Robustness: {k} settings, key parameters x U(0.8, 1.2) each",
+        title=f"Robustness: {k} settings, key parameters x U(0.8, 1.2) each; "
+        f"a target holds with >= {threshold}/{k} passing at every user count",
         title_justify="left",
     )
     table.add_column("target")
-    table.add_column("settings passing", justify="right")
-    for target, passed in summary.items():
-        table.add_row(target, f"{passed}/{k}")
+    for size in sizes:
+        table.add_column(f"passing{' at ' + size if size else ''}", justify="right")
+    table.add_column("verdict")
+    for target, by_size, ok in rows:
+        style = "green" if ok else "red"
+        cells = [f"{by_size[size]}/{k}" if size in by_size else "" for size in sizes]
+        table.add_row(target, *cells, f"[{style}]{verdict(ok)}[/{style}]")
     console.print(table)
     console.print("perturbed: " + ", ".join(parameters))
 
@@ -94,6 +152,9 @@ def write_report(
         },
         "elapsed_seconds": elapsed,
         "all_passed": all(result.passed for result in results),
+        "kinds": {
+            kind: [result.target for result in members] for kind, members in grouped(results)
+        },
         "targets": [result.to_dict() for result in results],
         "robustness": robustness,
     }
@@ -120,22 +181,38 @@ def _atomic_text(path: Path, text: str) -> Path:
 
 
 def markdown_table(results: Sequence[TargetResult]) -> str:
-    """The validation table in Markdown (also used in docs/model.md)."""
+    """The validation table in Markdown, grouped by kind (also used in docs/model.md)."""
     lines = [
-        "| target | finding (source) | expected | measured: statistic [95% CI], p | result |",
-        "|---|---|---|---|---|",
+        "| kind | target | finding (source) | expected | measured: statistic [95% CI], p "
+        "| result |",
+        "|---|---|---|---|---|---|",
     ]
-    for result in results:
-        measured = "<br>".join(
-            f"{check.name}: {check.summary()} ({verdict(check.passed)})" for check in result.checks
-        )
-        cells = [f"{result.finding} ({result.source})", result.expected, measured]
-        finding, expected, measured = (cell.replace("|", "\\|") for cell in cells)
-        lines.append(
-            f"| {result.target} | {finding} | {expected} | {measured} | "
-            f"**{verdict(result.passed)}** |"
-        )
+    for kind, members in grouped(results):
+        for result in members:
+            measured = "<br>".join(
+                f"{check.name}: {check.summary()} ({verdict(check.passed)})"
+                for check in result.checks
+            )
+            cells = [f"{result.finding} ({result.source})", result.expected, measured]
+            finding, expected, measured = (cell.replace("|", "\\|") for cell in cells)
+            lines.append(
+                f"| {kind} | {result.target} | {finding} | {expected} | {measured} | "
+                f"**{verdict(result.passed)}** |"
+            )
     return "\n".join(lines) + "\n"
+
+
+def robustness_markdown(robustness: dict[str, Any]) -> str:
+    """The robustness table in Markdown (passes per target and user count, verdict)."""
+    k = robustness["k"]
+    rows = robustness_rows(robustness)
+    sizes = list(dict.fromkeys(size for _, by_size, _ in rows for size in by_size))
+    header = "| target | " + " | ".join(f"passing{' at ' + size if size else ''}" for size in sizes)
+    lines = [header + " | verdict |", "|---|" + "---|" * (len(sizes) + 1)]
+    for target, by_size, ok in rows:
+        cells = " | ".join(f"{by_size[s]}/{k}" if s in by_size else "" for s in sizes)
+        lines.append(f"| {target} | {cells} | **{verdict(ok)}** |")
+    return "\n".join(lines)
 
 
 def markdown(
@@ -155,37 +232,58 @@ def markdown(
         changed = ", ".join(f"{k}={v}" for k, v in settings.overrides.items())
         parts.append(f"Scenario overrides applied to every experiment: {changed}.")
     parts.append("")
+    parts.append(
+        "Kinds of evidence: *input check* (an input or a written-in coefficient reproduces "
+        "a study's gap or direction), *verification* (the model reproduces a known model), "
+        "*mechanism* (a study's direction emerges where no equation writes it in), "
+        "*output validation* (a simulated figure inside the band of published figures).\n"
+    )
     parts.append(markdown_table(results))
     if robustness:
         parts.append("## Robustness\n")
+        sizes = robustness.get("user_factors")
+        at_sizes = (
+            " at each user count (n_users x " + ", x ".join(f"{f:g}" for f in sizes) + ")"
+            if sizes
+            else ""
+        )
         parts.append(
             f"{robustness['k']} settings; in each, every key parameter is multiplied by an "
-            "independent U(0.8, 1.2) factor and the experiments get new seeds.\n"
+            f"independent U(0.8, 1.2) factor and the experiments get new seeds, run{at_sizes}. "
+            f"A target holds if it passes in at least "
+            f"{robustness.get('threshold', robustness['k'])} of {robustness['k']} settings "
+            "at every user count.\n"
         )
-        parts.append("| target | settings passing |\n|---|---|")
-        for target, count in robustness["passed"].items():
-            parts.append(f"| {target} | {count}/{robustness['k']} |")
+        parts.append(robustness_markdown(robustness))
         parts.append("\nPerturbed: " + ", ".join(robustness["parameters"]) + "\n")
-    for result in results:
-        parts.append(f"## {result.target}: {verdict(result.passed)}\n")
-        parts.append(f"**Finding.** {result.finding} ({result.source})\n")
-        parts.append(f"**Expected.** {result.expected}\n")
-        parts.append(f"**Method.** {result.method}\n")
-        for check in result.checks:
+    for kind, members in grouped(results):
+        parts.append(f"## {kind[0].upper()}{kind[1:]}s\n")
+        for result in members:
+            parts.append(f"### {result.target}: {verdict(result.passed)}\n")
             parts.append(
-                f"- {check.name}: {check.statistic} = {check.summary()}; rule: {check.rule}; "
-                f"**{verdict(check.passed)}**"
+                f"**Kind of evidence.** {kind}",
             )
-        parts.append("")
-        details = {k: v for k, v in result.details.items() if k != "pairs"}
-        if "pairs" in result.details:
-            details["pairs"] = [
-                {k: v for k, v in pair.items() if k not in ("curve_days", "simulated", "bass")}
-                for pair in result.details["pairs"]
-            ]
-        parts.append("```json\n" + json.dumps(details, indent=1, default=_json) + "\n```\n")
-        for chart in result.charts:
-            parts.append(f"![{result.target}]({chart})\n")
+            if result.target in KIND_BASIS:
+                parts[-1] += f": {KIND_BASIS[result.target]}"
+            parts[-1] += ".\n"
+            parts.append(f"**Finding.** {result.finding} ({result.source})\n")
+            parts.append(f"**Expected.** {result.expected}\n")
+            parts.append(f"**Method.** {result.method}\n")
+            for check in result.checks:
+                parts.append(
+                    f"- {check.name}: {check.statistic} = {check.summary()}; rule: "
+                    f"{check.rule}; **{verdict(check.passed)}**"
+                )
+            parts.append("")
+            details = {k: v for k, v in result.details.items() if k != "pairs"}
+            if "pairs" in result.details:
+                details["pairs"] = [
+                    {k: v for k, v in pair.items() if k not in ("curve_days", "simulated", "bass")}
+                    for pair in result.details["pairs"]
+                ]
+            parts.append("```json\n" + json.dumps(details, indent=1, default=_json) + "\n```\n")
+            for chart in result.charts:
+                parts.append(f"![{result.target}]({chart})\n")
     return "\n".join(parts) + "\n"
 
 
@@ -260,41 +358,50 @@ def _content_chart(result: TargetResult, path: Path) -> Path:
 
 
 def _firms_chart(by_target: dict[str, TargetResult], path: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     if "V5" in by_target and "a_path" in by_target["V5"].details:
         details = by_target["V5"].details
         check = by_target["V5"].checks[0]
-        labels = ["a: SMI->CRM", "b: CRM->perf.", "b (experiment)", "c': direct", "a x b"]
+        control = details.get("negative_control", {})
+        labels = ["a: SMI->CRM", "b: CRM->perf.", "b (experiment)", "b (no feedback)"]
+        labels += ["c': direct", "a x b"]
         values = [
             details["a_path"],
             details["b_path"],
             details.get("causal_b_path", float("nan")),
+            control.get("causal_b_path", float("nan")),
             details["direct_effect"],
             check.value,
         ]
         axes[0].bar(labels, values, color="#7f8c8d")
         if check.low is not None:
             axes[0].errorbar(
-                [4],
+                [5],
                 [check.value],
                 yerr=[[check.value - check.low], [check.high - check.value]],
                 fmt="none",
                 color="black",
                 capsize=4,
             )
+        axes[0].axhline(0, color="black", lw=0.8)
         axes[0].set_title("V5: mediation paths (95% CI on a x b)")
-        axes[0].tick_params(axis="x", labelsize=7)
-    if "V6" in by_target and "simple_slopes" in by_target["V6"].details:
-        slopes = by_target["V6"].details["simple_slopes"]
-        labels = [f"{k} guanxi ({v['guanxi']:.2f})" for k, v in slopes.items()]
-        values = [v["slope"] for v in slopes.values()]
-        errors = [
-            [v["slope"] - v["low"] for v in slopes.values()],
-            [v["high"] - v["slope"] for v in slopes.values()],
-        ]
-        axes[1].bar(labels, values, yerr=errors, capsize=4, color="#d4ac0d")
+        axes[0].tick_params(axis="x", labelsize=7, rotation=20)
+    if "V6" in by_target and by_target["V6"].details.get("simple_slopes"):
+        by_horizon = by_target["V6"].details["simple_slopes"]
+        if "low" in by_horizon:  # one horizon, as results before two horizons had it
+            by_horizon = {"": by_horizon}
+        labels, values, lows, highs = [], [], [], []
+        for horizon, slopes in by_horizon.items():
+            for key, slope in slopes.items():
+                name = f"P{slope['percentile']}" if "percentile" in slope else key
+                labels.append(f"{horizon}\n{name} ({slope['guanxi']:.2f})".strip())
+                values.append(slope["slope"])
+                lows.append(slope["slope"] - slope["low"])
+                highs.append(slope["high"] - slope["slope"])
+        colours = ["#d4ac0d", "#a04000"] * len(by_horizon)
+        axes[1].bar(labels, values, yerr=[lows, highs], capsize=4, color=colours[: len(labels)])
         axes[1].axhline(0, color="black", lw=0.8)
-        axes[1].set_title("V6: slope of CRM on SMI (95% CI)")
+        axes[1].set_title("V6: slope of CRM on SMI at low/high guanxi (95% CI)")
         axes[1].tick_params(axis="x", labelsize=7)
     return _save(fig, path)
 
