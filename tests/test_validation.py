@@ -315,7 +315,9 @@ def test_build_scenario_applies_scale_and_overrides_where_they_exist():
     assert spec.network.strong_ties == 10  # int parameters stay whole
     china = next(m for m in spec.markets if m.name == "china")
     assert china.dependency_mean == 0.45
-    assert china.relational_motive_mean == 0.6  # the rest of the preset is kept
+    plain = build_scenario(raw, "test", Settings())
+    kept = next(m for m in plain.markets if m.name == "china").relational_motive_mean
+    assert china.relational_motive_mean == kept  # the rest of the preset is kept
     assert spec.firms[0].strategies[0].content_mix.informational == pytest.approx(0.35)
 
 

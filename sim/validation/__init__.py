@@ -74,11 +74,11 @@ KIND_BASIS = {
     "through positive coefficients written into their probabilities "
     "(users.consume_per_dependency, engage_per_dependency, engage_per_relational_motive, "
     "follow_per_dependency); the markets' gaps in those inputs give the direction",
-    "V3": "the follow probability has users.follow_per_transactional x transactional share x "
-    "transactional motive and follow_per_relational x relational share x relational motive; "
-    "moving share from relational to transactional content raises following where "
-    "follow_per_transactional x transactional motive exceeds follow_per_relational x "
-    "relational motive, a comparison of written-in coefficients and preset motives",
+    "V3": "the direction is a balance of written-in coefficients: moving content share from "
+    "relational to transactional (informational + promotional) raises the follow probability "
+    "where users.follow_per_transactional x transactional motive exceeds follow_per_relational "
+    "x relational motive, less the unfollowing that promotional posts add "
+    "(users.unfollow_per_promotion) and the fit the mix gives each user's motives",
     "V4": "the relational-motive gap is an input (preset or culture equation); both indirect "
     "effects are those input gaps times the written-in coefficients engage_per_dependency "
     "and engage_per_relational_motive",
