@@ -19,7 +19,7 @@ from sim.model import FLOWS, Expressed, MarketModel
 from sim.model.attitude import social_influence
 from sim.model.crm import update_crm_capability
 from sim.model.engagement import consume_and_engage
-from sim.model.exposure import content_filter
+from sim.model.exposure import content_filter, share_chances
 from sim.model.ledger import Ledger
 from sim.scenario import PRESETS, Scenario
 from tests.conftest import focal_rows, paired, run, small, start_day
@@ -58,15 +58,26 @@ def test_follower_flows_balance_the_stock():
         assert np.array_equal(change.to_numpy(), flows.to_numpy())
 
 
-def test_revenue_is_conversions_times_price_and_profit_adds_up():
+def test_revenue_is_purchases_times_people_times_price_and_profit_adds_up():
+    """Verification: revenue = purchases x people per simulated user x the firm's price;
+    the books add up (profit = revenue x margin - costs, costs = posts + ads + answers
+    + commission + upkeep)."""
     model = run(small(n_users=1500), 30)
     frame = model.datacollector.get_table_dataframe("firm_market")
-    price = {m.name: m.purchase_value for m in model.markets}
-    assert np.allclose(frame.revenue, frame.conversions * frame.market.map(price))
+    frame = frame[frame.step > 0]
+    price = {f.name: f.price for f in model.firms}
+    assert np.allclose(
+        frame.revenue, frame.conversions * frame.people_per_user * frame.firm.map(price)
+    )
+    assert (frame.conversions == frame.social_purchases + frame.category_purchases).all()
     for firm in model.firms:
         assert firm.total_profit == pytest.approx(
             firm.total_revenue * firm.gross_margin - firm.total_costs
         )
+    spend = frame[["spend_posts", "spend_ads", "spend_answers", "commission"]].sum().sum()
+    upkeep = sum(f.total_costs for f in model.firms) - spend
+    ties = model.datacollector.get_model_vars_dataframe()["ties"].iloc[1:].sum()
+    assert upkeep == pytest.approx(2 * model.spec.guanxi.upkeep_cost * ties)
 
 
 def test_users_split_by_share_and_traits_follow_markets():
@@ -193,11 +204,19 @@ def unfollow_rate(model: MarketModel) -> float:
 # ------------------------------------------------------------------ answers
 # CRM capability frozen (answers also feed CRM learning) and no guanxi: the arms
 # differ only by the answer term of the attitude update.
+# Engagement and comments raised above the calibrated rates (and capacity without
+# limit) so that a 2,000-user market has enough comments for the answers to show.
+HIGH_SIGNAL = {
+    "users__engage_intercept": -2.0,
+    "users__comment_share": 1.0,
+    "firms__ours__response_capacity": 1e9,
+    **{f"firms__ours__strategies__{m}__budget": 1e9 for m in ("china", "western_europe")},
+}
 ANSWERS_ONLY = {
     "crm__learning_rate": 0.0,
     "crm__decay": 0.0,
     "guanxi__enabled": False,
-    "firms__ours__response_capacity": 1000.0,
+    **HIGH_SIGNAL,
 }
 # Each term of the answer effect on its own: the other one is set to 0.
 OTHER_ANSWER_TERM = {"answered": "users__ignored_effect", "ignored": "users__response_effect"}
@@ -229,7 +248,12 @@ def check_answering_builds_crm_capability(off: Off = None) -> None:
     """Emergent effect: answered comments count toward social media use (answer_weight),
     so answering every comment builds more CRM capability than answering none. Answers
     leave attitudes alone here, so that engagement (the other interactions) is equal."""
-    own = {"guanxi__enabled": False, "users__response_effect": 0.0, "users__ignored_effect": 0.0}
+    own = {
+        "guanxi__enabled": False,
+        "users__response_effect": 0.0,
+        "users__ignored_effect": 0.0,
+        **HIGH_SIGNAL,
+    }
     low, high = paired(
         lambda m: m.focal.crm_capability,
         variant(off=off, **own, **ours("responsiveness", 0.0)),
@@ -264,10 +288,15 @@ def crm_outcome(effect: str) -> tuple[str, dict, object, int]:
         # Followers leave at 2% a day, so a small market sees enough unfollows.
         "retention_effect": ("baseline", {"users__unfollow_base": 0.02}, unfollow_rate, -1),
         "targeting_effect": ("baseline", {}, lambda m: total(m, "engagements"), 1),
-        # A capacity that binds: 2 answers a day at capability 0 for all comments wanted.
+        # A capacity that binds: 20,000 real comments a day at capability 0 (about two
+        # simulated users' comments at 2,000 users), for all comments wanted.
         "response_effect": (
             "baseline",
-            {"firms__ours__response_capacity": 2.0, **ours("responsiveness", 1.0)},
+            {
+                **HIGH_SIGNAL,
+                "firms__ours__response_capacity": 20_000.0,
+                **ours("responsiveness", 1.0),
+            },
             lambda m: total(m, "answered"),
             1,
         ),
@@ -645,8 +674,11 @@ def test_higher_dependency_raises_engagement():
 def check_chinese_users_engage_more(off: Off = None) -> None:
     """Emergent effect: Chinese users engage with more of our content that they consume
     than Western users do (higher dependency, relational motive and collectivism, Zhang
-    2025), although our content fits less in China (it is half localised)."""
-    model = run(variant(n_users=4000, off=off), 60, seed=4)
+    2025), although our content fits less in China (it is half localised). Both
+    markets on the same platform (equal engagement offsets), so that the difference is
+    the users'."""
+    same_platform = {f"markets__{m}__engagement_offset": 0.0 for m in BOTH}
+    model = run(variant(n_users=4000, off=off, **same_platform), 60, seed=4)
     rate = {
         market: rows.engagements.sum() / rows.consumed.sum()
         for market, rows in focal_rows(model).groupby("market")
@@ -670,6 +702,12 @@ LOCALISATION_CHANNELS = {
     "filter": {
         "markets__china__individualism": PRESETS["western_europe"]["individualism"],
         "markets__china__content_regulation": 0.5,
+        # Enough followers in China for the posts that pass to show.
+        "firms__ours__strategies__china__initial_awareness": 0.3,
+        "firms__ours__strategies__china__initial_followers": 0.15,
+        "firms__ours__strategies__china__posts_per_day": 10.0,
+        "firms__ours__strategies__china__budget": 1e9,
+        "users__fatigue_per_post": 0.0,  # so many posts would tire: that is another check
     },
 }
 
@@ -745,7 +783,11 @@ def check_content_raises_following(kind: str, off: Off = None) -> None:
     raised (as in the oracle's busy market) so that a small market sees enough new
     followers; without either term the two mixes win about as many (0.6-1.8 times)."""
     other = "relational" if kind == "transactional" else "transactional"
-    own = {OTHER_FOLLOW_TERM[kind]: 0.0, "users__follow_intercept": -3.5}
+    own = {
+        OTHER_FOLLOW_TERM[kind]: 0.0,
+        "users__follow_intercept": -3.5,
+        "users__follow_after_purchase": 0.0,  # buyers' follows come from the purchases
+    }
     theirs, this = paired(
         lambda m: total(m, "new_followers"),
         variant(off=off, **own, **ours("content_mix", MIXES[other])),
@@ -858,7 +900,9 @@ def check_social_influence(off: Off = None) -> None:
     speakers = np.flatnonzero(pop.aware[:, f])[::10]
     pop.attitude[speakers, f] = 1.0
     model.expressed = Expressed.of(speakers, np.full(speakers.size, f), model.n_firms)
-    heard = model.word_of_mouth.listen(model.population, model.expressed, model.rng)
+    heard = model.word_of_mouth.listen(
+        model.population, model.expressed, share_chances(model), model.rng
+    )
     social_influence(model, heard)
     listeners = np.setdiff1d(np.flatnonzero(pop.aware[:, f]), speakers)
     moved = pop.attitude[listeners, f]

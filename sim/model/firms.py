@@ -96,6 +96,11 @@ class Firm(mesa.Agent):
         return self.model.guanxi.level(self.index)
 
     @property
+    def reputation(self) -> float:
+        """Reputation among firms as a guanxi partner (0-1; free riding lowers it)."""
+        return self.model.guanxi.reputation(self.index)
+
+    @property
     def ties(self) -> int:
         return self.model.guanxi.degree(self.index)
 

@@ -107,6 +107,7 @@ FIRM_ATTRIBUTES = {
     "total_profit": "total_profit",
     "ties": "ties",
     "guanxi_level": "guanxi_level",
+    "reputation": "reputation",
     "centrality": "centrality",
     "strategy_revisions": "strategy_revisions",
 }
@@ -118,6 +119,7 @@ EDGE_COLUMNS = [
     "firm_a",
     "firm_b",
     "strength",
+    "trust",
     "age",
     "benefit_a",
     "benefit_b",
