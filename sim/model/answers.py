@@ -5,8 +5,9 @@ answer. A firm aims to answer ``responsiveness`` of the comments it gets in each
 market; it can answer at most its response capacity in real comments a day (which
 grows with social CRM capability, :func:`sim.model.crm.response_capacity`) and what
 the budget left after posts and ads pays for at its staff cost per answer. Comments
-are counted per real person (simulated comments x people per user), so the share
-answered does not depend on the number of simulated users. An answered comment raises the commenter's attitude;
+are counted per real person (simulated comments x people per user) and firms plan on
+their running volume (:func:`expected_comments`), so the share answered does not
+depend on the number of simulated users. An answered comment raises the commenter's attitude;
 an ignored one lowers it (:mod:`sim.model.attitude`).
 """
 
@@ -27,6 +28,22 @@ if TYPE_CHECKING:
 def budget_left[T](budget: T, spent: T) -> T:
     """What is left of the day's budget after posts and ads (never below 0)."""
     return np.maximum(0.0, budget - spent)
+
+
+COMMENT_WINDOW = 7  # days: the time constant of the comment volume firms staff for
+
+
+def expected_comments(previous: np.ndarray | None, today: np.ndarray) -> np.ndarray:
+    """The real comments a day a firm plans its answers for, per (firm, market): a
+    running average (time constant :data:`COMMENT_WINDOW` days) that includes today's.
+
+    Planning on the running volume rather than the day's count keeps the share
+    answered independent of the number of simulated users (a simulated comment stands
+    for thousands of real ones, so daily counts are lumpy at low resolution).
+    """
+    if previous is None:
+        return today.copy()
+    return previous + (today - previous) / COMMENT_WINDOW
 
 
 def answer_share(
@@ -60,9 +77,12 @@ def answer_comments(
     comments = kernels.binomial(model.rng, engagements, comment_share)
     commented = comments > 0
     ledger.add("comments", touched.cell, comments)
+    expected = model.expected_comments = expected_comments(
+        model.expected_comments, ledger["comments"] * model.people_per_user[None, :]
+    )
     share = answer_share(
         model.strategy.responsiveness,
-        ledger["comments"] * model.people_per_user[None, :],
+        expected,
         np.array([firm.response_capacity for firm in firms]),
         budget_left(model.strategy.budget.sum(axis=1), np.array([f.costs for f in firms])),
         np.array([firm.cost_per_response for firm in firms]),

@@ -116,6 +116,7 @@ class MarketModel(mesa.Model):
         self.stocks = Stocks.count(pop, self.n_markets)
         self.ledger = Ledger.open(self.cells)
         self.expressed = Expressed.none()
+        self.expected_comments: np.ndarray | None = None  # (F, M) real comments a day
         self.stocks.sales_share = expected_sales_shares(self)
         self.metrics = measure(self.stocks, self.market_size, self.strategy.active)
         self.datacollector = build_datacollector()

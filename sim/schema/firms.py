@@ -114,7 +114,7 @@ class FirmSection(Section):
     gross_margin: float = param(0.4, "Share of revenue kept after cost of goods.", ge=0, le=1)
     initial_crm_capability: float = param(0.2, "Social CRM capability at the start.", ge=0, le=1)
     response_capacity: float = param(
-        500.0,
+        300.0,
         "Comments from real people the firm can answer per day at CRM capability 0.",
         unit="comments/day",
         ge=0,

@@ -163,7 +163,7 @@ class UsersSection(Section):
         le=10,
     )
     follow_intercept: float = param(
-        -5.8,
+        -5.0,
         "Logit of following a firm after consuming its content. Assumption.",
         ge=-15,
         le=10,
@@ -192,7 +192,7 @@ class UsersSection(Section):
         1.5, "Logit increase in following per unit attitude. Assumption.", ge=-10, le=10
     )
     follow_after_purchase: float = param(
-        0.2,
+        0.3,
         "Probability that a buyer who does not follow the brand starts to after a purchase "
         "(to hear of new products: Sprout Social 2020, 57% follow for that). Assumption.",
         ge=0,
@@ -220,7 +220,7 @@ class UsersSection(Section):
         le=1,
     )
     unfollow_per_promotion: float = param(
-        0.03,
+        0.012,
         "Added daily unfollow probability per promotional post seen (share of promotional "
         "content x own posts seen): 'too many promotions', the first reason to unfollow "
         "(Sprout Social 2016: 46%). Assumption.",
@@ -229,7 +229,7 @@ class UsersSection(Section):
         le=1,
     )
     unfollow_per_irrelevance: float = param(
-        0.012,
+        0.008,
         "Added daily unfollow probability per own post seen, per unit of irrelevance "
         "(1 - the content's fit with the user's motives): 'irrelevant content', the "
         "second reason to unfollow (Sprout Social 2016: 41%). Assumption.",
@@ -290,7 +290,7 @@ class UsersSection(Section):
         le=1,
     )
     purchase_intent_base: float = param(
-        0.03,
+        0.09,
         "Probability that consuming a firm's content on a day leads to a visit to its "
         "shop (a purchase intent), at neutral attitude. Assumption.",
         ge=0,
@@ -346,9 +346,10 @@ class UsersSection(Section):
         le=1,
     )
     shop_checkout_rate: float = param(
-        0.30,
-        "Share of purchase intents completed in a fully seamless in-platform shop "
-        "(livestream commerce 'approaching 30%', McKinsey 2021).",
+        0.08,
+        "Share of shop visits that buy in a fully seamless in-platform shop (Xiaohongshu "
+        "'as high as 8%' against 2-3% on other e-commerce, CBBC; live commerce reaches "
+        "'approaching 30%' at best, McKinsey 2021, an anecdotal upper bound).",
         ge=0,
         le=1,
     )
@@ -425,7 +426,7 @@ class CrmSection(Section):
         le=1,
     )
     half_saturation: float = param(
-        20_000.0,
+        2_000.0,
         "Weighted interactions with real people per day at which growth reaches half its "
         "maximum. Assumption.",
         unit="interactions/day",
@@ -492,8 +493,10 @@ class GuanxiSection(Section):
     )
     initial_strength: float = param(0.3, "Strength of a new tie.", ge=0.01, le=1)
     upkeep_cost: float = param(
-        5.0,
-        "Daily cost of keeping one tie, to each side. Assumption.",
+        600.0,
+        "Daily cost of keeping one tie, to each side: gifts, meals, entertainment "
+        "(relational spending near 3% of value added: Cai, Fang & Xu 2011; the default "
+        "is set to that share for the bundled firms, see docs/model.md).",
         unit="currency/day",
         ge=0,
         le=1e9,
@@ -558,16 +561,17 @@ class GuanxiSection(Section):
         le=100_000,
     )
     max_imbalance: float = param(
-        0.8,
+        0.9,
         "Sever a tie when |benefit_a - benefit_b| / (benefit_a + benefit_b) exceeds this "
         "(too one-sided). Assumption.",
         ge=0,
         le=1,
     )
     crm_point_value: float = param(
-        5_000.0,
+        1_000_000.0,
         "Value to a firm of one unit of CRM capability gained, used to weigh "
-        "knowledge in tie decisions. Assumption.",
+        "knowledge in tie decisions (of the order of the yearly gross margin CRM adds to "
+        "the bundled firms' social sales). Assumption.",
         unit="currency",
         ge=0,
         le=1e12,
