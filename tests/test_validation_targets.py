@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scenario import PRESETS
 from sim.validation.bass import run_bass
-from sim.validation.common import Settings, TargetResult
+from sim.validation.common import Settings, TargetResult, build_scenario
 from sim.validation.firms import run_firms
 from sim.validation.goldenberg import run_goldenberg
-from sim.validation.users import run_users
+from sim.validation.users import run_users, survey_scenario_data
 
 pytestmark = pytest.mark.slow
 
 SEED = 20250116
-WESTERN_EUROPE = PRESETS["western_europe"]  # its values, for a market named china
+
+
+def western_europe() -> dict:
+    """Every value of the resolved western_europe market (the preset and what its
+    culture implies), to give a market named china."""
+    spec = build_scenario(survey_scenario_data(100, None), "test", Settings())
+    market = next(m for m in spec.markets if m.name == "western_europe")
+    values = market.model_dump(mode="json")
+    return {
+        key: value
+        for key, value in values.items()
+        if key not in ("name", "preset", "user_share") and not isinstance(value, dict | list)
+    }
 
 
 def quick(**kwargs) -> Settings:
@@ -42,7 +53,8 @@ def test_user_targets_pass_on_the_defaults():
 
 
 def test_equal_dependency_distributions_fail_v1_and_v4():
-    results = by_target(run_users(quick(overrides={"markets.china.dependency_mean": 0.45})))
+    same = western_europe()["dependency_mean"]
+    results = by_target(run_users(quick(overrides={"markets.china.dependency_mean": same})))
     assert not results["V1"].passed
     assert not results["V4"].passed
     assert not check(results["V4"], "through dependency").passed
@@ -50,7 +62,7 @@ def test_equal_dependency_distributions_fail_v1_and_v4():
 
 
 def test_identical_markets_fail_v2():
-    overrides = {f"markets.china.{key}": value for key, value in WESTERN_EUROPE.items()}
+    overrides = {f"markets.china.{key}": value for key, value in western_europe().items()}
     results = by_target(run_users(quick(overrides=overrides)))
     assert not results["V2"].passed
     assert not results["V1"].passed and not results["V4"].passed
