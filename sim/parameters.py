@@ -47,9 +47,13 @@ class PathError(ScenarioError):
     """
 
     def __init__(self, path: str, reason: str, source: str = "") -> None:
-        self.path, self.reason = path, reason
+        self.path, self.reason, self.source = path, reason, source
         shown = repr(path) if not path or not all(path.split(".")) else path
         super().__init__(f"{source}: --set {shown}: {reason}" if source else f"{shown}: {reason}")
+
+    def __reduce__(self):
+        # Picklable with its own arguments, so that it crosses from a worker process.
+        return (type(self), (self.path, self.reason, self.source))
 
 
 # --------------------------------------------------------------------------- the walker

@@ -3,13 +3,16 @@
 Two routes to a purchase, both per real person a simulated user stands for:
 
 * **Social purchase** (social commerce): a user who consumed a firm's content today
-  visits its shop with the purchase intent
+  and needs the category again (:func:`readiness`: 1 - exp(-days since its last
+  purchase / purchase cycle), so that content brings purchases forward rather than
+  adding needs) visits its shop with the purchase intent
   base x (1 + incentive x promotional share + information x informational share)
   x (1 + attitude) x (1 + conversion_effect x CRM capability),
   and buys at the checkout rate: the redirect rate, or with an in-platform shop the
   redirect rate plus the shop premium x the market's seamlessness (McKinsey 2021).
 * **Category purchase** (awareness that matters): each person is in the market for
-  the product category once every ``purchase_cycle`` days on average; then they
+  the product category once every ``purchase_cycle`` days on average (an Erlang-2
+  renewal process from its last purchase, :func:`readiness`); then they
   choose among the scenario's brands they are aware of and the other brands
   (multinomial logit: appeal exp(choice_per_attitude x attitude + choice_per_loyalty
   x bought it last) against ``other_brands_appeal``). Word of mouth and ads change
@@ -70,6 +73,27 @@ def purchase_probability[T](
     return clip(intent * checkout, 0.0, 1.0)
 
 
+def readiness[T](days_since_purchase: T, purchase_cycle: T) -> T:
+    """How far a person's need for the category has come back since its last
+    purchase, 0-1: x / (1 + x) with x = 2 x days / cycle.
+
+    Needs come back as an Erlang-2 renewal process with mean ``purchase_cycle``:
+    its hazard is (2 / cycle) x readiness, so a person who just bought needs nothing
+    and purchases are spaced about a cycle apart. Content brings a purchase forward
+    (social purchases are also x readiness); it does not add needs.
+    """
+    x = 2.0 * np.maximum(days_since_purchase, 0.0) / purchase_cycle
+    return x / (1.0 + x)
+
+
+def ages_at_start(rng: np.random.Generator, purchase_cycle: np.ndarray) -> np.ndarray:
+    """Days since each person's last purchase at the start: the stationary age of the
+    Erlang-2 renewal process (half Exp(rate), half Gamma(2, rate), rate = 2 / cycle)."""
+    scale = purchase_cycle / 2.0
+    shape = np.where(rng.random(purchase_cycle.size) < 0.5, 1.0, 2.0)
+    return rng.gamma(shape, scale)
+
+
 def brand_appeal[T](choice_per_attitude: float, attitude: T, loyalty: float, last_bought: T) -> T:
     """Appeal of a known brand to a person in the market for the category."""
     return np.exp(choice_per_attitude * attitude + loyalty * last_bought)
@@ -90,7 +114,9 @@ def social_purchases(model: MarketModel, touched: Touched, consumed: np.ndarray)
         users.information_effect,
         strategy.informational_share,
     )
-    p_buy = purchase_probability(
+    cycle = np.array([market.purchase_cycle for market in model.markets])
+    ready = readiness(model.steps - pop.last_purchase[touched.user], cycle[touched.market])
+    p_buy = ready * purchase_probability(
         users.purchase_intent_base,
         per_entry(content, touched.cell),
         pop.attitude.reshape(-1)[touched.index],
@@ -143,8 +169,12 @@ def category_choices(model: MarketModel) -> tuple[np.ndarray, np.ndarray, np.nda
     for m, market in enumerate(model.markets):
         block = pop.block(m)
         size = block.stop - block.start
-        found.append(block.start + bernoulli_successes(rng, size, 1.0 / market.purchase_cycle))
+        # Drawn at the highest hazard, 2 / cycle, and thinned by readiness.
+        found.append(block.start + bernoulli_successes(rng, size, 2.0 / market.purchase_cycle))
     users = np.concatenate(found).astype(np.int64)
+    cycle = np.array([market.purchase_cycle for market in model.markets])
+    ready = readiness(model.steps - pop.last_purchase[users], cycle[pop.market[users]])
+    users = users[rng.random(users.size) < ready]
     market = pop.market[users]
     if users.size == 0:
         return users, users.copy(), market
@@ -188,6 +218,8 @@ def purchase(
     model.stocks.customer_by_firm[firm, user] = True
     model.stocks.customers += model.cells.total(model.cells.of_entries(np.unique(entries)))
     np.add.at(pop.purchases_total, user, np.int32(1))
+    pop.last_purchase[choosers] = model.steps
+    pop.last_purchase[social_user] = model.steps
 
     # Experience: the buyer's attitude moves toward what it made of the product.
     users_spec = model.spec.users

@@ -57,6 +57,8 @@ class Population:
     # Brand accounts the user follows on the platform: others (outside the scenario,
     # drawn Poisson with the market's brands_followed_mean) plus the scenario's.
     brands_followed: np.ndarray | None = None  # (N,) int32
+    # Day of the user's last purchase in the category (negative: before the run).
+    last_purchase: np.ndarray | None = None  # (N,) float64
     # Cumulative behaviour per user over the run, across firms (for survey-style analysis).
     consumed_total: np.ndarray | None = None  # (N,) items of company content consumed
     engaged_total: np.ndarray | None = None  # (N,) engagements (likes, comments, shares)
@@ -103,6 +105,11 @@ class Population:
             block = slice(bounds[m], bounds[m + 1])
             others[block] = rng.poisson(spec_m.brands_followed_mean, size=counts[m])
         population.brands_followed = others + population.following.sum(axis=1, dtype=np.int32)
+        # Purchase times before the run, at the stationary age of the needs' renewal.
+        from sim.model.purchase import ages_at_start
+
+        cycle = np.array([m.purchase_cycle for m in spec.markets])[market]
+        population.last_purchase = -ages_at_start(rng, cycle)
         return population
 
     def _seed_relationships(self, spec: Scenario, rng: np.random.Generator) -> None:

@@ -1,0 +1,243 @@
+"""Calibration of the assumed coefficients to published figures (issue 13).
+
+``python -m sim.calibration [--users N] [--seeds K] [--out docs/calibration.md]``
+
+Each step fixes one parameter to one figure of ``../shared/kpi_targets.md`` by
+one-dimensional root finding (:func:`scipy.optimize.brentq`) on the statistic the
+figure defines, measured over days 181-540 of 540-day runs of a bundled scenario
+(the same seeds in every evaluation: common random numbers make the statistic a
+smooth function of the parameter). The steps run in order, each with the values
+found before it:
+
+1. ``engagement_offset`` of Instagram (Western Europe in ``baseline``): engagement per
+   follower per post = Rival IQ's 2022 median, 0.47%;
+2. ``engagement_offset`` of Weibo (China in ``baseline``): L2 2014's 0.100-0.308%,
+   centre 0.20%;
+3. ``engagement_offset`` of Facebook (Australia in ``social_commerce``): Rival IQ's
+   median 0.060%;
+4. ``unfollow_per_promotion`` and 5. ``unfollow_per_fatigue`` relative to
+   ``unfollow_per_irrelevance``: unfollows for too many promotions, irrelevant
+   content and too many posts in the proportions of Sprout Social's 2016 survey
+   (46 : 41 : 35);
+6. ``purchase_intent_base``: social commerce's share of China's purchases, 13.7%
+   (eMarketer 2021).
+
+These figures are calibration targets: ``guanxi validate`` labels their targets
+"calibration check", not validation. The results are printed and written as a
+Markdown table; the defaults in ``sim/schema/platforms.py`` and
+``sim/schema/sections.py`` are set from it by hand (the script never edits code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DAYS = 540
+WINDOW = (181, 540)  # after the first half year
+
+
+@dataclass
+class Step:
+    parameter: str  # dotted path
+    figure: str
+    source: str
+    target: float
+    statistic: str  # key of measure()
+    scenario: str
+    bracket: tuple[float, float]
+    log_statistic: bool = True
+
+
+STEPS = [
+    Step(
+        "markets.western_europe.engagement_offset",
+        "engagement per follower per post, Instagram",
+        "Rival IQ 2023 report: 2022 median 0.47%",
+        0.0047,
+        "er_western_europe",
+        "baseline",
+        (-1.5, 0.5),
+    ),
+    Step(
+        "markets.china.engagement_offset",
+        "engagement per follower per post, Weibo",
+        "L2 Digital IQ China 2014: 0.100-0.308%",
+        0.0020,
+        "er_china",
+        "baseline",
+        (-2.5, -0.5),
+    ),
+    Step(
+        "markets.australia.engagement_offset",
+        "engagement per follower per post, Facebook",
+        "Rival IQ 2019-2024: median 0.060-0.09%",
+        0.0006,
+        "er_australia",
+        "social_commerce",
+        (-2.5, 0.0),
+    ),
+    Step(
+        "users.unfollow_per_promotion",
+        "unfollows for promotions / for irrelevant content",
+        "Sprout Social 2016: 46% vs 41%",
+        46 / 41,
+        "promotion_per_irrelevance",
+        "baseline",
+        (0.003, 0.05),
+    ),
+    Step(
+        "users.unfollow_per_fatigue",
+        "unfollows for too many posts / for irrelevant content",
+        "Sprout Social 2016: ~35% vs 41%",
+        35 / 41,
+        "overposting_per_irrelevance",
+        "baseline",
+        (0.002, 0.05),
+    ),
+    Step(
+        "users.purchase_intent_base",
+        "social commerce share of purchases, China",
+        "eMarketer 2021: 13.7% of retail e-commerce",
+        0.137,
+        "social_share_china",
+        "baseline",
+        (0.05, 1.0),
+    ),
+]
+
+
+def measure(scenario: str, overrides: dict[str, float], seed: int, n_users: int) -> dict:
+    """The calibration statistics of one run, over its window :data:`WINDOW`."""
+    from sim.model import MarketModel
+    from sim.scenario import load_scenario
+
+    markets = {m.name for m in load_scenario(scenario).markets}
+    keyword = {
+        key.replace(".", "__"): value
+        for key, value in overrides.items()
+        if not key.startswith("markets.") or key.split(".")[1] in markets
+    }
+    model = MarketModel(scenario, rng=seed, model__n_users=n_users, **keyword)
+    for _ in range(DAYS):
+        model.step()
+    table = model.datacollector.get_table_dataframe("firm_market")
+    year = table[(table.step >= WINDOW[0]) & (table.step <= WINDOW[1])]
+    out: dict[str, float] = {}
+    for market, rows in year.groupby("market"):
+        exposure = (rows.followers * rows.posts).sum()
+        out[f"er_{market}"] = rows.engagements.sum() / exposure if exposure else math.nan
+        total = rows.groupby("step").market_purchases.first().sum()
+        out[f"social_share_{market}"] = rows.social_purchases.sum() / total if total else 0.0
+    causes = year[["unfollows_promotion", "unfollows_irrelevance", "unfollows_overposting"]].sum()
+    irrelevance = max(causes.unfollows_irrelevance, 1e-12)
+    out["promotion_per_irrelevance"] = causes.unfollows_promotion / irrelevance
+    out["overposting_per_irrelevance"] = causes.unfollows_overposting / irrelevance
+    return out
+
+
+def averaged(
+    pool: ProcessPoolExecutor, scenario: str, overrides: dict, seeds: list[int], n_users: int
+) -> dict[str, float]:
+    runs = list(
+        pool.map(
+            measure,
+            [scenario] * len(seeds),
+            [overrides] * len(seeds),
+            seeds,
+            [n_users] * len(seeds),
+        )
+    )
+    return {key: float(np.nanmean([run[key] for run in runs])) for key in runs[0]}
+
+
+def calibrate(
+    n_users: int,
+    seeds: list[int],
+    workers: int,
+    given: dict[str, float] | None = None,
+    echo: Callable = print,
+) -> list[dict]:
+    """Run the steps in order; parameters in ``given`` keep their value (a step skipped,
+    e.g. to resume) and are applied in the later steps."""
+    from scipy.optimize import brentq
+
+    found: dict[str, float] = dict(given or {})
+    rows = []
+    with ProcessPoolExecutor(workers) as pool:
+        for step in STEPS:
+            if step.parameter in found:
+                achieved = averaged(pool, step.scenario, found, seeds, n_users)[step.statistic]
+                rows.append({**step.__dict__, "value": found[step.parameter], "achieved": achieved})
+                continue
+
+            def gap(value: float, step: Step = step) -> float:
+                stats = averaged(
+                    pool, step.scenario, {**found, step.parameter: value}, seeds, n_users
+                )
+                got = stats[step.statistic]
+                echo(f"  {step.parameter} = {value:.5g}: {step.statistic} = {got:.5g}")
+                if step.log_statistic:
+                    return math.log(max(got, 1e-12)) - math.log(step.target)
+                return got - step.target
+
+            value = brentq(gap, *step.bracket, xtol=5e-3, rtol=5e-3, maxiter=30)
+            found[step.parameter] = round(value, 4)
+            achieved = averaged(pool, step.scenario, found, seeds, n_users)[step.statistic]
+            rows.append({**step.__dict__, "value": found[step.parameter], "achieved": achieved})
+            echo(
+                f"{step.parameter} = {found[step.parameter]} -> {achieved:.4g} (target {step.target:.4g})"
+            )
+    return rows
+
+
+def markdown(rows: list[dict], n_users: int, seeds: list[int]) -> str:
+    lines = [
+        "# Calibration",
+        "",
+        "Written by `python -m sim.calibration` "
+        f"(--users {n_users} --seeds {len(seeds)}): each parameter fixed to one published "
+        "figure by root finding on the statistic the figure defines, over days 181-540 "
+        "of 540-day runs, in this order. These figures are calibration targets, not "
+        "validation.",
+        "",
+        "| parameter | figure | source | target | value | achieved |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row['parameter']}` | {row['figure']} | {row['source']} | "
+            f"{row['target']:.4g} | {row['value']} | {row['achieved']:.4g} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.calibration", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--users", type=int, default=5_000)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--given", nargs="*", default=[], metavar="PATH=VALUE", help="keep these values"
+    )
+    args = parser.parse_args(argv)
+    seeds = [101 + k for k in range(args.seeds)]
+    given = {k: float(v) for k, v in (item.split("=", 1) for item in args.given)}
+    rows = calibrate(args.users, seeds, args.workers, given)
+    text = markdown(rows, args.users, seeds)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
