@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import culture
+from sim.schema import culture
 from sim.scenario import (
     PRESETS,
     MarketSection,
@@ -63,7 +63,7 @@ def test_presets_fill_market_defaults_and_explicit_keys_win(tmp_path):
     china = spec.markets[0]
     assert china.preset == "china"
     assert china.individualism == PRESETS["china"]["individualism"]
-    # Derived from the culture (sim/model/culture.py) and the platform profile.
+    # Derived from the culture (sim/schema/culture.py) and the platform profile.
     assert china.dependency_mean == round(culture.dependency_mean(0.8), 6)
     assert china.organic_reach == PLATFORMS["weibo"].organic_reach
     text = MINIMAL.replace('name = "china"\n\n', 'name = "china"\ndependency_mean = 0.7\n\n', 1)

@@ -37,6 +37,7 @@ FLOWS = (
     "unfollows_overposting",
     "unfollows_attitude",
     "unfollows_base",
+    "shop_visits",  # visits to the brand's shop after consuming its content
     "conversions",  # purchases of the brand: social + category
     "social_purchases",  # after consuming the brand's content (social commerce)
     "category_purchases",  # by choice when in the market for the category

@@ -7,8 +7,9 @@ Two routes to a purchase, both per real person a simulated user stands for:
   purchase / purchase cycle), so that content brings purchases forward rather than
   adding needs) visits its shop with the purchase intent
   base x (1 + incentive x promotional share + information x informational share)
-  x (1 + attitude) x (1 + conversion_effect x CRM capability),
-  and buys at the checkout rate: the redirect rate, or with an in-platform shop the
+  x (1 + attitude) x (1 + conversion_effect x CRM capability)
+  (:func:`visit_probability`; calibrated to ads' click-through), and buys at the
+  checkout rate: the redirect rate, or with an in-platform shop the
   redirect rate plus the shop premium x the market's seamlessness (McKinsey 2021).
 * **Category purchase** (awareness that matters): each person is in the market for
   the product category once every ``purchase_cycle`` days on average (an Erlang-2
@@ -60,6 +61,14 @@ def checkout_rate(users: UsersSection, shop: np.ndarray, seamlessness: np.ndarra
     return np.where(shop, redirect + (users.shop_checkout_rate - redirect) * seamlessness, redirect)
 
 
+def visit_probability[T](
+    intent_base: float, content: T, attitude: T, conversion_effect: float, capability: T
+) -> T:
+    """P(visiting the firm's shop after consuming its content today), when ready."""
+    intent = intent_base * content * (1.0 + attitude) * (1.0 + conversion_effect * capability)
+    return clip(intent, 0.0, 1.0)
+
+
 def purchase_probability[T](
     intent_base: float,
     content: T,
@@ -68,9 +77,10 @@ def purchase_probability[T](
     capability: T,
     checkout: T,
 ) -> T:
-    """P(buying after consuming a firm's content today)."""
-    intent = intent_base * content * (1.0 + attitude) * (1.0 + conversion_effect * capability)
-    return clip(intent * checkout, 0.0, 1.0)
+    """P(buying after consuming a firm's content today), when ready: visit x checkout."""
+    return (
+        visit_probability(intent_base, content, attitude, conversion_effect, capability) * checkout
+    )
 
 
 def readiness[T](days_since_purchase: T, purchase_cycle: T) -> T:
@@ -104,8 +114,11 @@ def experience[T](quality: T, attitude: T, expectation_weight: float) -> T:
     return clip(quality + expectation_weight * (quality - attitude), -1.0, 1.0)
 
 
-def social_purchases(model: MarketModel, touched: Touched, consumed: np.ndarray) -> np.ndarray:
-    """Which touched entries buy after consuming the firm's content today (bool)."""
+def social_purchases(
+    model: MarketModel, touched: Touched, consumed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which touched entries visit the firm's shop after consuming its content today,
+    and which of them buy (bool each)."""
     pop, users, strategy = model.population, model.spec.users, model.strategy
     seamless = np.array([market.shop_seamlessness for market in model.markets])
     content = content_multiplier(
@@ -116,15 +129,17 @@ def social_purchases(model: MarketModel, touched: Touched, consumed: np.ndarray)
     )
     cycle = np.array([market.purchase_cycle for market in model.markets])
     ready = readiness(model.steps - pop.last_purchase[touched.user], cycle[touched.market])
-    p_buy = ready * purchase_probability(
+    p_visit = ready * visit_probability(
         users.purchase_intent_base,
         per_entry(content, touched.cell),
         pop.attitude.reshape(-1)[touched.index],
         model.spec.crm.conversion_effect,
         model.crm_capability()[touched.firm],
-        per_entry(checkout_rate(users, strategy.shop, seamless[None, :]), touched.cell),
     )
-    return (consumed > 0) & (model.rng.random(touched.index.size) < p_buy)
+    visits = (consumed > 0) & (model.rng.random(touched.index.size) < p_visit)
+    checkout = per_entry(checkout_rate(users, strategy.shop, seamless[None, :]), touched.cell)
+    bought = visits & (model.rng.random(touched.index.size) < checkout)
+    return visits, bought
 
 
 def choice_probabilities(model: MarketModel, users: np.ndarray) -> np.ndarray:
@@ -193,7 +208,8 @@ def purchase(
 ) -> np.ndarray:
     """Social and category purchases today; returns the flat entries of the buyers."""
     pop, n_firms = model.population, model.n_firms
-    bought = social_purchases(model, touched, consumed)
+    visits, bought = social_purchases(model, touched, consumed)
+    ledger.add("shop_visits", touched.cell, visits)
     social_user, social_firm = touched.user[bought], touched.firm[bought]
     choosers, chosen, chooser_market = category_choices(model)
     # Every chooser's category purchase ends its custom with the brands of the market.

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
+from sim.schema.culture import culture_defaults
 from sim.schema.platforms import PLATFORMS, PlatformName
 from sim.schema.sections import Section, param
 
@@ -44,21 +45,21 @@ class MarketSection(Section):
         50.0,
         "Hofstede individualism index (China 20; Germany 67, Netherlands 80, UK 89; "
         "Australia 90). Sets collectivism, hence SNS dependency and relational motives "
-        "(sim/model/culture.py).",
+        "(sim/schema/culture.py).",
         ge=0,
         le=100,
     )
     power_distance: float = param(
         50.0,
         "Hofstede power distance index (China 80; Germany 35, France 68, Netherlands 38, "
-        "UK 35; Australia 38). Sets institutional_weight (sim/model/culture.py).",
+        "UK 35; Australia 38). Sets institutional_weight (sim/schema/culture.py).",
         ge=0,
         le=100,
     )
     dependency_mean: float = param(
         0.5,
         "Mean SNS dependency on a 0-1 scale. When absent it follows from the market's "
-        "individualism (sim/model/culture.py: higher where collectivism is, Zhang 2025).",
+        "individualism (sim/schema/culture.py: higher where collectivism is, Zhang 2025).",
         gt=0,
         lt=1,
     )
@@ -78,7 +79,7 @@ class MarketSection(Section):
     relational_motive_mean: float = param(
         0.4,
         "Mean relational motive (social integration, identification), 0-1. When absent "
-        "it follows from the market's individualism (sim/model/culture.py: stronger "
+        "it follows from the market's individualism (sim/schema/culture.py: stronger "
         "where collectivism is, Zhang 2025).",
         gt=0,
         lt=1,
@@ -150,7 +151,7 @@ class MarketSection(Section):
     institutional_weight: float = param(
         0.1,
         "How much policy support through local ties matters in this market (Luo 2024). "
-        "When absent it follows from power distance (sim/model/culture.py).",
+        "When absent it follows from power distance (sim/schema/culture.py).",
         ge=0,
         le=1,
     )
@@ -197,12 +198,10 @@ def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
     """The keys a market leaves out that follow from its platform or its culture.
 
     Platform (sim/schema/platforms.py): organic reach, ad CPM and the engagement
-    offset; culture (sim/model/culture.py): SNS dependency, relational motive and
-    institutional weight from the Hofstede indices. Explicit keys win; invalid values
+    offset; culture (sim/schema/culture.py): SNS dependency, relational motive and
+    institutional weight from the Hofstede indices (sim/schema/culture.py). Explicit keys win; invalid values
     are left for the schema to reject with its own message.
     """
-    from sim.model.culture import culture_defaults
-
     filled = dict(data)
     platform = filled.get("platform", "instagram")
     if isinstance(platform, str) and platform in PLATFORMS:
@@ -215,7 +214,7 @@ def derived_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
 
 # Market presets: culture (Hofstede 2015 matrix, ../shared/kpi_targets.md section 12),
 # platform and size. SNS dependency, relational motives and institutional weight follow
-# from the culture (sim/model/culture.py); organic reach, CPM and the engagement offset
+# from the culture (sim/schema/culture.py); organic reach, CPM and the engagement offset
 # from the platform (sim/schema/platforms.py). Other magnitudes are assumptions.
 PRESETS: dict[str, dict[str, Any]] = {
     "china": {

@@ -7,7 +7,7 @@ confidence interval or p-value and a verdict (see ``docs/model.md``):
 * :mod:`sim.validation.users`: V1-V4, simulated users surveyed (Zhang 2025);
 * :mod:`sim.validation.firms`: V5-V6, simulated firms surveyed (Luo 2024);
 * :mod:`sim.validation.bass`: V7 Bass verification; :mod:`sim.validation.goldenberg`: V8 Goldenberg et al. 2001;
-* :mod:`sim.validation.outputs` (when present): O1-O12, output validation against
+* :mod:`sim.validation.outputs` (when present): O1-O16, output validation against
   published figures;
 * :mod:`sim.validation.robustness`: the targets under +/-20% parameter changes, at
   two user counts;
@@ -49,7 +49,7 @@ KINDS = ("input check", "verification", "mechanism", "output validation")
 #: The study targets, always present.
 STUDY_TARGETS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8")
 #: Output validation against published figures: ``sim.validation.outputs.run_outputs``.
-OUTPUT_TARGETS = tuple(f"O{i}" for i in range(1, 13))
+OUTPUT_TARGETS = tuple(f"O{i}" for i in range(1, 17))
 #: Optional experiment modules: module -> (its targets, the name of its runner, which
 #: is called as ``runner(settings)``). A group whose module is missing is skipped.
 OPTIONAL_GROUPS = {"sim.validation.outputs": (OUTPUT_TARGETS, "run_outputs")}

@@ -1,7 +1,7 @@
 """``guanxi validate``: run the validation targets and report PASS or FAIL.
 
 Targets are V1-V8 (the studies) and, when :mod:`sim.validation.outputs` exists,
-O1-O12 (published figures), grouped by kind of evidence. Exit code 0 only if every
+O1-O16 (published figures), grouped by kind of evidence. Exit code 0 only if every
 target run passes (and, with ``--robustness K``, every target holds in at least
 0.9 K settings at both user counts), 1 otherwise, 2 on a user error.
 """
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "validate",
         help="check the model against the studies (targets V1-V8) and published figures; "
         "exit 0 only if all pass",
-        description="Run one experiment per validation target (V1-V8, and O1-O12 when the "
+        description="Run one experiment per validation target (V1-V8, and O1-O16 when the "
         "output validation is installed; see docs/model.md) on the same model as `guanxi "
         "run`, and print per target its kind of evidence (input check, verification, "
         "mechanism, output validation), the finding, its source, the expected direction or "

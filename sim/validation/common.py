@@ -72,7 +72,7 @@ class Check:
 
 @dataclass
 class TargetResult:
-    """The outcome of one validation target (V1-V8, O1-O12).
+    """The outcome of one validation target (V1-V8, O1-O16).
 
     ``kind`` is its kind of evidence (:data:`sim.validation.KINDS`); left empty, it
     is the target's own (:func:`sim.validation.kind_of`).

@@ -56,6 +56,9 @@ RELATIONAL_ARM = 0.3
 TRANSACTIONAL_ARM = 0.7
 
 
+SURVEY_PLATFORM = "instagram"
+
+
 def survey_scenario_data(n_users: int, transactional_share: float | None) -> dict[str, Any]:
     """Raw scenario: China and Western Europe, six brands with one strategy in both.
 
@@ -89,7 +92,13 @@ def survey_scenario_data(n_users: int, transactional_share: float | None) -> dic
     ]
     return {
         "model": {"name": "validation: users (Zhang 2025)", "n_users": n_users},
-        "markets": [{"name": name, "preset": name, "user_share": 1.0} for name in MARKETS],
+        # Both markets on one platform profile, as a survey asks about company
+        # accounts in general: the markets differ by culture (the studies' question),
+        # not by the platforms' formats and reach.
+        "markets": [
+            {"name": name, "preset": name, "user_share": 1.0, "platform": SURVEY_PLATFORM}
+            for name in MARKETS
+        ],
         "firms": firms,
     }
 
