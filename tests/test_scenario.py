@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.schema import culture
 from sim.scenario import (
     PRESETS,
     MarketSection,
@@ -19,6 +18,7 @@ from sim.scenario import (
     parse_scenario_bytes,
     scenario_from_data,
 )
+from sim.schema import culture
 from sim.schema.platforms import PLATFORMS
 
 MINIMAL = """
