@@ -19,8 +19,8 @@ found before it:
    ``unfollow_per_irrelevance``: unfollows for too many promotions, irrelevant
    content and too many posts in the proportions of Sprout Social's 2016 survey
    (46 : 41 : 35);
-6. ``purchase_intent_base``: social commerce's share of China's purchases, 13.7%
-   (eMarketer 2021).
+6. ``purchase_intent_base``: shop visits per brand item seen in Western Europe =
+   Facebook ads' click-through, 0.90% (WordStream 2017).
 
 These figures are calibration targets: ``guanxi validate`` labels their targets
 "calibration check", not validation. The results are printed and written as a
@@ -103,12 +103,12 @@ STEPS = [
     ),
     Step(
         "users.purchase_intent_base",
-        "social commerce share of purchases, China",
-        "eMarketer 2021: 13.7% of retail e-commerce",
-        0.137,
-        "social_share_china",
+        "shop visits per brand item seen (click-through), Western Europe",
+        "WordStream 2017: Facebook ads' CTR 0.90% (0.47-1.61% by industry)",
+        0.009,
+        "visits_per_impression_western_europe",
         "baseline",
-        (0.05, 1.0),
+        (0.01, 1.0),
     ),
 ]
 
@@ -135,6 +135,8 @@ def measure(scenario: str, overrides: dict[str, float], seed: int, n_users: int)
         out[f"er_{market}"] = rows.engagements.sum() / exposure if exposure else math.nan
         total = rows.groupby("step").market_purchases.first().sum()
         out[f"social_share_{market}"] = rows.social_purchases.sum() / total if total else 0.0
+        seen = rows.impressions.sum()
+        out[f"visits_per_impression_{market}"] = rows.shop_visits.sum() / seen if seen else 0.0
     causes = year[["unfollows_promotion", "unfollows_irrelevance", "unfollows_overposting"]].sum()
     irrelevance = max(causes.unfollows_irrelevance, 1e-12)
     out["promotion_per_irrelevance"] = causes.unfollows_promotion / irrelevance

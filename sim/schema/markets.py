@@ -138,7 +138,7 @@ class MarketSection(Section):
         0.0,
         "Platform shift of the engagement logit (formats and interface), calibrated so "
         "that engagement per follower per post matches the platform's published median "
-        "(benchmarks/calibrate.py). Default from the platform profile.",
+        "(python -m sim.calibration). Default from the platform profile.",
         ge=-10,
         le=10,
     )

@@ -5,8 +5,9 @@ the defaults of the market's ``organic_reach``, ``ad_cpm`` (in EUR, the bundled
 scenarios' currency) and ``engagement_offset``, and the published band of engagement
 per follower per post that validation checks (``sim/validation/outputs.py``). Figures
 and confidence are from ``../shared/kpi_targets.md``; ``engagement_offset`` is
-calibrated by ``benchmarks/calibrate.py`` to the band's median (a calibrated input,
-not a validation).
+calibrated by ``python -m sim.calibration`` to the band's median for Facebook,
+Instagram and Weibo (docs/calibration.md: a calibrated input, not a validation); the
+other platforms' offsets are assumptions.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ PLATFORMS: dict[str, Platform] = {
             reach_source="2-8% of fans (NYT 2014); 6.15-6.5% (Ogilvy, EdgeRank 2014)",
             ad_cpm=5.0,
             cpm_source="UK 5.98, DE 5.33, FR 4.75 USD (2024, low confidence)",
-            engagement_offset=-0.85,
+            engagement_offset=-0.43,
             engagement_band=(0.0005, 0.0006, 0.0015),
             engagement_source="Rival IQ median 0.060-0.09% (2018-2023); Socialinsider 0.15%",
         ),
@@ -56,7 +57,7 @@ PLATFORMS: dict[str, Platform] = {
             reach_source="Minter.io 2019: 19-38% of followers by account size",
             ad_cpm=6.0,
             cpm_source="assumption: close to Facebook's CPM",
-            engagement_offset=-0.55,
+            engagement_offset=-0.11,
             engagement_band=(0.0030, 0.0047, 0.0122),
             engagement_source="Rival IQ median 0.47% (2022), 1.22% (2019); Socialinsider 0.48%",
         ),
@@ -76,7 +77,7 @@ PLATFORMS: dict[str, Platform] = {
             reach_source="assumption (not published)",
             ad_cpm=0.65,
             cpm_source="Weibo Fensi Tong CPM from RMB 5 (2013)",
-            engagement_offset=-1.6,
+            engagement_offset=-1.38,
             engagement_band=(0.0010, 0.0020, 0.0031),
             engagement_source="L2 2014: 0.100% (568k fans) to 0.308% (334k fans)",
         ),

@@ -213,14 +213,14 @@ class UsersSection(Section):
         le=1,
     )
     unfollow_per_fatigue: float = param(
-        0.01,
+        0.0124,
         "Added daily unfollow probability per post seen beyond the fatigue threshold. Assumption.",
         unit="1/post",
         ge=0,
         le=1,
     )
     unfollow_per_promotion: float = param(
-        0.012,
+        0.0087,
         "Added daily unfollow probability per promotional post seen (share of promotional "
         "content x own posts seen): 'too many promotions', the first reason to unfollow "
         "(Sprout Social 2016: 46%). Assumption.",
@@ -290,9 +290,11 @@ class UsersSection(Section):
         le=1,
     )
     purchase_intent_base: float = param(
-        0.09,
+        0.0185,
         "Probability that consuming a firm's content on a day leads to a visit to its "
-        "shop (a purchase intent), at neutral attitude. Assumption.",
+        "shop (a purchase intent), at neutral attitude, for a person who needs the "
+        "category. Calibrated to Facebook ads' click-through, 0.90% of items seen "
+        "(WordStream 2017; docs/calibration.md).",
         ge=0,
         le=1,
     )
@@ -493,10 +495,10 @@ class GuanxiSection(Section):
     )
     initial_strength: float = param(0.3, "Strength of a new tie.", ge=0.01, le=1)
     upkeep_cost: float = param(
-        600.0,
-        "Daily cost of keeping one tie, to each side: gifts, meals, entertainment "
-        "(relational spending near 3% of value added: Cai, Fang & Xu 2011; the default "
-        "is set to that share for the bundled firms, see docs/model.md).",
+        200.0,
+        "Daily cost of keeping one tie, to each side: gifts, meals, entertainment. "
+        "Assumption; Cai, Fang & Xu (2011) put all relational spending near 3% of value "
+        "added, and the bundled firms' upkeep is compared with it in validation (O15).",
         unit="currency/day",
         ge=0,
         le=1e9,
@@ -568,7 +570,7 @@ class GuanxiSection(Section):
         le=1,
     )
     crm_point_value: float = param(
-        1_000_000.0,
+        3_000_000.0,
         "Value to a firm of one unit of CRM capability gained, used to weigh "
         "knowledge in tie decisions (of the order of the yearly gross margin CRM adds to "
         "the bundled firms' social sales). Assumption.",
@@ -616,9 +618,11 @@ class GuanxiSection(Section):
         le=1,
     )
     parting_penalty: float = param(
-        0.05,
+        0.3,
         "Share of pair trust lost when a tie is severed without a free rider (not "
-        "mutually beneficial, or no exchange at all). Assumption.",
+        "mutually beneficial, or no exchange at all): firms remember a tie that did "
+        "not pay, and take the same partner back only after trust recovers (about "
+        "200 days from 0.5). Assumption.",
         ge=0,
         le=1,
     )
