@@ -105,8 +105,9 @@ def ages_at_start(rng: np.random.Generator, purchase_cycle: np.ndarray) -> np.nd
 
 
 def brand_appeal[T](choice_per_attitude: float, attitude: T, loyalty: float, last_bought: T) -> T:
-    """Appeal of a known brand to a person in the market for the category."""
-    return np.exp(choice_per_attitude * attitude + loyalty * last_bought)
+    """Appeal of a known brand to a person in the market for the category: attitude,
+    and habit for the brand it bought last if it still thinks well of it."""
+    return np.exp(choice_per_attitude * attitude + loyalty * (last_bought & (attitude >= 0)))
 
 
 def experience[T](quality: T, attitude: T, expectation_weight: float) -> T:

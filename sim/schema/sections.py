@@ -314,7 +314,9 @@ class UsersSection(Section):
     )
     choice_per_loyalty: float = param(
         1.0,
-        "Logit bonus of the brand a person bought last (habit, inertia). Assumption.",
+        "Logit bonus of the brand a person bought last, if it still thinks well of it "
+        "(attitude >= 0: habit keeps satisfied customers, not disappointed ones). "
+        "Assumption.",
         ge=0,
         le=20,
     )
@@ -334,7 +336,7 @@ class UsersSection(Section):
         le=10,
     )
     experience_weight: float = param(
-        0.5,
+        0.7,
         "Share of the gap to the experience closed by a purchase (own experience "
         "outweighs advertising). Assumption.",
         ge=0,
@@ -504,9 +506,11 @@ class GuanxiSection(Section):
         le=1e9,
     )
     cross_promotion: float = param(
-        0.5,
+        0.05,
         "Share of its own organic reach a partner gives our posts among its followers, at "
-        "strength 1. Assumption.",
+        "strength 1: an occasional mention. Assumption (at 0.5, partners' followers saw "
+        "each other's posts every few days and three tied brands converged on 43% of a "
+        "market).",
         ge=0,
         le=1,
     )
