@@ -51,12 +51,21 @@ KEY_STRATEGY = (
     "paid_reach",
     "budget",
 )
-KEY_FIRM = ("initial_crm_capability", "response_capacity", "seeks_partners", "reciprocity")
+KEY_FIRM = (
+    "product_quality",
+    "price",
+    "initial_crm_capability",
+    "response_capacity",
+    "seeks_partners",
+    "reciprocity",
+)
 KEY_MARKET = (
     "dependency_mean",
     "relational_motive_mean",
     "transactional_motive_mean",
     "individualism",
+    "power_distance",
+    "population",
     "shop_seamlessness",
     "organic_reach",
     "content_regulation",

@@ -66,7 +66,8 @@ party's trust. No published numbers exist for these; every rate below is an
   x 0.98^30 x 0.2 = 0.06 when it is cut after one window, and takes about
   ln(0.44 / 0.1) / 0.002 = 740 days (two years) to climb back to 0.4: the partner it
   let down does not take it back within the scenario's year, while honest partners
-  that parted (x 0.95) may tie again after the cooldown.
+  that parted (x 0.7, to 0.35) tie again once trust has recovered to 0.4, about 200
+  days later: a tie that did not pay is remembered too.
 * *Introductions*: a candidate sharing partners with the searcher scores
   ``introduction_weight x max over shared partners p of T[p, candidate]``; a tie formed
   with an introduced candidate starts the pair's trust at least at that introducer's

@@ -205,8 +205,7 @@ FIGURES: dict[str, Figure] = {
         band=(0.10, 0.18),
         band_basis="13.7-14.5% widened to the live-commerce share (~10%, McKinsey 2021) "
         "and by a third above",
-        use="calibration check",
-        parameter="users.purchase_intent_base",
+        use="validation",
     ),
     "O11": Figure(
         title="Social commerce share of purchases, Western markets, and China / West",
