@@ -401,10 +401,11 @@ def promotions(model: MarketModel) -> float:
 def check_guanxi_speeds_crm(off: Off = None) -> None:
     """Emergent effect: with guanxi the firms' CRM capability grows faster than without
     (acceleration and partners' know-how, Luo 2024)."""
+    busy = {**CHEAP_TIES, "users__engage_intercept": -3.0}  # interactions to learn from
     on, off_ = paired(
         mean_crm,
-        variant("guanxi_partnerships", 2500, off=off, **CHEAP_TIES),
-        variant("guanxi_partnerships", 2500, off=off, guanxi__enabled=False, **CHEAP_TIES),
+        variant("guanxi_partnerships", 2500, off=off, **busy),
+        variant("guanxi_partnerships", 2500, off=off, guanxi__enabled=False, **busy),
         steps=120,
     )
     # About 0.09 higher; 0.015 without acceleration and know-how (cross-promotion).
@@ -440,7 +441,12 @@ def check_guanxi_accelerates_crm_learning(off: Off = None) -> None:
     """Emergent effect: the guanxi level multiplies CRM learning from social media (Luo
     2024's moderator): with the same tie, and no know-how through it, our capability
     grows faster with the acceleration at its default than at 0."""
-    base = {"guanxi__knowledge_spillover": 0.0, **FIXED_TIE, **CRM_BUSY}
+    base = {
+        "guanxi__knowledge_spillover": 0.0,
+        "users__engage_intercept": -3.0,  # interactions to learn from
+        **FIXED_TIE,
+        **CRM_BUSY,
+    }
     without, with_ = tied_pair(
         lambda m: m.focal.crm_capability,
         variant("guanxi_partnerships", 1000, off=off, guanxi__crm_acceleration=0.0, **base),
@@ -671,8 +677,9 @@ def test_shop_pays_more_where_social_commerce_is_seamless():
 def check_dependency_raises_engagement(off: Off = None) -> None:
     """Emergent effect: within each market, users in the top third of SNS dependency
     engage more than those in the bottom third (attention to posts, consuming and
-    engaging all rise with dependency; traits are drawn independently)."""
-    model = run(variant(n_users=3000, off=off), 60, seed=4)
+    engaging all rise with dependency; traits are drawn independently). Engagement
+    raised above the calibrated rate so that 3,000 users engage often enough."""
+    model = run(variant(n_users=3000, off=off, users__engage_intercept=-3.0), 60, seed=4)
     pop = model.population
     for m in range(model.n_markets):
         block = pop.block(m)
@@ -833,7 +840,12 @@ def check_over_posting_fatigue(effect: str, off: Off = None) -> None:
     through fatigue beyond the threshold of posts seen a day; the other effect at 0.
     Without fatigue more posts seen mean more (fitting) content consumed and more
     followers, which would raise attitude and dilute the unfollow rate."""
-    own = {FATIGUE_EFFECTS[effect]: 0.0}
+    # Promotions and irrelevant posts also annoy per post seen: off, to isolate fatigue.
+    own = {
+        FATIGUE_EFFECTS[effect]: 0.0,
+        "users__unfollow_per_promotion": 0.0,
+        "users__unfollow_per_irrelevance": 0.0,
+    }
     metric = unfollow_rate if effect == "unfollow" else attitude
     moderate, flood = paired(
         metric,
