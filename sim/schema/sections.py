@@ -497,10 +497,12 @@ class GuanxiSection(Section):
     )
     initial_strength: float = param(0.3, "Strength of a new tie.", ge=0.01, le=1)
     upkeep_cost: float = param(
-        200.0,
-        "Daily cost of keeping one tie, to each side: gifts, meals, entertainment. "
-        "Assumption; Cai, Fang & Xu (2011) put all relational spending near 3% of value "
-        "added, and the bundled firms' upkeep is compared with it in validation (O15).",
+        40.0,
+        "Daily cost of keeping one tie with a peer firm, to each side: gifts, meals, "
+        "entertainment (about 15,000 a year). Assumption; Cai, Fang & Xu (2011) put "
+        "all relational spending (with officials, suppliers, customers) near 3% of "
+        "value added, which validation compares (O15). At 200 or more a day, no tie "
+        "pays for itself in the bundled scenarios.",
         unit="currency/day",
         ge=0,
         le=1e9,
