@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import kernels
+from sim.model.elementwise import running_mean
 from sim.model.entries import Touched
 
 if TYPE_CHECKING:
@@ -41,9 +42,7 @@ def expected_comments(previous: np.ndarray | None, today: np.ndarray) -> np.ndar
     answered independent of the number of simulated users (a simulated comment stands
     for thousands of real ones, so daily counts are lumpy at low resolution).
     """
-    if previous is None:
-        return today.copy()
-    return previous + (today - previous) / COMMENT_WINDOW
+    return running_mean(previous, today, COMMENT_WINDOW)
 
 
 def answer_share(

@@ -1,8 +1,8 @@
 """Social CRM capability (Luo 2024): learned from social media interactions.
 
 A firm's capability (0-1) grows with the interactions with real people it captures
-and answers (social media use, counted per real person so that it does not depend
-on the number of simulated users), faster with guanxi (Luo's moderation) and with partners'
+and answers (social media use: their running volume over about a week, counted per
+real person so that it does not depend on the number of simulated users), faster with guanxi (Luo's moderation) and with partners'
 know-how (knowledge spill-over), and decays without use. Capability in turn
 raises the firm's capacity to answer comments, its content's fit (targeting), its
 followers' retention and its conversion (the effects read by the user phases).
@@ -13,6 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from sim.model.elementwise import running_mean
+
+INTERACTION_WINDOW = 7  # days: the time constant of the interactions a firm learns from
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
@@ -102,10 +106,14 @@ def update_crm_capability(model: MarketModel, ledger: Ledger) -> None:
     spec = model.spec
     firms = model.ordered_firms
     people = model.people_per_user
-    interactions = interactions_captured(
+    today = interactions_captured(
         ledger.people_by_firm("engagements", people),
         ledger.people_by_firm("answered", people),
         spec.crm.answer_weight,
+    )
+    # Learning from the running volume of interactions (INTERACTION_WINDOW days).
+    interactions = model.interaction_volume = running_mean(
+        model.interaction_volume, today, INTERACTION_WINDOW
     )
     for firm, captured in zip(firms, interactions, strict=True):
         firm.interactions = captured

@@ -32,3 +32,16 @@ def positive_part[T](x: T) -> T:
     if isinstance(x, float | int):
         return max(0.0, x)
     return np.maximum(0.0, x)
+
+
+def running_mean(previous: np.ndarray | None, today: np.ndarray, window: float) -> np.ndarray:
+    """Exponential running mean with time constant ``window`` days, today's included;
+    the first day's value when there is no previous one.
+
+    Firms plan and learn on running volumes rather than the day's counts: a simulated
+    user stands for thousands of real people, so daily counts are lumpy at low
+    resolution, and a concave response to a lumpy count would change with n_users.
+    """
+    if previous is None:
+        return np.array(today, dtype=float)
+    return previous + (today - previous) / window

@@ -66,7 +66,7 @@ class Firm(mesa.Agent):
         self.total_revenue = 0.0
         self.total_costs = 0.0
         self.total_profit = 0.0
-        self.interactions = 0.0  # weighted social media interactions captured today
+        self.interactions = 0.0  # weighted interactions a day, running volume (crm.py)
         self.strategy_revisions = 0
         # Today's plan per market (phase 1), which the model gathers for the user phases.
         self.posts_today = [0] * model.n_markets
@@ -87,7 +87,7 @@ class Firm(mesa.Agent):
 
     @property
     def social_media_use(self) -> float:
-        """Social media use (0-1) from the interactions captured today."""
+        """Social media use (0-1) from the running volume of interactions captured."""
         return crm.social_media_use(self.interactions, self.model.spec.crm.half_saturation)
 
     @property

@@ -117,6 +117,7 @@ class MarketModel(mesa.Model):
         self.ledger = Ledger.open(self.cells)
         self.expressed = Expressed.none()
         self.expected_comments: np.ndarray | None = None  # (F, M) real comments a day
+        self.interaction_volume: np.ndarray | None = None  # (F,) real interactions a day
         self.stocks.sales_share = expected_sales_shares(self)
         self.metrics = measure(self.stocks, self.market_size, self.strategy.active)
         self.datacollector = build_datacollector()

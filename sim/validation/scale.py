@@ -4,9 +4,9 @@
 population / users real people, and every amount is per real person. This check runs
 each bundled scenario at several resolutions with the same seeds and compares the
 focal firm's outcomes (:data:`METRICS`) between resolutions: for each metric and
-pair of resolutions, the difference of the seed means must lie within
-``z`` x its standard error, z at a family-wise 1% level over all comparisons
-(Bonferroni), and within an absolute tolerance for metrics near zero.
+pair of resolutions, the difference of the seed means must lie within t x its
+standard error (Student's t, at a family-wise 1% level over all comparisons by
+Bonferroni), plus an absolute tolerance for metrics near zero.
 
 ``python -m sim.validation.scale --out docs/validation`` writes ``scale.md`` and
 ``scale.png`` (the figure in docs/model.md); ``tests/test_scale.py`` runs the
@@ -87,7 +87,7 @@ def compare(
     keys = sorted({scenario for scenario, _ in results})
     sizes = sorted({size for _, size in results})
     pairs = list(itertools.combinations(sizes, 2))
-    z = stats.norm.ppf(1 - level / 2 / (len(keys) * len(METRICS) * len(pairs)))
+    tail = level / 2 / (len(keys) * len(METRICS) * len(pairs))
     out = []
     for scenario in keys:
         for metric, (_, tolerance) in METRICS.items():
@@ -95,9 +95,10 @@ def compare(
                 a = np.array([run[metric] for run in results[(scenario, small)]])
                 b = np.array([run[metric] for run in results[(scenario, large)]])
                 se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+                t = stats.t.ppf(1 - tail, a.size + b.size - 2)
                 out.append(
                     Comparison(
-                        scenario, metric, small, large, b.mean() - a.mean(), z * se + tolerance
+                        scenario, metric, small, large, b.mean() - a.mean(), t * se + tolerance
                     )
                 )
     return out
