@@ -12,10 +12,12 @@ and the firm-side steps below call the mechanism modules' functions.
 What the reference does its own way is the sampling and the bookkeeping: each
 user's draws one at a time from Python's ``random`` (no thinned or compiled draws,
 no sets of touched entries), the day's flows tallied per (firm, market) as users
-add to them, and the stocks (aware users, followers, customers, attitudes) counted
-over all users every day rather than kept up to date. Agreeing in distribution with
-``MarketModel`` (``tests/test_reference_oracle.py``) therefore checks the vectorised
-model's sampling and running books. ``benchmarks/bench_reference.py`` also times the
+add to them, the stocks (aware users, followers, customers, attitudes) counted
+over all users every day rather than kept up to date, and each user's share of a
+followed brand's posts seen recomputed by the user when it follows or leaves a
+brand. Agreeing in distribution with ``MarketModel``
+(``tests/test_reference_oracle.py``) therefore checks the vectorised model's
+sampling and running books. ``benchmarks/bench_reference.py`` also times the
 vectorised model against it, as the idiomatic-Mesa baseline.
 
 It is written as a competent Mesa user would write it, not to be slow: what users
@@ -29,11 +31,13 @@ stocks and the day's flows per (firm, market) (the same columns, laid out by
 :func:`sim.model.reporting.firm_market_columns` from the reference's own tallies and
 counts) and each firm's CRM capability (the ``Firm`` agents' series).
 
-One step, in the order of ``sim/model/model.py``: firms act; exposure; consumption
-and engagement; answers; attitudes; follow and unfollow; purchase; CRM capability;
-guanxi; the books; metrics and data collection. Firm-level quantities that every
-user reads during a phase (today's posts, pass shares, answer shares, ...) are fixed
-once before the phase in :class:`Today`, as nested lists indexed ``[firm][market]``.
+One step, in the order of ``sim/model/model.py``: firms act (and book their planned
+spend); exposure; consumption and engagement (with comments); answers; attitudes;
+follow and unfollow; purchase (social and category purchases); CRM capability;
+guanxi; the books; the running sales shares; metrics and data collection.
+Firm-level quantities that every user reads during a phase (today's posts, pass
+shares, answer shares, ...) are fixed once before the phase in :class:`Today`, as
+nested lists indexed ``[firm][market]``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.model.answers import answer_share, budget_left
+from sim.model.answers import answer_share, budget_left, expected_comments
 from sim.model.attitude import influence_weight, kept_after_decay
 from sim.model.awareness import MAX_PROBABILITY, mixed_word_of_mouth_probability
 from sim.model.benefits import cross_promotion_chance, referral_probability
@@ -52,8 +56,14 @@ from sim.model.crm import update_crm_capability
 from sim.model.culture import Culture
 from sim.model.engagement import fit_kept
 from sim.model.entries import Cells
-from sim.model.exposure import book_policy_support, content_filter, mixed_share_probability
-from sim.model.firms import Firm, close_books, create_firms
+from sim.model.exposure import (
+    book_policy_support,
+    content_filter,
+    impression_value,
+    mixed_share_probability,
+    share_chances,
+)
+from sim.model.firms import Firm, book_plans, close_books, create_firms
 from sim.model.following import retention
 from sim.model.guanxi import GuanxiNetwork
 from sim.model.ledger import FLOWS, Ledger
@@ -74,8 +84,10 @@ from sim.model.users import users_per_market
 from sim.scenario import Scenario
 from tests.reference.agents import UserAgent
 
-# The day's flows per (firm, market) that users add to: all but the posts (firm side).
-TALLIES = tuple(name for name in FLOWS if name != "posts")
+# The day's flows per (firm, market) that users add to: all but the firm side's (posts
+# and spend, booked by the firms) and the market's purchases (counted per market).
+FIRM_SIDE = ("posts", "spend_posts", "spend_ads", "spend_answers", "market_purchases")
+TALLIES = tuple(name for name in FLOWS if name not in FIRM_SIDE)
 
 
 @dataclass
@@ -89,11 +101,16 @@ class Today:
     # receiver's post, before the follower's organic share seen)
     promoted_by: list[list[tuple[int, list[float]]]]
     referrers: list[list[tuple[int, float]]]  # [receiver]: (giver, P(referral) per customer)
+    impression_value: list[float]  # [market]: value of one simulated impression (CPM)
+    share_chance: list[list[float]]  # P(a tie sees a post an engager passes on)
     transactional_share: list[list[float]]
     relational_share: list[list[float]]
+    entertaining_share: list[list[float]]
+    promotional_share: list[list[float]]
     content_multiplier: list[list[float]]  # purchase intent multiplier of the content mix
     fit_kept: list[list[float]]  # fit kept after cultural distance and localisation
     checkout: list[list[float]]  # share of purchase intents completed
+    shop: list[list[bool]]  # sells through an in-platform shop
     crm: list[float]  # [firm]: social CRM capability
     retention: list[float]  # [firm]: factor on its followers' unfollow probability
     word_of_mouth: list[list[float]] | None = None  # fully mixed: P(told), from the aware at dawn
@@ -130,13 +147,19 @@ class ReferenceModel(mesa.Model):
 
         counts = users_per_market(spec.markets, spec.model.n_users)
         self.market_size = counts.astype(float)
+        # A simulated user of market m stands for people_per_user[m] real people.
+        population = np.array([m.population for m in self.markets], float)
+        self.people_per_user = population / np.maximum(self.market_size, 1.0)
+        self.brands_followed_mean = [m.brands_followed_mean for m in self.markets]
+        self.engagement_offset = [m.engagement_offset for m in self.markets]
+        # The highest daily hazard of a person's need for the category (Erlang-2).
+        self.need_hazard = [2.0 / m.purchase_cycle for m in self.markets]
         for m, count in enumerate(counts):
             UserAgent.create_agents(self, int(count), market=m)
         self.users = self.agents_by_type[UserAgent]
         self.cells = Cells(
             np.array([user.market for user in self.users]), self.n_firms, self.n_markets
         )
-        self.share_reach = min(spec.network.share_reach, MAX_PROBABILITY)
         self.speakers: list[UserAgent] = []  # users who expressed an opinion yesterday
         self.speakers_tomorrow: list[UserAgent] = []
         self.network: UserNetwork | None = None
@@ -155,8 +178,10 @@ class ReferenceModel(mesa.Model):
         self.cultural_distance, self.foreign = culture.cultural_distance, culture.foreign
 
         self.today: Today | None = None
+        self.expected_comments: np.ndarray | None = None  # (F, M) real comments a day
         self.focal_conversions = 0  # cumulative, for the reporter
         self._new_day_books()
+        self.sales_share = self.expected_sales_shares()
         self.count_stocks()
         self.datacollector = mesa.DataCollector(
             model_reporters=MODEL_REPORTERS,
@@ -197,6 +222,7 @@ class ReferenceModel(mesa.Model):
             name: [[0.0] * self.n_markets for _ in range(self.n_firms)] for name in TALLIES
         }
         self.benefit = [[0.0] * self.n_firms for _ in range(self.n_firms)]  # [giver][receiver]
+        self.market_purchases = [0] * self.n_markets  # every brand's, social and category
 
     def non_followers(self, firm: int, market: int) -> int:
         return int(self.market_size[market] - self.stocks.followers[firm, market])
@@ -208,6 +234,7 @@ class ReferenceModel(mesa.Model):
         self.speakers, self.speakers_tomorrow = self.speakers_tomorrow, []
         self.guanxi.start_day()
         self.firms.shuffle_do("act")
+        book_plans(self, self.ledger)
         self.plan_exposure()
         if self.network is not None:
             for speaker in self.speakers:
@@ -267,13 +294,21 @@ class ReferenceModel(mesa.Model):
             pass_share=passed.tolist(),
             promoted_by=promoted_by,
             referrers=referrers,
+            impression_value=impression_value(self).tolist(),
+            share_chance=share_chances(self).tolist(),
             transactional_share=strategy.transactional_share.tolist(),
             relational_share=strategy.relational_share.tolist(),
+            entertaining_share=strategy.entertaining_share.tolist(),
+            promotional_share=strategy.promotional_share.tolist(),
             content_multiplier=content_multiplier(
-                spec.users.incentive_effect, strategy.promotional_share
+                spec.users.incentive_effect,
+                strategy.promotional_share,
+                spec.users.information_effect,
+                strategy.informational_share,
             ).tolist(),
             fit_kept=fit_kept(self.cultural_distance, strategy.localisation).tolist(),
             checkout=checkout_rate(spec.users, strategy.shop, seamless[None, :]).tolist(),
+            shop=strategy.shop.tolist(),
             crm=capability,
             retention=[retention(spec.crm.retention_effect, c) for c in capability],
         )
@@ -288,6 +323,7 @@ class ReferenceModel(mesa.Model):
         yesterday, counted here over those speakers.
         """
         net = self.spec.network
+        chances = np.array(self.today.share_chance)
         expressers = np.zeros((self.n_firms, self.n_markets))
         for user in self.speakers:
             for f in user.expressed:
@@ -302,19 +338,23 @@ class ReferenceModel(mesa.Model):
             )
             if net.share_reach > 0:
                 share[:, m] = mixed_share_probability(
-                    net.share_reach, net.strong_ties + net.weak_ties, expressers[:, m] / size
+                    chances[:, m], net.strong_ties + net.weak_ties, expressers[:, m] / size
                 )
         self.today.word_of_mouth = word_of_mouth.tolist()
         self.today.share_probability = share.tolist()
 
     # ------------------------------------------------------------------ phase 4 (firm side)
     def set_answer_shares(self) -> None:
-        """Share of comments each firm answers today, within capacity and budget."""
+        """Share of comments each firm answers today, within capacity and budget: planned
+        on the running volume of real comments (simulated comments x people per user)."""
         firms = self.ordered_firms
         spent = np.array([firm.costs for firm in firms])  # posts and ads, planned today
+        self.expected_comments = expected_comments(
+            self.expected_comments, np.array(self.tally["comments"]) * self.people_per_user[None, :]
+        )
         self.today.answer_share = answer_share(
             self.strategy.responsiveness,
-            np.array(self.tally["engagements"]),
+            self.expected_comments,
             np.array([firm.response_capacity for firm in firms]),
             budget_left(self.strategy.budget.sum(axis=1), spent),
             np.array([firm.cost_per_response for firm in firms]),
@@ -347,13 +387,23 @@ class ReferenceModel(mesa.Model):
         ledger = self.ledger
         for name in TALLIES:
             ledger[name] = np.array(self.tally[name])
+        ledger["market_purchases"][:] = np.array(self.market_purchases, float)[None, :]
         ledger.benefit += np.array(self.benefit)
         self.focal_conversions += int(ledger["conversions"][self.focal.index].sum())
         update_crm_capability(self, ledger)
         self.guanxi.end_day(ledger)
         close_books(self, ledger)
+        self.stocks.note_sales(ledger)  # the running sales shares (performance)
 
     # ------------------------------------------------------------------ metrics
+    def expected_sales_shares(self) -> np.ndarray:
+        """(F, M) expected shares of the category's purchases at the start: each
+        market's users' mean choice probabilities (the performance index's first value)."""
+        shares = np.zeros((self.n_firms, self.n_markets))
+        for user in self.users:
+            shares[:, user.market] += user.choice_probabilities()
+        return shares / np.maximum(self.market_size, 1.0)[None, :]
+
     def count_stocks(self) -> None:
         """Stocks per (firm, market) counted over the users, and the day's metrics."""
         n_f, n_m = self.n_firms, self.n_markets
@@ -384,6 +434,7 @@ class ReferenceModel(mesa.Model):
             # phases only, so not kept here.
             following_by_firm=np.empty((n_f, 0), bool),
             customer_by_firm=np.empty((n_f, 0), bool),
+            sales_share=self.sales_share,  # kept up to date by Stocks.note_sales
         )
         self.aware_count = self.stocks.aware
         self.followers_count = self.stocks.followers
