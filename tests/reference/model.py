@@ -179,6 +179,7 @@ class ReferenceModel(mesa.Model):
 
         self.today: Today | None = None
         self.expected_comments: np.ndarray | None = None  # (F, M) real comments a day
+        self.interaction_volume: np.ndarray | None = None  # (F,) read by the CRM phase
         self.focal_conversions = 0  # cumulative, for the reporter
         self._new_day_books()
         self.sales_share = self.expected_sales_shares()
