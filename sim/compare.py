@@ -26,17 +26,26 @@ from sim.scenario import Scenario, scenario_from_data
 from sim.seeds import derive_seeds
 from sim.stats import Estimate, mean_ci
 
+#: The focal firm's end-of-run outcomes compared (keys of
+#: :func:`sim.runner.focal_outcomes`): people are real people, money is in the
+#: scenario's currency (:func:`outcome_labels` names it), so that the answers do not
+#: depend on how many users are simulated.
 OUTCOMES = {
     "attitude": "Mean attitude toward us (aware users, -1..1)",
-    "followers": "Followers",
-    "customers": "Customers",
-    "conversions": "Conversions (purchases)",
-    "revenue": "Revenue (currency)",
-    "profit": "Profit (currency)",
+    "followers_people": "Followers (people)",
+    "customers_people": "Customers (people)",
+    "conversions_people": "Conversions (purchases by people, cumulative)",
+    "revenue": "Revenue (currency, cumulative)",
+    "profit": "Profit (currency, cumulative)",
     "crm_capability": "Social CRM capability (0..1)",
     "performance": "Marketing performance index (0..1)",
     "ties": "Guanxi ties",
 }
+
+
+def outcome_labels(currency: str) -> dict[str, str]:
+    """:data:`OUTCOMES` with the currency named, e.g. "Revenue (EUR, cumulative)"."""
+    return {key: label.replace("(currency", f"({currency}") for key, label in OUTCOMES.items()}
 
 
 @dataclass(frozen=True)

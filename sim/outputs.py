@@ -24,7 +24,7 @@ from sim.runner import (
     events_frame,
     firm_market_frame,
     firms_frame,
-    focal_outcomes,
+    focal_summary,
     model_frame,
     package_version,
 )
@@ -63,7 +63,7 @@ def write_outputs(model: MarketModel, out_dir: Path, seed: int, plot: bool = Fal
         "version": package_version(),
         "seed": seed,
         "steps": model.steps,
-        "focal": focal_outcomes(model),
+        "focal": focal_summary(model),
         "scenario": model.spec.model_dump(mode="json"),
     }
     path = out_dir / "summary.json"

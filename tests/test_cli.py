@@ -68,6 +68,9 @@ def test_run_writes_outputs_and_they_are_byte_identical_for_the_same_seed(tmp_pa
         "guanxi_events.parquet",
         "summary.json",
         "attitude_mean.png",
+        "followers.png",
+        "follower_share.png",
+        "conversions.png",
     } <= set(names)
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
@@ -83,6 +86,36 @@ def test_run_writes_outputs_and_they_are_byte_identical_for_the_same_seed(tmp_pa
         frame.columns
     )
     assert frame.step.max() == 15
+    # What a user reads: people, shares and money in the currency; no simulated users.
+    focal = summary["focal"]
+    assert focal["currency"] == summary["scenario"]["model"]["currency"] == "EUR"
+    for values in (focal, *focal["markets"].values()):
+        assert not {"followers", "customers", "conversions"} & set(values)
+    mine = frame[(frame.firm == focal["firm"]) & (frame.step == 15)]
+    assert focal["followers_people"] == pytest.approx(mine.followers_people.sum(), abs=0.5)
+    assert focal["followers_people"] > 600  # far more people than simulated users
+    china = focal["markets"]["china"]
+    assert china["follower_share"] == pytest.approx(china["followers_people"] / china["population"])
+
+
+def test_run_summary_counts_real_people():
+    from sim.runner import firm_summary_rows, focal_outcomes, run_model
+    from sim.scenario import load_scenario
+
+    model = run_model(load_scenario("baseline", {"model.n_users": 600}), 10, 3)
+    rows = firm_summary_rows(model)
+    outcome = focal_outcomes(model)
+    for row in rows[:2]:  # the focal firm's markets
+        market = outcome["markets"][row["market"]]
+        assert row["followers"] == round(market["followers_people"])
+        assert row["conversions"] == round(market["conversions_people"])
+        assert row["follower_share"] == pytest.approx(market["follower_share"])
+    name = max(outcome["markets"], key=lambda m: outcome["markets"][m]["followers"])
+    people = model.people_per_user[model.market_index[name]]
+    assert people > 1000  # a simulated user stands for many people
+    market = outcome["markets"][name]
+    assert market["followers"] > 0
+    assert market["followers_people"] == pytest.approx(market["followers"] * people)
 
 
 def test_resolved_scenario_in_summary_reproduces_the_run(tmp_path):
@@ -157,13 +190,14 @@ def test_compare_reports_a_b_and_difference_with_ci(capsys):
     out = capsys.readouterr().out
     assert "B - A" in out and "common random numbers" in out
     conversions = next(line for line in out.splitlines() if line.startswith("│ Conversions"))
+    assert "purchases by people" in conversions
     assert conversions.count("[") == 3  # A, B and B - A each with a CI
 
 
 def test_compare_with_identical_variants_has_zero_difference(capsys):
     assert main(["compare", "baseline", "--reps", "2", "--steps", "10", *SMALL]) == 0
     out = capsys.readouterr().out
-    followers = next(line for line in out.splitlines() if line.startswith("│ Followers"))
+    followers = next(line for line in out.splitlines() if line.startswith("│ Followers (people)"))
     assert followers.rstrip(" │").endswith("0"), followers
 
 

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from sim.compare import compare, replication_seeds, variant
+from sim.compare import OUTCOMES, compare, outcome_labels, replication_seeds, variant
 from sim.seeds import (
     SWEEP_COMMON,
     SWEEP_DESIGN,
@@ -72,3 +72,13 @@ def test_results_do_not_depend_on_the_number_of_workers():
     with LocalEngine(2) as engine:
         parallel = compare(base, b, reps=2, steps=15, seed=3, executor=engine.executor)
     assert sequential.outcomes == parallel.outcomes
+
+
+def test_outcomes_are_people_and_money_in_the_scenarios_currency():
+    # Counts of simulated users grow with n_users; the outcomes compared do not.
+    assert not {"followers", "customers", "conversions"} & set(OUTCOMES)
+    assert {"followers_people", "customers_people", "conversions_people"} <= set(OUTCOMES)
+    labels = outcome_labels("CNY")
+    assert labels["revenue"] == "Revenue (CNY, cumulative)"
+    assert labels["profit"] == "Profit (CNY, cumulative)"
+    assert labels["followers_people"] == "Followers (people)"

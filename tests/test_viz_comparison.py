@@ -56,8 +56,8 @@ def test_replications_share_seeds_across_variants_and_paths_end_at_the_outcomes(
         assert run.series["attitude"][-1] == pytest.approx(run.final["attitude"])
         assert run.series["revenue"][-1] == pytest.approx(run.final["revenue"])
         assert run.series["profit"][-1] == pytest.approx(run.final["profit"])
-        assert run.series["conversions"][-1] == pytest.approx(run.final["conversions"])
-        assert run.series["followers"][-1] == run.final["followers"]
+        for key in ("followers_people", "customers_people", "conversions_people"):
+            assert run.series[key][-1] == pytest.approx(run.final[key]), key
 
 
 def test_bands_are_mean_and_95_percent_t_intervals_per_day():
@@ -74,10 +74,10 @@ def test_bands_are_mean_and_95_percent_t_intervals_per_day():
 
 def test_difference_band_is_paired():
     result = run_comparison(request(reps=3, steps=6))
-    mean, _, _ = result.bands("followers")["B - A"]
+    mean, _, _ = result.bands("followers_people")["B - A"]
     paired = np.mean(
         [
-            b.series["followers"] - a.series["followers"]
+            b.series["followers_people"] - a.series["followers_people"]
             for a, b in zip(result.runs_a, result.runs_b, strict=True)
         ],
         axis=0,
@@ -88,6 +88,18 @@ def test_difference_band_is_paired():
     assert len(frame) == len(SERIES_TITLES) * 3 * 7
     assert set(result.table_frame().outcome) == set(OUTCOMES)
     assert len(result.runs_frame()) == 2 * 3 * 7
+
+
+def test_people_and_money_are_labelled_in_real_units():
+    result = run_comparison(request(reps=2, steps=5))
+    labels = dict(zip(result.table_frame().outcome, result.table_frame().label, strict=False))
+    assert labels["followers_people"] == "Followers (people)"
+    assert labels["revenue"] == "Revenue (EUR, cumulative)"
+    assert result.chart("profit").title == "Profit (EUR, cumulative)"
+    assert result.chart("conversions_people").title.startswith("Conversions (purchases by people")
+    # A simulated user stands for many people: the counts are people, not users.
+    run = result.runs_b[0]
+    assert run.final["followers_people"] > 400
 
 
 def test_progress_reaches_one_and_only_grows():

@@ -32,8 +32,9 @@ from viz.figures import (
     funnel_chart,
     funnel_values,
     live_chart,
-    market_sizes,
+    market_populations,
     network_view,
+    people_counts,
 )
 from viz.png import chart_png, network_png
 
@@ -70,6 +71,43 @@ def test_every_live_chart_becomes_a_json_echarts_option_that_follows_the_run():
     assert option["series"][0]["data"][-1][0] == 6
 
 
+def test_counts_are_real_people_and_money_names_the_currency():
+    session = stepped(8)
+    model, history = session.model, session.history
+    china = model.market_index["china"]
+    people = model.people_per_user[china]
+    followers = live_chart(history, "followers")
+    assert followers.y_label == "people following the firm"
+    ours = next(s for s in followers.panels[0].series if s.name == "ours (us)")
+    np.testing.assert_allclose(ours.values, history.series("ours", "china", "followers") * people)
+    assert ours.values[-1] == pytest.approx(
+        model.followers_count[model.focal.index, china] * people
+    )
+    conversions = live_chart(history, "conversions")
+    assert conversions.y_label.startswith("purchases by people per day")
+    assert live_chart(history, "revenue_profit").y_label == "EUR"
+    followers_people, customers_people, share = people_counts(model, model.focal.index)
+    assert followers_people == pytest.approx(
+        (model.followers_count[model.focal.index] * model.people_per_user).sum()
+    )
+    assert customers_people == pytest.approx(
+        (model.customers_count[model.focal.index] * model.people_per_user).sum()
+    )
+    assert 0 < share < 1
+
+
+def test_people_do_not_depend_on_how_many_users_are_simulated():
+    # The same market with 4x the simulated users: each stands for a quarter of the people.
+    small, large = small_session(n_users=400), small_session(n_users=1600)
+    for session in (small, large):
+        session.step(3)
+    china = small.model.market_index["china"]
+    assert small.model.people_per_user[china] == pytest.approx(
+        4 * large.model.people_per_user[china], rel=0.01
+    )
+    assert market_populations(small.model) == market_populations(large.model)
+
+
 def test_long_runs_are_thinned_on_screen_but_keep_the_last_day():
     session = stepped(30)
     option = chart_option(live_chart(session.history, "awareness"), max_points=10)
@@ -82,11 +120,11 @@ def test_confidence_bands_stack_low_and_width_under_the_mean():
     result = run_comparison(
         ComparisonRequest(session.spec, {}, {"guanxi.enabled": False}, reps=3, steps=5, seed=3)
     )
-    option = chart_option(result.chart("followers"))
+    option = chart_option(result.chart("followers_people"))
     band = [s for s in option["series"] if s.get("stack")]
     assert len(band) == 6  # A, B and B - A: low + width each
     assert all(s["stackStrategy"] == "all" for s in band)
-    mean, low, high = result.bands("followers")["A"]
+    mean, low, high = result.bands("followers_people")["A"]
     width = next(s for s in band if s.get("areaStyle"))
     np.testing.assert_allclose(width["data"], high - low, rtol=1e-5, atol=1e-6)
     assert any(s["name"] == "zero" for s in option["series"])
@@ -111,6 +149,8 @@ def test_network_marks_the_focal_firm_sizes_by_performance_and_explains_each_tie
     (link,) = option["series"][0]["links"]
     tooltip = link["tooltip"]["formatter"]
     assert "brought ours: 340" in tooltip and "strength 0.60, 12 days old" in tooltip
+    priced = Tie("ours", "rival", 0.6, 12, 340.0, 120.0, 120.0, 340.0, currency="EUR")
+    assert "brought ours: 340 EUR (gave 120 EUR)" in priced.describe()
     assert "<b>rival" not in tooltip and "&lt;b&gt;rival&lt;/b&gt;" in tooltip  # escaped
     assert link["lineStyle"]["width"] > 1
 
@@ -138,18 +178,25 @@ def test_users_panel_dependency_by_market_and_funnel():
     china = session.model.population.sns_dependency[session.model.population.block(0)]
     europe = session.model.population.sns_dependency[session.model.population.block(1)]
     assert china.mean() > europe.mean()  # V1, as drawn
-    sizes = market_sizes(session.model)
-    funnel = funnel_chart(session.history, sizes)
+    populations = market_populations(session.model)
+    funnel = funnel_chart(session.history, populations)
+    assert funnel.y_label == "people (log scale)"
     assert [s.name for s in funnel.panels[0].series] == session.history.targets["ours"]
     aware, following, consuming, engaging, buying = funnel_values(
-        session.history, "china", sizes["china"]
+        session.history, "china", populations["china"]
     )
-    china_index = session.model.market_index["china"]
-    assert aware == session.model.aware_count[session.model.focal.index, china_index]
-    assert following == session.model.followers_count[session.model.focal.index, china_index]
-    # Every stage counts users: the later ones per day, over the days recorded.
+    model = session.model
+    china_index = model.market_index["china"]
+    people = model.people_per_user[china_index]
+    assert populations["china"] == model.markets[china_index].population
+    # Every stage counts real people (a simulated user stands for `people` of them).
+    assert aware == pytest.approx(model.aware_count[model.focal.index, china_index] * people)
+    assert following == pytest.approx(
+        model.followers_count[model.focal.index, china_index] * people
+    )
+    # The later stages per day, over the days recorded.
     rows = session.history.firm_market[("ours", "china")]
-    assert consuming == pytest.approx(np.mean(rows["consumers"][1:]))
+    assert consuming == pytest.approx(np.mean(rows["consumers"][1:]) * people)
     # Engaging and buying need consuming first.
     assert engaging <= consuming and buying <= consuming and 0 < consuming <= aware
 
@@ -158,7 +205,7 @@ def test_pngs_are_drawn_for_every_chart_and_the_network():
     session = stepped(6)
     for chart in [
         live_chart(session.history, "revenue_profit"),
-        funnel_chart(session.history, market_sizes(session.model)),
+        funnel_chart(session.history, market_populations(session.model)),
     ]:
         assert chart_png(chart).startswith(PNG_SIGNATURE)
     assert network_png(network_view(session.model)).startswith(PNG_SIGNATURE)

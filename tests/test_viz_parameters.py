@@ -46,7 +46,14 @@ def test_every_scalar_schema_parameter_of_the_global_tables_has_a_control():
         name
         for name, info in iter_parameters(Scenario)
         if name.split(".")[0] in GLOBAL_TABLES
-        and name not in {"model.name", "model.description", "model.seed", "model.focal_firm"}
+        and name
+        not in {
+            "model.name",
+            "model.description",
+            "model.seed",
+            "model.focal_firm",
+            "model.currency",
+        }
     }
     assert paths == expected
     assert {p.kind for p in global_parameters("network")} >= {"choice", "int", "float"}

@@ -16,7 +16,7 @@ from typing import Any
 import solara
 from solara.alias import rv
 
-from sim.compare import OUTCOMES
+from sim.compare import outcome_labels
 from viz.comparison import SERIES_TITLES, ComparisonResult
 from viz.controls import ParameterList, Section
 from viz.echarts import chart_height, chart_option
@@ -169,7 +169,7 @@ def ResultTable(result: ComparisonResult):
         ],
     )
     rows = []
-    for key, label in OUTCOMES.items():
+    for key, label in outcome_labels(result.a.model.currency).items():
         estimates = comparison.outcomes[key]
         difference = estimates["B - A"]
         clear = difference.excludes_zero()

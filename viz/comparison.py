@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.compare import OUTCOMES, Comparison, replication_seeds, variant
+from sim.compare import OUTCOMES, Comparison, outcome_labels, replication_seeds, variant
 from sim.errors import GuanxiError
 from sim.model import MarketModel
 from sim.runner import firm_market_frame, focal_outcomes, model_frame, run_model
@@ -32,14 +32,15 @@ from sim.scenario import Scenario
 from sim.stats import mean_ci
 from viz.figures import Chart, band_chart
 
-# Focal-firm outcomes drawn over time: key -> (title, how to read it from a run).
+# Focal-firm outcomes drawn over time (the keys of OUTCOMES): key -> title. People are
+# real people; "currency" is replaced by the scenario's (:func:`series_title`).
 SERIES_TITLES: dict[str, str] = {
     "attitude": "Mean attitude toward us (aware users, -1..1)",
-    "followers": "Followers",
-    "customers": "Customers",
-    "conversions": "Conversions (cumulative purchases)",
-    "revenue": "Revenue (cumulative, currency)",
-    "profit": "Profit (cumulative, currency)",
+    "followers_people": "Followers (people)",
+    "customers_people": "Customers (people)",
+    "conversions_people": "Conversions (purchases by people, cumulative)",
+    "revenue": "Revenue (currency, cumulative)",
+    "profit": "Profit (currency, cumulative)",
     "crm_capability": "Social CRM capability (0..1)",
     "performance": "Marketing performance index (0..1)",
     "ties": "Guanxi ties",
@@ -47,6 +48,11 @@ SERIES_TITLES: dict[str, str] = {
 VARIANTS = ("A", "B", "B - A")
 logger = logging.getLogger(__name__)
 MAX_REPLICATIONS = 100
+
+
+def series_title(key: str, currency: str) -> str:
+    """The title of an outcome's chart, with the currency named."""
+    return SERIES_TITLES[key].replace("(currency", f"({currency}")
 
 
 class ComparisonCancelled(Exception):
@@ -85,16 +91,23 @@ class Replication:
 
 
 def focal_series(model: MarketModel) -> dict[str, np.ndarray]:
-    """The focal firm's outcomes per day from a finished run's DataCollector."""
+    """The focal firm's outcomes per day from a finished run's DataCollector.
+
+    Followers, customers and purchases in real people: the firm_market table's
+    people columns, summed over the focal firm's markets.
+    """
     frame = model_frame(model)
     fm = firm_market_frame(model)
-    mine = fm[fm.firm == model.focal.name].groupby("step")["conversions"].sum()
-    conversions = mine.reindex(frame.step, fill_value=0.0).to_numpy(dtype=float)
+    mine = fm[fm.firm == model.focal.name].assign(
+        conversions_people=lambda rows: rows.conversions * rows.people_per_user
+    )
+    per_day = mine.groupby("step")[["followers_people", "customers_people", "conversions_people"]]
+    people = per_day.sum().reindex(frame.step, fill_value=0.0)
     return {
         "attitude": frame.focal_attitude.to_numpy(dtype=float),
-        "followers": frame.focal_followers.to_numpy(dtype=float),
-        "customers": frame.focal_customers.to_numpy(dtype=float),
-        "conversions": np.cumsum(conversions),
+        "followers_people": people.followers_people.to_numpy(dtype=float),
+        "customers_people": people.customers_people.to_numpy(dtype=float),
+        "conversions_people": np.cumsum(people.conversions_people.to_numpy(dtype=float)),
         "revenue": np.cumsum(frame.focal_revenue.to_numpy(dtype=float)),
         "profit": np.cumsum(frame.focal_profit.to_numpy(dtype=float)),
         "crm_capability": frame.focal_crm_capability.to_numpy(dtype=float),
@@ -152,7 +165,8 @@ class ComparisonResult:
         return self._bands[key]
 
     def chart(self, key: str) -> Chart:
-        return band_chart(f"compare_{key}", SERIES_TITLES[key], self.days, self.bands(key))
+        title = series_title(key, self.a.model.currency)
+        return band_chart(f"compare_{key}", title, self.days, self.bands(key))
 
     def bands_frame(self) -> pd.DataFrame:
         """Long table: day, outcome, variant, mean, low, high, replications."""
@@ -177,13 +191,14 @@ class ComparisonResult:
     def table_frame(self) -> pd.DataFrame:
         """End-of-run outcomes: one row per outcome and variant, mean and 95% CI."""
         rows = []
+        labels = outcome_labels(self.a.model.currency)
         for key, estimates in self.comparison().outcomes.items():
             for name in VARIANTS:
                 estimate = estimates[name]
                 rows.append(
                     {
                         "outcome": key,
-                        "label": OUTCOMES[key],
+                        "label": labels[key],
                         "variant": name,
                         "mean": estimate.mean,
                         "low": estimate.low,

@@ -24,8 +24,9 @@ from viz.figures import (
     funnel_chart,
     guanxi_ties_chart,
     live_chart,
-    market_sizes,
+    market_populations,
     network_view,
+    people_counts,
 )
 from viz.state import ExploreSession
 from viz.ticks import Ticks
@@ -91,14 +92,17 @@ def Kpis(session: ExploreSession, revision: int):
     """Our business today: opinion, reach, sales, capability, ties (one widget)."""
 
     def read() -> list[tuple[str, str]]:
-        firm = session.model.focal
+        model = session.model
+        firm, currency = model.focal, model.spec.model.currency
+        followers, customers, share = people_counts(model, firm.index)
         return [
             ("Day", f"{session.day}"),
             ("Attitude toward us", f"{firm.mean_attitude:+.3f}"),
-            ("Followers", f"{firm.followers:,}"),
-            ("Customers", f"{firm.customers:,}"),
-            ("Revenue so far", f"{firm.total_revenue:,.0f}"),
-            ("Profit so far", f"{firm.total_profit:,.0f}"),
+            ("Followers (people)", f"{followers:,.0f}"),
+            ("Follower share", f"{share:.2%}"),
+            ("Customers (people)", f"{customers:,.0f}"),
+            (f"Revenue so far ({currency})", f"{firm.total_revenue:,.0f}"),
+            (f"Profit so far ({currency})", f"{firm.total_profit:,.0f}"),
             ("CRM capability", f"{firm.crm_capability:.3f}"),
             ("Performance", f"{firm.performance:.3f}"),
             ("Guanxi ties", f"{firm.ties}"),
@@ -156,8 +160,8 @@ def _ties_table(view: NetworkView) -> str:
             f"A {a} \u2194 B {b}",
             f"{tie.strength:.2f}",
             f"{tie.age}",
-            f"{tie.benefit_a:,.0f} ({tie.favours_a:,.0f})",
-            f"{tie.benefit_b:,.0f} ({tie.favours_b:,.0f})",
+            html.escape(f"{tie.money(tie.benefit_a)} ({tie.money(tie.favours_a)})"),
+            html.escape(f"{tie.money(tie.benefit_b)} ({tie.money(tie.favours_b)})"),
         )
         rows.append(
             "<tr>" + "".join(f'<td style="padding-right: 8px">{c}</td>' for c in cells) + "</tr>"
@@ -168,7 +172,7 @@ def _ties_table(view: NetworkView) -> str:
 @solara.component
 def UsersPanel(session: ExploreSession, revision: int, config_revision: int):
     """SNS dependency by market, and our funnel aware -> following -> consuming -> engaging -> buying."""
-    sizes = solara.use_memo(lambda: market_sizes(session.model), [config_revision])
+    populations = solara.use_memo(lambda: market_populations(session.model), [config_revision])
     with solara.GridFixed(columns=2):
         ChartCard(
             lambda: session.read(lambda: dependency_chart(session.model)),
@@ -177,7 +181,7 @@ def UsersPanel(session: ExploreSession, revision: int, config_revision: int):
             0,
         )
         ChartCard(
-            lambda: session.read(lambda: funnel_chart(session.history, sizes)),
+            lambda: session.read(lambda: funnel_chart(session.history, populations)),
             "funnel",
             revision,
             session.day,

@@ -25,7 +25,7 @@ from viz.figures import (
     funnel_chart,
     guanxi_ties_chart,
     live_chart,
-    market_sizes,
+    market_populations,
     network_view,
 )
 from viz.png import chart_png, network_png
@@ -92,7 +92,9 @@ def ChartDownloads(session: ExploreSession, revision: int):
             )
             Download(
                 lambda: png(
-                    lambda model, history: chart_png(funnel_chart(history, market_sizes(model)))
+                    lambda model, history: chart_png(
+                        funnel_chart(history, market_populations(model))
+                    )
                 ),
                 "funnel.png",
                 "Funnel",

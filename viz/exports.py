@@ -22,7 +22,7 @@ from viz.figures import (
     funnel_chart,
     guanxi_ties_chart,
     live_charts,
-    market_sizes,
+    market_populations,
     network_view,
 )
 from viz.history import RunHistory
@@ -85,7 +85,7 @@ def everything_zip(model: MarketModel, history: RunHistory, scenario_toml: str) 
             *live_charts(history),
             guanxi_ties_chart(model),
             dependency_chart(model),
-            funnel_chart(history, market_sizes(model)),
+            funnel_chart(history, market_populations(model)),
         ]
         for chart in charts:
             archive.writestr(f"charts/{chart.key}.png", chart_png(chart))

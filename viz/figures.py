@@ -5,6 +5,10 @@ each with named series. :mod:`viz.echarts` turns it into an interactive ECharts
 option for the page and :mod:`viz.png` into a PNG for download, so the two always
 show the same numbers. The builders here read a run's :class:`~viz.history.RunHistory`
 (live charts), the model (guanxi network, users) or a comparison's bands.
+
+Counts of people are real people (a simulated user stands for the market's
+``people_per_user``) or shares of a market, and money is in the scenario's
+currency, so that what a chart says does not depend on how many users are simulated.
 """
 
 from __future__ import annotations
@@ -109,14 +113,20 @@ FIRM_MARKET_CHARTS: dict[str, tuple[str, str, bool]] = {
         False,
     ),
     "awareness": ("Awareness", "share of the market aware of the firm", False),
-    "followers": ("Followers", "users following the firm", False),
+    "followers": ("Followers", "people following the firm", False),
     "engagement_rate": (
         "Engagement rate",
         f"engagements / follower / post ({SMOOTHING_DAYS}-day mean)",
         True,
     ),
-    "conversions": ("Conversions", f"purchases per day ({SMOOTHING_DAYS}-day mean)", True),
+    "conversions": (
+        "Conversions",
+        f"purchases by people per day ({SMOOTHING_DAYS}-day mean)",
+        True,
+    ),
 }
+# Charts of counts read in real people: chart key -> firm_market column of simulated users.
+PEOPLE_COLUMNS = {"followers": "followers", "conversions": "conversions"}
 FIRM_CHARTS: dict[str, tuple[str, str]] = {
     "crm_capability": ("Social CRM capability", "capability (0..1)"),
     "performance": ("Marketing performance", "performance index (0..1)"),
@@ -133,7 +143,10 @@ def firm_market_chart(history: RunHistory, column: str) -> Chart:
         for firm in history.firm_names:
             if market not in history.targets[firm]:
                 continue
-            values = history.series(firm, market, column)
+            if column in PEOPLE_COLUMNS:
+                values = history.people(firm, market, PEOPLE_COLUMNS[column])
+            else:
+                values = history.series(firm, market, column)
             if smoothed:
                 values = rolling_mean(values)
             days = history.days(firm, market)
@@ -159,7 +172,7 @@ def revenue_profit_chart(history: RunHistory) -> Chart:
     """Cumulative revenue and cumulative profit per firm."""
     revenue = _firm_panel(history, "revenue", "cumulative revenue", cumulative=True)
     profit = _firm_panel(history, "total_profit", "cumulative profit")
-    return Chart("revenue_profit", "Revenue and profit", "currency", (revenue, profit))
+    return Chart("revenue_profit", "Revenue and profit", history.currency, (revenue, profit))
 
 
 def _firm_panel(history: RunHistory, column: str, title: str, cumulative: bool = False) -> Panel:
@@ -228,11 +241,11 @@ def guanxi_ties_chart(model: MarketModel) -> Chart:
 DEPENDENCY_BINS = 20
 FUNNEL_WINDOW_DAYS = 30
 FUNNEL_STAGES = (
-    ("aware", "aware (users now)"),
-    ("following", "following (users now)"),
-    ("consuming", f"consuming (users a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
-    ("engaging", f"engaging (users a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
-    ("buying", f"buying (users a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
+    ("aware", "aware (people now)"),
+    ("following", "following (people now)"),
+    ("consuming", f"consuming (people a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
+    ("engaging", f"engaging (people a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
+    ("buying", f"buying (people a day, {FUNNEL_WINDOW_DAYS}-day mean)"),
 )
 
 
@@ -251,25 +264,26 @@ def dependency_chart(model: MarketModel) -> Chart:
     return Chart(
         "sns_dependency",
         "SNS dependency of users, by market",
-        "share of the market's users",
+        "share of the market's people",
         (panel,),
         x_label="SNS dependency (0..1)",
         kind="bar",
     )
 
 
-def funnel_chart(history: RunHistory, market_sizes: dict[str, float]) -> Chart:
-    """Aware -> following -> consuming -> engaging -> buying for the focal firm, by market."""
+def funnel_chart(history: RunHistory, populations: dict[str, float]) -> Chart:
+    """Aware -> following -> consuming -> engaging -> buying for the focal firm, by market,
+    in real people (``populations``: :func:`market_populations`)."""
     focal = history.focal
     series = []
     for m, market in enumerate(history.targets[focal]):
-        values = funnel_values(history, market, market_sizes[market])
+        values = funnel_values(history, market, populations[market])
         series.append(Series(market, values, color=PALETTE[m % len(PALETTE)]))
     panel = Panel("our business", [label for _, label in FUNNEL_STAGES], tuple(series))
     return Chart(
         "funnel",
         f"Funnel of {focal} (us)",
-        "count (log scale)",
+        "people (log scale)",
         (panel,),
         x_label="stage",
         kind="bar",
@@ -278,24 +292,38 @@ def funnel_chart(history: RunHistory, market_sizes: dict[str, float]) -> Chart:
     )
 
 
-def funnel_values(history: RunHistory, market: str, market_size: float) -> list[float]:
-    """The focal firm's funnel in one market (see :data:`FUNNEL_STAGES`)."""
+def funnel_values(history: RunHistory, market: str, population: float) -> list[float]:
+    """The focal firm's funnel in one market in real people (see :data:`FUNNEL_STAGES`);
+    ``population`` is the market's."""
     focal = history.focal
     window = FUNNEL_WINDOW_DAYS
     return [
-        history.latest(focal, market, "awareness") * market_size,
-        history.latest(focal, market, "followers"),
-        history.recent_mean(focal, market, "consumers", window),
-        history.recent_mean(focal, market, "engagers", window),
+        history.latest(focal, market, "awareness") * population,
+        history.latest(focal, market, "followers_people"),
+        history.recent_mean(focal, market, "consumers", window, people=True),
+        history.recent_mean(focal, market, "engagers", window, people=True),
         # A user buys from a firm at most once a day: conversions are buyers.
-        history.recent_mean(focal, market, "conversions", window),
+        history.recent_mean(focal, market, "conversions", window, people=True),
     ]
 
 
-def market_sizes(model: MarketModel) -> dict[str, float]:
-    """Users per market."""
-    bounds = model.population.bounds
-    return {market.name: float(bounds[m + 1] - bounds[m]) for m, market in enumerate(model.markets)}
+def market_populations(model: MarketModel) -> dict[str, float]:
+    """Real people per market (its population; a simulated user stands for
+    ``population / users`` of them)."""
+    return {market.name: float(market.population) for market in model.markets}
+
+
+def people_counts(model: MarketModel, firm_index: int) -> tuple[float, float, float]:
+    """A firm's followers and customers now, in real people, and its followers as a share
+    of the people in its target markets."""
+    people = model.people_per_user
+    followers = float((model.followers_count[firm_index] * people).sum())
+    customers = float((model.customers_count[firm_index] * people).sum())
+    targets = model.strategy.active[firm_index]
+    population = sum(
+        m.population for m, active in zip(model.markets, targets, strict=True) if active
+    )
+    return followers, customers, followers / population if population else 0.0
 
 
 # --------------------------------------------------------------------------- guanxi network
@@ -321,14 +349,21 @@ class Tie:
     benefit_b: float
     favours_a: float  # given by firm_a
     favours_b: float
+    currency: str = ""  # the scenario's, named after the amounts
+
+    def money(self, value: float) -> str:
+        """An amount with the currency's name, e.g. '340 EUR'."""
+        return f"{value:,.0f} {self.currency}".rstrip()
 
     def describe(self) -> list[str]:
         """Lines of the tie's tooltip."""
         return [
             f"{self.firm_a} \u2194 {self.firm_b}",
             f"strength {self.strength:.2f}, {self.age} days old",
-            f"brought {self.firm_a}: {self.benefit_a:,.0f} (gave {self.favours_a:,.0f})",
-            f"brought {self.firm_b}: {self.benefit_b:,.0f} (gave {self.favours_b:,.0f})",
+            f"brought {self.firm_a}: {self.money(self.benefit_a)} "
+            f"(gave {self.money(self.favours_a)})",
+            f"brought {self.firm_b}: {self.money(self.benefit_b)} "
+            f"(gave {self.money(self.favours_b)})",
         ]
 
 
@@ -378,6 +413,7 @@ def network_view(model: MarketModel, recent: int = 6) -> NetworkView:
             benefit_b=float(row["benefit_b"]),
             favours_a=float(row["favours_a"]),
             favours_b=float(row["favours_b"]),
+            currency=model.spec.model.currency,
         )
         for row in model.guanxi.edge_rows()
     )

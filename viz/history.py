@@ -24,6 +24,10 @@ FIRM_MARKET_SERIES = (
     "awareness",
     "followers",
     "customers",
+    "people_per_user",
+    "followers_people",
+    "customers_people",
+    "follower_share",
     "consumers",
     "engagers",
     "conversions",
@@ -41,6 +45,7 @@ class RunHistory:
         self.firm_names: list[str] = [firm.name for firm in firms]
         self.market_names: list[str] = [market.name for market in model.markets]
         self.focal: str = model.focal.name
+        self.currency: str = model.spec.model.currency
         self.targets: dict[str, list[str]] = {
             firm.name: [self.market_names[m] for m in firm.target_markets] for firm in firms
         }
@@ -82,6 +87,10 @@ class RunHistory:
         """A firm_market column for one firm in one market, one value per recorded day."""
         return np.asarray(self.firm_market[(firm, market)][column], dtype=float)
 
+    def people(self, firm: str, market: str, column: str) -> np.ndarray:
+        """A count of simulated users (a firm_market column) in real people, per day."""
+        return self.series(firm, market, column) * self.series(firm, market, "people_per_user")
+
     def days(self, firm: str, market: str) -> np.ndarray:
         return self.series(firm, market, "step")
 
@@ -89,9 +98,16 @@ class RunHistory:
         """A firm-level column (see FIRM_SERIES) for one firm, one value per day."""
         return np.asarray(self.firm[column][firm], dtype=float)
 
-    def recent_mean(self, firm: str, market: str, column: str, days: int) -> float:
-        """Mean of a daily flow over the last ``days`` recorded days (day 0 excluded)."""
-        values = self.firm_market[(firm, market)][column][1:][-days:]
+    def recent_mean(
+        self, firm: str, market: str, column: str, days: int, people: bool = False
+    ) -> float:
+        """Mean of a daily flow over the last ``days`` recorded days (day 0 excluded);
+        with ``people``, a count of simulated users in real people."""
+        series = self.firm_market[(firm, market)]
+        values = series[column][1:][-days:]
+        if people:
+            scale = series["people_per_user"][1:][-days:]
+            values = [value * s for value, s in zip(values, scale, strict=True)]
         return float(sum(values)) / len(values) if values else 0.0
 
     def latest(self, firm: str, market: str, column: str) -> float:

@@ -85,8 +85,15 @@ KEY_GUANXI = (
 )
 # Top-level tables listed under "All parameters" (markets and firms have their own panels).
 GLOBAL_TABLES = ("model", "users", "network", "crm", "guanxi")
-# Set elsewhere in the page (seed, focal firm) or not a model parameter (name, description).
-NOT_A_CONTROL = {"model.name", "model.description", "model.seed", "model.focal_firm"}
+# Set elsewhere in the page (seed, focal firm) or not a model parameter (name, description,
+# and the currency: the name the money figures are shown in).
+NOT_A_CONTROL = {
+    "model.name",
+    "model.description",
+    "model.seed",
+    "model.focal_firm",
+    "model.currency",
+}
 
 # Where a schema bound is a technical limit far above sensible values, the slider
 # spans a narrower range (values outside it are typed instead; the schema still
