@@ -284,19 +284,9 @@ def print_summary(spec, model, rows, steps: int, seed: int) -> None:
         title=f"{spec.model.name}: {steps} days, {spec.model.n_users:,} users, seed {seed}",
         title_justify="left",
     )
-    columns = [
-        ("firm", "firm", "{}"),
-        ("market", "market", "{}"),
-        ("attitude", "attitude", "{:+.3f}"),
-        ("attitude_change", "Δ attitude", "{:+.3f}"),
-        ("followers", "followers", "{:,}"),
-        ("engagement_rate", "engagement rate", "{:.2%}"),
-        ("conversions", "conversions", "{:,}"),
-        ("revenue", "revenue", "{:,.0f}"),
-        ("profit", "profit (firm)", "{:,.0f}"),
-        ("crm_capability", "CRM capability", "{:.3f}"),
-        ("ties", "ties", "{}"),
-    ]
+    from sim.runner import summary_columns
+
+    columns = summary_columns(spec.model.currency)
     for _, header, _ in columns:
         table.add_column(header, justify="left" if header in ("firm", "market") else "right")
     for row in rows:
@@ -332,7 +322,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from sim.compare import OUTCOMES, compare, variant
+    from sim.compare import compare, variant
     from sim.resources import check_memory
     from sim.scenario import load_scenario
     from sim.sweep.engines import make_engine, scheduler_address
@@ -365,7 +355,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     for header in ("outcome", "A", "B", "B - A"):
         table.add_column(header, justify="left" if header == "outcome" else "right")
-    for key, label in OUTCOMES.items():
+    from sim.compare import outcome_labels
+
+    for key, label in outcome_labels(base.model.currency).items():
         cells = [format_estimate(result.outcomes[key][v]) for v in ("A", "B", "B - A")]
         table.add_row(label, *cells)
     console = get_console()
