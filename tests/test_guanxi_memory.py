@@ -77,7 +77,10 @@ def test_a_severed_free_rider_is_not_taken_back(seed):
 
 def tied_model(a: str, b: str, days: int, seed: int = 3) -> tuple[MarketModel, int, int]:
     """A run with only the tie a - b, from the first day."""
-    model = MarketModel(small("guanxi_partnerships", 1500, **FIXED_TIES), rng=seed)
+    # Cross-promotion at 0.5 (the default is an occasional mention, 0.05) so that two
+    # months of favours are large enough to move trust.
+    spec = small("guanxi_partnerships", 1500, guanxi__cross_promotion=0.5, **FIXED_TIES)
+    model = MarketModel(spec, rng=seed)
     first, second = firm(model, a), firm(model, b)
     model.guanxi.form(first, second)
     for _ in range(days):

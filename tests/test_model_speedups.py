@@ -159,6 +159,8 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
         users__fatigue_threshold=0.0,
         users__unfollow_per_fatigue=0.05,
         users__unfollow_per_negative_attitude=0.3,
+        users__unfollow_per_promotion=0.0,
+        users__unfollow_per_irrelevance=0.0,
     )
     model = MarketModel(spec, rng=5)
     pop, users = model.population, model.spec.users
@@ -184,7 +186,8 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
     repeats = 4000
     hits = np.zeros(pop.following.size)
     for _ in range(repeats):
-        hits[unfollows(model, touched, day.excess, day.exposure.followers)] += 1
+        annoyed = users.unfollow_per_fatigue * day.excess  # fatigue only (others at 0)
+        hits[unfollows(model, touched, annoyed, day.exposure.followers)] += 1
     assert hits.sum() == hits[entries].sum(), "only followers unfollow"
     z = (hits[entries] - repeats * p) / np.sqrt(repeats * p * (1 - p))
     assert np.abs(z).max() < 5.0

@@ -85,19 +85,21 @@ def test_v3_is_clustered_by_run():
 
 
 # ---------------------------------------------------------------------- V5-V6
-def test_v5_and_v6_pass_on_the_defaults():
-    """One run of the firms experiment (V6 analyses the same simulated markets as V5,
-    at the design horizon and at 365 days)."""
+def test_v5_and_v6_analyses_on_the_defaults():
+    """One quick run of the firms experiment (V6 analyses the same simulated markets as
+    V5, at the design horizon and at 365 days). On the issue-13 model the effects are
+    small: V5 passes only in the full design (180 days, docs/validation) and V6 fails
+    there (README); here the analyses' structure and V5's negative control are checked,
+    and the verdicts' statistics on synthetic data in tests/test_validation.py."""
     results = by_target(run_firms(quick()))
     assert results["V5"].kind == "mechanism" and results["V6"].kind == "input check"
-    assert results["V5"].passed, [c.summary() for c in results["V5"].checks]
     assert check(results["V5"], "negative control").passed
+    assert len(results["V5"].checks) == 3
     v6 = results["V6"]
     assert [c.name[-7:] for c in v6.checks] == ["day 120", "day 365"]
-    assert v6.passed, [c.summary() for c in v6.checks]
     for slopes in v6.details["simple_slopes"].values():
-        assert slopes["high"]["slope"] > slopes["low"]["slope"]
         assert slopes["low"]["guanxi"] >= 0 and slopes["high"]["guanxi"] <= 1
+        assert slopes["high"]["guanxi"] > slopes["low"]["guanxi"]
 
 
 def test_v5_fails_without_crm_feedback_on_performance():

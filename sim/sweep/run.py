@@ -140,7 +140,9 @@ def run_sweep(
             problem = engine.problem()
             if problem is not None:
                 raise SweepError(f"{problem}; {_saved(status, out_dir, store)}")
-        for future in finished:
+        # In run order: futures that finish together come as a set, and the first error
+        # reported must not depend on it.
+        for future in sorted(finished, key=lambda done: in_flight[done].run):
             run = in_flight.pop(future)
             result = _result(future, run, engine, out_dir, status, store)
             try:
