@@ -109,8 +109,9 @@ def focal_outcomes(model: MarketModel) -> dict[str, Any]:
     People are real people (``*_people``: simulated users times the market's
     ``people_per_user``) or shares of a market's population; money is in the
     scenario's currency (``currency``). ``followers``, ``customers`` and
-    ``conversions`` (:data:`SIMULATED_COUNTS`) count simulated users, for sweeps;
-    :func:`focal_summary` leaves them out.
+    ``conversions`` (:data:`SIMULATED_COUNTS`) count simulated users (for checks
+    against the model's own tables); sweeps record the people counts and
+    :func:`focal_summary` leaves the simulated ones out.
     """
     firm = model.focal
     fm = firm_market_frame(model)

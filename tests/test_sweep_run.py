@@ -73,7 +73,7 @@ def test_every_row_traces_to_its_parameters_and_seed(tiny):
     spec = scenario_from_data(manifest["base_scenario"], "check", params)
     outcome = focal_outcomes(run_model(spec, 4, int(row.seed)))
     assert row.attitude == pytest.approx(outcome["attitude"])
-    assert row.followers == outcome["followers"]
+    assert row.followers == pytest.approx(outcome["followers_people"])  # real people
     assert row["china.attitude"] == pytest.approx(outcome["markets"]["china"]["attitude"])
     design = pd.read_parquet(out / "design.parquet")
     assert design.seed.tolist() == [r[3] for r in manifest["runs"]["rows"]]

@@ -5,7 +5,8 @@ results in one target market as ``<market>.<outcome>`` (``china.attitude``), and
 the guanxi graph's state (``tie_density``, ...). At the end of a run the values are
 those of :func:`sim.runner.focal_outcomes` (the numbers ``guanxi run`` and
 ``guanxi compare`` report); recorded daily, the same quantities day by day, so that
-the last day equals the end-of-run record. Counts and money accumulate from day 0.
+the last day equals the end-of-run record. Counts are of real people (:data:`PEOPLE`),
+money in the scenario's currency; both accumulate from day 0.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from sim.scenario import Scenario
 
 FOCAL_OUTCOMES: dict[str, str] = {
     "attitude": "Mean attitude toward us among aware users (-1..1)",
-    "followers": "Followers (users)",
-    "customers": "Customers (users)",
-    "conversions": "Purchases, cumulative",
+    "followers": "Followers (people)",
+    "customers": "Customers (people)",
+    "conversions": "Purchases by people, cumulative",
     "revenue": "Revenue, cumulative (currency)",
     "profit": "Profit, cumulative (currency)",
     "crm_capability": "Social CRM capability (0..1)",
@@ -33,10 +34,10 @@ MARKET_OUTCOMES: dict[str, str] = {
     "attitude": "Mean attitude toward us among aware users in the market (-1..1)",
     "attitude_change": "Change in that attitude since day 0",
     "awareness": "Share of the market aware of us (0..1)",
-    "followers": "Followers in the market (users)",
-    "customers": "Customers in the market (users)",
+    "followers": "Followers in the market (people)",
+    "customers": "Customers in the market (people)",
     "engagement_rate": "Mean daily engagements / follower / post",
-    "conversions": "Purchases in the market, cumulative",
+    "conversions": "Purchases by people in the market, cumulative",
     "revenue": "Revenue in the market, cumulative (currency)",
 }
 GUANXI_OUTCOMES: dict[str, str] = {
@@ -45,6 +46,15 @@ GUANXI_OUTCOMES: dict[str, str] = {
     "mean_tie_strength": "Mean strength of guanxi ties (0..1)",
     "ties_formed": "Guanxi ties formed among all firms, cumulative",
     "ties_severed": "Guanxi ties severed among all firms, cumulative",
+}
+
+
+#: Counts recorded in real people (simulated users x the market's people per user),
+#: so that a sweep's answers do not change with n_users.
+PEOPLE = {
+    "followers": "followers_people",
+    "customers": "customers_people",
+    "conversions": "conversions_people",
 }
 
 
@@ -70,13 +80,15 @@ def final_outcomes(model: Any, names: tuple[str, ...]) -> dict[str, float]:
     values: dict[str, float] = {}
     for name in names:
         if name in FOCAL_OUTCOMES:
-            values[name] = float(focal[name])
+            values[name] = float(focal[PEOPLE.get(name, name)])
         elif name in GUANXI_OUTCOMES:
             values[name] = float(_guanxi_series(frame, name).iloc[-1])
         else:
             market, key = name.rsplit(".", 1)
             by_market = focal["markets"].get(market)
-            values[name] = float(by_market[key]) if by_market is not None else float("nan")
+            values[name] = (
+                float(by_market[PEOPLE.get(key, key)]) if by_market is not None else float("nan")
+            )
     return values
 
 
@@ -112,7 +124,9 @@ def _focal_series(mine: pd.DataFrame, fm: pd.DataFrame, name: str) -> pd.Series:
         case "attitude":
             return mine["mean_attitude"]
         case "conversions":
-            return fm.groupby("step")["conversions"].sum().cumsum()
+            return _people(fm, "conversions").groupby(fm["step"]).sum().cumsum()
+        case "followers" | "customers":
+            return fm.groupby("step")[PEOPLE[name]].sum()
         case "revenue":
             return mine["revenue"].cumsum()
         case "profit":
@@ -132,10 +146,19 @@ def _market_series(rows: pd.DataFrame, key: str) -> pd.Series:
             daily = rows["engagement_rate"].copy()
             daily.iloc[0] = np.nan
             return daily.expanding().mean().fillna(0.0)
-        case "conversions" | "revenue":
+        case "conversions":
+            return _people(rows, "conversions").cumsum()
+        case "followers" | "customers":
+            return rows[PEOPLE[key]]
+        case "revenue":
             return rows[key].cumsum()
         case _:
             return rows[key]
+
+
+def _people(rows: pd.DataFrame, column: str) -> pd.Series:
+    """A count of simulated users in real people."""
+    return rows[column] * rows["people_per_user"]
 
 
 def _guanxi_series(frame: pd.DataFrame, name: str) -> pd.Series:
