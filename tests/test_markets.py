@@ -122,8 +122,10 @@ def test_attention_is_shared_among_brands():
 
 
 def test_follower_shares_level_off():
-    """Emergent effect (the issue's criterion): in a 3-year baseline no brand is followed
-    by more than 40% of a market (before issue 13 every brand in China reached 83-88%)."""
+    """Output check (the issue's criterion, not a test of one mechanism: limited
+    attention, churn and follows after purchase together keep shares down): in a 3-year
+    baseline no brand is followed by more than 40% of a market (before issue 13 every
+    brand in China reached 83-88%)."""
     model = run(small(n_users=3000), 3 * 365, seed=2)
     table = model.datacollector.get_table_dataframe("firm_market")
     share = table.pivot_table(index="step", columns=["firm", "market"], values="follower_share")
@@ -137,8 +139,15 @@ MIX = {
     "entertaining": {"informational": 0, "promotional": 0, "entertaining": 1, "relational": 0},
     "relational": {"informational": 0, "promotional": 0, "entertaining": 0, "relational": 1},
 }
-# Engagement raised so a 3,000-user market has enough of it to compare content types.
-BUSY = {"users__engage_intercept": -3.0, "guanxi__enabled": False}
+# Engagement, shop visits and checkouts raised so that a 3,000-user market has enough
+# of them to compare content types.
+BUSY = {
+    "users__engage_intercept": -3.0,
+    "users__purchase_intent_base": 0.3,
+    "users__redirect_checkout_rate": 0.3,
+    "users__shop_checkout_rate": 0.8,
+    "guanxi__enabled": False,
+}
 
 
 def content_run(kind: str, seed: int) -> MarketModel:
@@ -179,11 +188,13 @@ def test_promotional_content_sells_and_drives_followers_away(by_content):
 
 
 def test_informational_content_sells_without_annoying(by_content):
-    """Emergent effect: informational posts sell more per item consumed than relational
-    ones (information effect), without unfollows for promotions."""
+    """Emergent effect: informational posts sell clearly more per item consumed than
+    relational ones (the information effect, x 1.5 on shop visits; without it the two
+    differ only through attitude, by less than 1.3 times), without unfollows for
+    promotions."""
     info = np.array([per_consumed(m, "social_purchases") for m in by_content["informational"]])
     rel = np.array([per_consumed(m, "social_purchases") for m in by_content["relational"]])
-    assert info.sum() > rel.sum(), (rel, info)
+    assert (info > rel).all() and info.sum() > 1.3 * rel.sum(), (rel, info)
     assert all(focal_total(m, "unfollows_promotion") == 0 for m in by_content["informational"])
 
 

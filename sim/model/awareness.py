@@ -51,7 +51,6 @@ class WordOfMouth:
 
     network: UserNetwork
     n_firms: int
-    share_reach: float
     strong_tie_wom: float
     weak_tie_wom: float
     ties: object  # strong + weak ties, CSR with unit weights
@@ -74,7 +73,6 @@ class WordOfMouth:
         return cls(
             network=network,
             n_firms=n_firms,
-            share_reach=min(spec.share_reach, MAX_PROBABILITY),
             strong_tie_wom=min(spec.strong_tie_wom, MAX_PROBABILITY),
             weak_tie_wom=min(spec.weak_tie_wom, MAX_PROBABILITY),
             ties=ties,

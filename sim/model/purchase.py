@@ -69,20 +69,6 @@ def visit_probability[T](
     return clip(intent, 0.0, 1.0)
 
 
-def purchase_probability[T](
-    intent_base: float,
-    content: T,
-    attitude: T,
-    conversion_effect: float,
-    capability: T,
-    checkout: T,
-) -> T:
-    """P(buying after consuming a firm's content today), when ready: visit x checkout."""
-    return (
-        visit_probability(intent_base, content, attitude, conversion_effect, capability) * checkout
-    )
-
-
 def readiness[T](days_since_purchase: T, purchase_cycle: T) -> T:
     """How far a person's need for the category has come back since its last
     purchase, 0-1: x / (1 + x) with x = 2 x days / cycle.
@@ -161,6 +147,9 @@ def choice_probabilities(model: MarketModel, users: np.ndarray) -> np.ndarray:
     return appeal / (other + appeal.sum(axis=1))[:, None]
 
 
+EXPECTATION_CHUNK = 65_536  # users per chunk of expected_sales_shares
+
+
 def expected_sales_shares(model: MarketModel) -> np.ndarray:
     """(F, M) expected shares of the category's purchases at the start: the mean choice
     probabilities of each market's users (the performance index's first value)."""
@@ -168,9 +157,12 @@ def expected_sales_shares(model: MarketModel) -> np.ndarray:
     shares = np.zeros((model.n_firms, model.n_markets))
     for m in range(model.n_markets):
         block = pop.block(m)
-        users = np.arange(block.start, block.stop)
-        if users.size:
-            shares[:, m] = choice_probabilities(model, users).mean(axis=0)
+        total = np.zeros(model.n_firms)
+        # In chunks: a market of millions would need (users x firms) float64 arrays.
+        for start in range(block.start, block.stop, EXPECTATION_CHUNK):
+            users = np.arange(start, min(start + EXPECTATION_CHUNK, block.stop))
+            total += choice_probabilities(model, users).sum(axis=0)
+        shares[:, m] = total / max(block.stop - block.start, 1)
     return shares
 
 
@@ -257,8 +249,9 @@ def purchase(
     start_following(model, ledger, joins, np.empty(0, np.int64))
 
     # Money, per real person: price x people per simulated user; the shop's commission.
+    prices = np.array([f.price for f in model.ordered_firms])
     people = model.people_per_user[market]
-    price = np.array([f.price for f in model.ordered_firms])[firm]
+    price = prices[firm]
     revenue = people * price
     commission_rate = np.array([mk.shop_commission for mk in model.markets])[market]
     ledger.add("conversions", cell, None)
@@ -273,10 +266,7 @@ def purchase(
 
     # Referred social purchases are the referring partner's favour.
     referred = bought & touched.referred
-    spent = (
-        model.people_per_user[touched.market[referred]]
-        * np.array([f.price for f in model.ordered_firms])[touched.firm[referred]]
-    )
+    spent = model.people_per_user[touched.market[referred]] * prices[touched.firm[referred]]
     for entry, value in zip(touched.index[referred], spent, strict=True):
         receiver = int(entry) % n_firms
         margin = model.firm_by_index[receiver].gross_margin
