@@ -220,6 +220,17 @@ def markdown(rows: list[dict], n_users: int, seeds: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _assignment(text: str) -> tuple[str, float]:
+    """``PATH=VALUE`` with a number, or a one-line argparse error."""
+    path, sep, value = text.partition("=")
+    try:
+        if not sep or not path:
+            raise ValueError
+        return path, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected PATH=NUMBER, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m sim.calibration", description=__doc__.split("\n")[0]
@@ -229,11 +240,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
-        "--given", nargs="*", default=[], metavar="PATH=VALUE", help="keep these values"
+        "--given",
+        nargs="*",
+        default=[],
+        type=_assignment,
+        metavar="PATH=VALUE",
+        help="keep these values (a step whose parameter is given is skipped)",
     )
     args = parser.parse_args(argv)
     seeds = [101 + k for k in range(args.seeds)]
-    given = {k: float(v) for k, v in (item.split("=", 1) for item in args.given)}
+    given = dict(args.given)
     rows = calibrate(args.users, seeds, args.workers, given)
     text = markdown(rows, args.users, seeds)
     print(text)

@@ -109,7 +109,7 @@ def firm_population_data(
                 "posts_per_day": posts,
                 "responsiveness": responsiveness,
                 "localisation": 1.0 if market == home else float(rng.uniform(0.3, 1.0)),
-                "budget": 1000.0,
+                "budget": 10_000.0,  # pays for 8 posts a day at 300 each, ads and answers
                 "initial_awareness": 0.1,
                 "initial_followers": 0.02,
             }
