@@ -1104,3 +1104,20 @@ def test_flows_are_reported_for_every_firm_market():
     last = frame[frame.step == 5]
     for _, rows in last.groupby("market"):
         assert rows.share_of_voice.sum() == pytest.approx(1.0) or rows.impressions.sum() == 0
+
+
+def test_table_columns_append_the_rows_add_table_row_would():
+    from sim.model.reporting import MarketDataCollector
+
+    by_rows = MarketDataCollector(tables={"t": ["a", "b"]})
+    by_columns = MarketDataCollector(tables={"t": ["a", "b"]})
+    for row in ({"a": 1, "b": 2.5}, {"a": 3, "b": -1.0}):
+        by_rows.add_table_row("t", row)
+    by_columns.add_table_columns("t", {"b": [2.5, -1.0], "a": [1, 3]})
+    pd.testing.assert_frame_equal(
+        by_rows.get_table_dataframe("t"), by_columns.get_table_dataframe("t")
+    )
+    with pytest.raises(ValueError, match="has columns"):
+        by_columns.add_table_columns("t", {"a": [1]})
+    with pytest.raises(ValueError, match="different lengths"):
+        by_columns.add_table_columns("t", {"a": [1], "b": [1.0, 2.0]})

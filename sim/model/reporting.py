@@ -152,9 +152,24 @@ FIRM_MARKET_COLUMNS = [
 ]
 
 
-def build_datacollector() -> mesa.DataCollector:
+class MarketDataCollector(mesa.DataCollector):
+    """Mesa's DataCollector, which can also take a day's rows of a table as columns."""
+
+    def add_table_columns(self, table_name: str, columns: dict[str, list[Any]]) -> None:
+        """Append rows given as equal-length columns: the same table as one
+        :meth:`add_table_row` per row, without building a dict per row."""
+        table = self.tables[table_name]
+        if columns.keys() != table.keys():
+            raise ValueError(f"table {table_name!r} has columns {list(table)}, not {list(columns)}")
+        if len({len(values) for values in columns.values()}) > 1:
+            raise ValueError(f"table {table_name!r}: columns of different lengths")
+        for name, values in columns.items():
+            table[name].extend(values)
+
+
+def build_datacollector() -> MarketDataCollector:
     """Mesa's DataCollector with the model and firm reporters and the two tables."""
-    return mesa.DataCollector(
+    return MarketDataCollector(
         model_reporters=MODEL_REPORTERS,
         agent_reporters=FIRM_REPORTERS,
         tables={"firm_market": FIRM_MARKET_COLUMNS, "guanxi_edges": EDGE_COLUMNS},
@@ -163,12 +178,10 @@ def build_datacollector() -> mesa.DataCollector:
 
 def collect(model: MarketModel) -> None:
     """Record today's model and firm series, firm-market outcomes and (on snapshot
-    days) the guanxi ties, through the DataCollector's public API."""
+    days) the guanxi ties, through the DataCollector's API."""
     datacollector = model.datacollector
     datacollector.collect(model)
-    columns = firm_market_columns(model)
-    for row in zip(*columns.values(), strict=True):
-        datacollector.add_table_row("firm_market", dict(zip(columns, row, strict=True)))
+    datacollector.add_table_columns("firm_market", firm_market_columns(model))
     if model.steps % model.spec.model.edge_snapshot_interval == 0:
         for row in model.guanxi.edge_rows():
             datacollector.add_table_row("guanxi_edges", row)
