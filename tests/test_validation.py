@@ -181,9 +181,18 @@ def test_v6_simple_slopes_are_at_observed_percentiles_of_guanxi():
     rep, smi, _, rng = _firm_data()
     # Skewed and bounded: most firms without ties, so mean - 1 SD is below 0.
     guanxi = np.where(rng.random(rep.size) < 0.7, 0.0, rng.uniform(0.2, 0.6, rep.size))
-    crm = 0.2 + 0.05 * smi + 0.1 * guanxi + 0.06 * smi * guanxi + rng.normal(0, 0.02, rep.size)
+    # The initial capability adds large noise, which the baseline covariate removes.
+    initial = rng.uniform(0.05, 0.5, rep.size)
+    crm = (
+        0.2
+        + 0.05 * smi
+        + 0.1 * guanxi
+        + 0.06 * smi * guanxi
+        + 0.8 * initial
+        + rng.normal(0, 0.02, rep.size)
+    )
     data = {"smi": smi, "guanxi": guanxi, "crm": crm, "rep": rep, "ties": guanxi}
-    fit = moderation_fit(data)
+    fit = moderation_fit(data | {"crm_initial": initial})
     slopes = fit["simple_slopes"]
     levels = np.percentile(guanxi, GUANXI_PERCENTILES)
     assert [slopes["low"]["guanxi"], slopes["high"]["guanxi"]] == pytest.approx(list(levels))
@@ -202,7 +211,10 @@ def test_v6_simple_slopes_are_at_observed_percentiles_of_guanxi():
 def test_v6_without_moderation_shows_none():
     rep, smi, guanxi, rng = _firm_data(seed=1)
     crm = 0.2 + 0.05 * smi + 0.1 * guanxi + rng.normal(0, 0.02, rep.size)
-    fit = moderation_fit({"smi": smi, "guanxi": guanxi, "crm": crm, "rep": rep, "ties": guanxi})
+    fit = moderation_fit(
+        {"smi": smi, "guanxi": guanxi, "crm": crm, "rep": rep, "ties": guanxi}
+        | {"crm_initial": rng.uniform(0.05, 0.5, rep.size)}
+    )
     difference = fit["slope_difference"]
     assert difference["low"] < 0 < difference["high"]
 
@@ -213,6 +225,7 @@ def test_v6_is_checked_at_both_horizons():
     rep, smi, guanxi, rng = _firm_data(seed=2)
     noise = rng.normal(0, 0.02, rep.size)
     early = {"smi": smi, "guanxi": guanxi, "rep": rep, "ties": guanxi}
+    early["crm_initial"] = rng.uniform(0.05, 0.5, rep.size)
     early["crm"] = 0.2 + 0.05 * smi + 0.06 * smi * guanxi + noise
     late = {**early, "crm": 0.2 + 0.05 * smi - 0.06 * smi * guanxi + noise}
     result = v6_moderation({120: early, 365: late}, "synthetic")

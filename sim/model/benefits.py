@@ -110,8 +110,6 @@ def expected_benefit(model: MarketModel, receiver: Firm, giver: Firm) -> float:
             )
     gap = max(0.0, giver.crm_capability - receiver.crm_capability)
     boost = crm.knowledge_boost(spec.knowledge_spillover, strength, 1.0, gap)
-    learning = crm.learning(
-        model.spec.crm.learning_rate, receiver.social_media_use, receiver.crm_capability
-    )
+    learning = crm.learning(model.spec.crm.learning_rate, receiver.social_media_use)
     value += knowledge_value(boost, learning, spec.crm_point_value)
     return value

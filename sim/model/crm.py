@@ -1,9 +1,14 @@
 """Social CRM capability (Luo 2024): learned from social media interactions.
 
-A firm's capability (0-1) grows with the interactions with real people it captures
-and answers (social media use: their running volume over about a week, counted per
-real person so that it does not depend on the number of simulated users), faster with guanxi (Luo's moderation) and with partners'
-know-how (knowledge spill-over), and decays without use. Capability in turn
+A firm's capability (0-1) is a stock (Dierickx & Cool 1989, "Asset stock
+accumulation and sustainability of competitive advantage", Management Science
+35(12)): its inflow is learning from the interactions with real people the firm
+captures and answers (social media use: their running volume over about a week,
+counted per real person so that it does not depend on the number of simulated
+users), amplified by guanxi (Luo's moderation) and by partners' know-how (knowledge
+spill-over); its outflow is forgetting, a fixed share a day. The stock settles at
+inflow / decay, so guanxi scales the level that a given use supports and the
+moderation shows in capability levels, as Luo's survey measures them. Capability in turn
 raises the firm's capacity to answer comments, its content's fit (targeting), its
 followers' retention and its conversion (the effects read by the user phases).
 """
@@ -44,22 +49,25 @@ def crm_after_day[T: (float, np.ndarray)](
 ) -> T:
     """Social CRM capability after a day's learning and decay, before clipping to 0-1.
 
-    growth = learning_rate * use * (1 + acceleration * guanxi + knowledge)
-             * (1 - capability),
+    growth = learning_rate * use * (1 + acceleration * guanxi + knowledge),
     with use = x / (x + half_saturation), x the weighted interactions captured
     today, and knowledge the boost from partners' know-how
-    (:func:`knowledge_transfer`); minus decay * capability.
+    (:func:`knowledge_transfer`); minus decay * capability. Without a (1 - capability)
+    factor on the inflow: with one, the inflow's guanxi multiplier and the ceiling
+    cancel where capability passes 0.5 (the equilibrium slope of capability on use,
+    lr (1 + b) d / (lr u (1 + b) + d)^2, falls with b once lr u (1 + b) > d), and the
+    moderation vanished from capability levels (V6 failed at 180 and 365 days).
     """
     crm = spec.crm
     use = social_media_use(interactions, crm.half_saturation)
     boost = spec.guanxi.crm_acceleration * guanxi + knowledge
-    growth = crm.learning_rate * use * (1.0 + boost) * (1.0 - capability)
+    growth = crm.learning_rate * use * (1.0 + boost)
     return capability + growth - crm.decay * capability
 
 
-def learning[T](learning_rate: float, use: T, capability: T) -> T:
-    """A day's learning per unit of boost: learning_rate x use x (1 - capability)."""
-    return learning_rate * use * (1.0 - capability)
+def learning[T](learning_rate: float, use: T) -> T:
+    """A day's learning per unit of boost: learning_rate x use."""
+    return learning_rate * use
 
 
 def knowledge_boost[T](spillover: float, strength: T, reciprocity: T, gap: T) -> T:
@@ -93,7 +101,7 @@ def knowledge_transfer(
 
     gap = np.maximum(0.0, capability[:, None] - capability[None, :])  # (G, F)
     boost = knowledge_boost(spec.guanxi.knowledge_spillover, strength, reciprocity[:, None], gap)
-    learned = learning(spec.crm.learning_rate, use, capability)
+    learned = learning(spec.crm.learning_rate, use)
     return boost.sum(axis=0), knowledge_value(boost, learned[None, :], spec.guanxi.crm_point_value)
 
 

@@ -423,8 +423,12 @@ class CrmSection(Section):
     """Social CRM capability: built from social media interactions (Luo 2024)."""
 
     learning_rate: float = param(
-        0.004,
-        "Maximum daily growth of CRM capability (toward 1). Assumption.",
+        0.002,
+        "Daily growth of CRM capability at full social media use, without guanxi or "
+        "partners' know-how (the inflow of the capability stock). Assumption: with "
+        "crm.decay it sets the level that full use supports, learning_rate / decay = 2/3, "
+        "which guanxi can raise before the ceiling of 1; chosen so that the bundled firms' "
+        "capability after a year stays where the earlier equation put it (0.3-0.6).",
         unit="1/day",
         ge=0,
         le=1,
@@ -445,7 +449,8 @@ class CrmSection(Section):
     )
     decay: float = param(
         0.003,
-        "Daily share of CRM capability lost without use. Assumption.",
+        "Daily share of CRM capability forgotten (the outflow of the capability stock; "
+        "a time constant of about a year). Assumption.",
         unit="1/day",
         ge=0,
         le=1,

@@ -88,8 +88,8 @@ KIND_BASIS = {
     "switched off) shows the gain depends on that feedback",
     "V6": "the moderation is written into the capability equation: learning from social "
     "media use is multiplied by 1 + guanxi.crm_acceleration x guanxi + partners' know-how; "
-    "the check tests that it survives the capability ceiling and decay into the "
-    "interaction a survey measures, at two horizons",
+    "the check tests that it shows in capability levels, after the capability stock's "
+    "decay and partners' know-how, as the interaction a survey measures, at two horizons",
     "V7": "docking: the fully mixed model against the Bass (1969) solution",
     "V8": "replication of Goldenberg, Libai & Muller (2001)'s cellular-automaton analysis",
 }
