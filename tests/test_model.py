@@ -877,11 +877,14 @@ QUIET = {  # no contact with our firm: no posts, ads, shares or partners
 def check_unfollow_base_rate(off: Off = None) -> None:
     """Verification: without posts, followers leave at the base rate times retention
     (1 - retention_effect x capability): the unfollows over 60 days are within four
-    binomial standard deviations of the expected count, and above zero."""
+    binomial standard deviations of the expected count, and above zero. Every user
+    alike (switching dispersion 0): with dispersed propensities the switchers leave
+    first and the stock's rate falls below the base rate (tests/test_markets.py)."""
     spec = variant(
         n_users=3000,
         off=off,
         users__unfollow_base=0.01,
+        users__switching_dispersion=0.0,
         users__unfollow_per_negative_attitude=0.0,
         crm__learning_rate=0.0,
         crm__decay=0.0,

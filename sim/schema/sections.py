@@ -206,7 +206,7 @@ class UsersSection(Section):
         le=10,
     )
     switching_dispersion: float = param(
-        1.0,
+        2.5,
         "Variance of the users' propensity to switch brand accounts (variety seeking, "
         "McAlister & Pessemier 1982): a persistent trait per user, gamma-distributed "
         "with mean 1, that multiplies the odds of following a brand (after its content "
@@ -219,7 +219,7 @@ class UsersSection(Section):
         le=20,
     )
     unfollow_base: float = param(
-        0.0008,
+        0.0002,
         "Daily probability that a follower unfollows. Assumption.",
         unit="1/day",
         ge=0,
