@@ -213,14 +213,16 @@ class UsersSection(Section):
         "or a purchase) and the daily probability of leaving one (capped at 1). New "
         "followers are enriched in switchers, who leave sooner, so a cohort's hazard "
         "of leaving falls with tenure (frailty: Vaupel, Manton & Stallard 1979). 0: "
-        "every user alike. Calibrated to SocialBro 2013's share of new followers "
-        "lost within 3 weeks (O9).",
+        "every user alike. Set by hand, with unfollow_base, on SocialBro 2013's share "
+        "of new followers lost within 3 weeks (O9), follower growth (O8) in view.",
         ge=0,
         le=20,
     )
     unfollow_base: float = param(
         0.0002,
-        "Daily probability that a follower unfollows. Assumption.",
+        "Daily probability that a follower of mean switching propensity unfollows, "
+        "before annoyance and dislike. Assumption; lowered from 0.0008 when "
+        "switching_dispersion was set, to keep annual follower growth (O8) in its band.",
         unit="1/day",
         ge=0,
         le=1,
