@@ -192,9 +192,12 @@ class UsersSection(Section):
         1.5, "Logit increase in following per unit attitude. Assumption.", ge=-10, le=10
     )
     follow_after_purchase: float = param(
-        0.3,
-        "Probability that a buyer who does not follow the brand starts to after a purchase "
-        "(to hear of new products: Sprout Social 2020, 57% follow for that). Assumption.",
+        0.46,
+        "Probability that a buyer of switching propensity 1 who does not follow the brand "
+        "starts to after a purchase (to hear of new products: Sprout Social 2020, 57% "
+        "follow for that); its odds are multiplied by the buyer's propensity. Assumption: "
+        "0.3 over all buyers, hence 0.46 at switching_dispersion 2.5 (the mean of the "
+        "scaled odds is lower than the unscaled probability).",
         ge=0,
         le=1,
     )
@@ -213,16 +216,15 @@ class UsersSection(Section):
         "or a purchase) and the daily probability of leaving one (capped at 1). New "
         "followers are enriched in switchers, who leave sooner, so a cohort's hazard "
         "of leaving falls with tenure (frailty: Vaupel, Manton & Stallard 1979). 0: "
-        "every user alike. Set by hand, with unfollow_base, on SocialBro 2013's share "
-        "of new followers lost within 3 weeks (O9), follower growth (O8) in view.",
+        "every user alike. Set by hand on SocialBro 2013's share of new followers lost "
+        "within 3 weeks (O9), follower growth (O8) in view.",
         ge=0,
         le=20,
     )
     unfollow_base: float = param(
-        0.0002,
-        "Daily probability that a follower of mean switching propensity unfollows, "
-        "before annoyance and dislike. Assumption; lowered from 0.0008 when "
-        "switching_dispersion was set, to keep annual follower growth (O8) in its band.",
+        0.0008,
+        "Daily probability that a follower of switching propensity 1 unfollows, before "
+        "annoyance and dislike. Assumption.",
         unit="1/day",
         ge=0,
         le=1,

@@ -186,8 +186,8 @@ FIGURES: dict[str, Figure] = {
         confidence="medium",
         band=(0.10, 1.00),
         band_basis="about 1.7%/month (22%/yr) to Instagram's ~100%/yr, widened down to 10%",
-        use="validation (follow and churn rates set by hand; users.unfollow_base was "
-        "lowered with this band in view when switching_dispersion was set on O9)",
+        use="validation (follow and churn rates set by hand; this band was in view when "
+        "users.switching_dispersion was set on O9)",
     ),
     "O9": Figure(
         title="New followers lost within 3 weeks",
@@ -197,7 +197,7 @@ FIGURES: dict[str, Figure] = {
         band=(0.08, 0.25),
         band_basis="15% roughly halved and widened by 2/3 (one weak source)",
         use="calibration check",
-        parameter="users.switching_dispersion (by hand, with users.unfollow_base, O8 in view)",
+        parameter="users.switching_dispersion (by hand, O8 in view)",
     ),
     "O10": Figure(
         title="Social commerce share of purchases, China",
