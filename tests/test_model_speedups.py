@@ -152,7 +152,8 @@ def test_same_seed_gives_identical_runs():
 
 
 def test_unfollows_have_the_probability_of_one_draw_per_follower():
-    """Base-rate successes plus the extra draws of followers above the base rate."""
+    """Base-rate successes (thinned to each follower's switching propensity) plus the
+    extra draws of followers above the base rate."""
     spec = small(
         n_users=1000,
         users__unfollow_base=0.02,
@@ -182,6 +183,7 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
         + users.unfollow_per_fatigue * fatigue[entries]
         + users.unfollow_per_negative_attitude * np.maximum(0.0, -pop.attitude.reshape(-1)[entries])
     ) * retention[entries % model.n_firms]
+    p = np.minimum(1.0, p * pop.switching[entries // model.n_firms])
     assert (fatigue[entries] > 0).any() and (pop.attitude.reshape(-1)[entries] < 0).any()
     repeats = 4000
     hits = np.zeros(pop.following.size)
@@ -189,5 +191,8 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
         annoyed = users.unfollow_per_fatigue * day.excess  # fatigue only (others at 0)
         hits[unfollows(model, touched, annoyed, day.exposure.followers)] += 1
     assert hits.sum() == hits[entries].sum(), "only followers unfollow"
-    z = (hits[entries] - repeats * p) / np.sqrt(repeats * p * (1 - p))
+    certain = p >= 1.0  # switchers whose probability is capped at 1
+    assert (hits[entries[certain]] == repeats).all()
+    p, leaves = p[~certain], hits[entries[~certain]]
+    z = (leaves - repeats * p) / np.sqrt(repeats * p * (1 - p))
     assert np.abs(z).max() < 5.0

@@ -36,8 +36,10 @@ against the reference's 16: at ``P_LIMIT`` at most 5 of the 192 (altered, refere
 pairs may be ordered against the shift (13 of 256 with 16 runs a side, as the
 unaltered comparisons have), so every variant that passes the matrix is flagged with
 less evidence than the oracle itself gathers. In the recorded runs each variant's
-statistic separates the two samples completely, by 4.7 to 80 of the reference's
-standard deviations.
+statistic separates the two samples completely, the means by 4.0 to 140 of the
+reference's standard deviations (at the default switching dispersion, 2.5, the
+followers' propensities added enough seed-to-seed spread to the unfollow rate that
+crm_retention_off was missed, p = 4.4e-6: hence BUSY's dispersion of 1.0).
 
 ``BUSY`` makes a 600-user market active enough in 100 days for every mechanism to
 matter: more engagement, following and purchase intent, CRM learning saturating at
@@ -118,6 +120,10 @@ BUSY = {
     "users.fatigue_threshold": 0.0,
     "users.comment_share": 0.5,
     "users.unfollow_base": 0.006,
+    # Switching propensities less dispersed than the default (2.5): in 600 users the
+    # followers' mean propensity varies from seed to seed enough (about 9% at 2.5) to
+    # hide the CRM retention effect on the unfollow rate.
+    "users.switching_dispersion": 1.0,
     "users.incentive_effect": 2.0,
     "guanxi.referral_rate": 0.05,
     "guanxi.cross_promotion": 0.5,
@@ -558,6 +564,10 @@ VARIANTS: dict[str, tuple[str, dict, str]] = {
     ),
     "referrals_off": ("social", scaled(0, "guanxi.referral_rate"), "referrals"),
     "unfollow_x2": ("social", scaled(2, "users.unfollow_base"), "unfollow_rate"),
+    # Every user alike: the follows no longer bring in switchers, who turn the stock of
+    # followers over faster (recorded: 0.0102 unfollows per follower-day against the
+    # reference's 0.0129 at BUSY's dispersion 1.0, the samples completely separated).
+    "switching_off": ("social", {"users.switching_dispersion": 0.0}, "unfollow_rate"),
     "purchase_experience_off": (
         "social",
         scaled(0, "users.experience_weight"),

@@ -13,6 +13,16 @@ posts, posts that do not fit its motives: the three reasons the surveys report,
 Sprout Social 2016) or with a negative attitude; the firm's CRM capability retains
 followers. Each unfollow is booked over its causes (:func:`book_causes`).
 
+Switching propensity (variety seeking, McAlister & Pessemier 1982): every user has
+a persistent trait s (mean 1, ``users.switching_dispersion`` its variance; see
+:mod:`sim.model.users`) that multiplies its odds of following a brand
+(:func:`with_switching`, both after content and after a purchase) and its daily
+probability of leaving one (:func:`unfollow_probability`). Users who follow readily
+leave readily, so new followers are enriched in switchers and a cohort of new
+followers loses members faster than the stock of followers does: the hazard of
+leaving falls with tenure by selection (frailty, Vaupel, Manton & Stallard 1979), it
+is not written in.
+
 A user's brands followed (scenario brands and others) dilute the reach of each
 brand's posts to it (:func:`reach_dilution`), so the organic reach of a user is
 updated when it follows or leaves a brand.
@@ -35,6 +45,12 @@ if TYPE_CHECKING:
     from sim.scenario import UsersSection
 
 
+def with_switching[T](p: T, switching: T) -> T:
+    """P with its odds multiplied by the switching propensity: p s / (1 - p + p s)
+    (the logit shifted by log s; p for s = 1, 0 for s = 0, 1 for p = 1)."""
+    return p * switching / (1.0 - p + p * switching)
+
+
 def follow_probability[T](
     users: UsersSection,
     transactional_share: T,
@@ -44,15 +60,20 @@ def follow_probability[T](
     dependency: T,
     attitude: T,
     brands_above_mean: T = 0.0,
+    switching: T = 1.0,
 ) -> T:
-    """P(following a firm whose content the user consumed today)."""
-    return sigmoid(
-        users.follow_intercept
-        + users.follow_per_transactional * transactional_share * transactional_motive
-        + users.follow_per_relational * relational_share * relational_motive
-        + users.follow_per_dependency * dependency
-        + users.follow_per_attitude * attitude
-        - users.follow_per_brand_followed * brands_above_mean
+    """P(following a firm whose content the user consumed today); ``switching``
+    multiplies its odds (:func:`with_switching`)."""
+    return with_switching(
+        sigmoid(
+            users.follow_intercept
+            + users.follow_per_transactional * transactional_share * transactional_motive
+            + users.follow_per_relational * relational_share * relational_motive
+            + users.follow_per_dependency * dependency
+            + users.follow_per_attitude * attitude
+            - users.follow_per_brand_followed * brands_above_mean
+        ),
+        switching,
     )
 
 
@@ -85,11 +106,14 @@ def unfollow_probability(
     per_negative: float,
     attitude: float,
     kept: float,
+    switching: float = 1.0,
 ) -> float:
     """P(a follower leaves today): (base + per_fatigue x fatigue + per_negative x
-    max(0, -attitude)) x retention (:func:`retention`). One follower at a time (it
-    runs compiled, in :func:`unfollowing`, and in the reference)."""
-    return (base + per_fatigue * fatigue + per_negative * max(0.0, -attitude)) * kept
+    max(0, -attitude)) x retention (:func:`retention`) x the follower's switching
+    propensity, at most 1. One follower at a time (it runs compiled, in
+    :func:`unfollowing`, and in the reference)."""
+    p = (base + per_fatigue * fatigue + per_negative * max(0.0, -attitude)) * kept
+    return min(1.0, p * switching)
 
 
 _unfollow_probability = numba.njit(cache=True, inline="always")(unfollow_probability)
@@ -122,6 +146,7 @@ def follow_and_unfollow(
         pop.sns_dependency[touched.user],
         pop.attitude.reshape(-1)[touched.index],
         brands_above_mean,
+        pop.switching[touched.user],
     )
     follows = could_follow & (model.rng.random(touched.index.size) < p_follow)
 
@@ -204,6 +229,8 @@ def unfollows(model, touched, annoyed, followers) -> np.ndarray:
         users_of_firm,
         bounds,
         pop.attitude.reshape(-1),
+        pop.switching,
+        model.switching_max,
         users.unfollow_base,
         kept,
         1.0,
@@ -220,6 +247,8 @@ def unfollowing(
     followers,
     firm_bounds,
     attitude,
+    switching,
+    switching_max,
     base,
     kept,
     per_fatigue,
@@ -232,34 +261,40 @@ def unfollowing(
     """Followers who unfollow today, one pass per firm over its followers.
 
     P (:func:`unfollow_probability`) is drawn in two parts whose union has exactly
-    this probability: every follower leaves at the base rate b_f = unfollow_base x
-    kept[f] (the successes only, through geometric gaps), and a follower above it
-    (fatigued today or with a negative attitude) who stayed leaves besides with
-    probability (P - b_f) / (1 - b_f). ``fatigued_key`` (firm x users + user,
-    ascending) and ``fatigue`` give today's over-posting fatigue. Returns the flat
-    entries that leave.
+    this probability: every follower u leaves at its base rate b_u = unfollow_base x
+    kept[f] x switching[u] (at most 1), drawn by thinning (candidates at the rate
+    B_f of the largest propensity ``switching_max``, through geometric gaps, each
+    kept with probability b_u / B_f), and a follower above it (fatigued today or
+    with a negative attitude) who stayed leaves besides with probability
+    (P - b_u) / (1 - b_u). ``fatigued_key`` (firm x users + user, ascending) and
+    ``fatigue`` give today's over-posting fatigue. Returns the flat entries that
+    leave.
     """
     n_firms = firm_bounds.size - 1
     leaving = np.empty(16, np.int64)
     n = 0
     j = 0  # position in the fatigued entries
     for f in range(n_firms):
-        b = _unfollow_probability(base, per_fatigue, 0.0, per_negative, 0.0, kept[f])
+        top = _unfollow_probability(
+            base, per_fatigue, 0.0, per_negative, 0.0, kept[f], switching_max
+        )
         mine = followers[firm_bounds[f] : firm_bounds[f + 1]]
-        next_base = first_success(rng, b)
+        next_base = first_success(rng, top)
         for i in range(mine.size):
             u = mine[i]
+            s = switching[u]
+            b = _unfollow_probability(base, per_fatigue, 0.0, per_negative, 0.0, kept[f], s)
             leaves = False
             if i == next_base:
-                leaves = True
-                next_base = next_success(rng, i, b)
+                leaves = b >= top or rng.random() * top < b
+                next_base = next_success(rng, i, top)
             key = f * n_users + u
             while j < fatigued_key.size and fatigued_key[j] < key:
                 j += 1
             tired = fatigue[j] if j < fatigued_key.size and fatigued_key[j] == key else 0.0
             a = np.float64(attitude[u * n_firms + f])
             if not leaves and b < 1.0 and (tired > 0.0 or a < 0.0):
-                p = _unfollow_probability(base, per_fatigue, tired, per_negative, a, kept[f])
+                p = _unfollow_probability(base, per_fatigue, tired, per_negative, a, kept[f], s)
                 leaves = rng.random() * (1.0 - b) < p - b
             if leaves:
                 if n == leaving.size:

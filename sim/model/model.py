@@ -79,6 +79,8 @@ class MarketModel(mesa.Model):
         self.n_firms = len(spec.firms)
 
         self.population = pop = Population.from_scenario(spec, self.rng)
+        # The largest switching propensity: the rate of the candidates for unfollowing.
+        self.switching_max = float(pop.switching.max()) if pop.n_users else 1.0
         self.word_of_mouth: WordOfMouth | None = None
         network = None
         if spec.network.structure == "social":

@@ -39,7 +39,7 @@ from sim.model.attitude import toward
 from sim.model.benefits import referral_value
 from sim.model.elementwise import clip
 from sim.model.entries import Touched, per_entry
-from sim.model.following import start_following
+from sim.model.following import start_following, with_switching
 from sim.model.sampling import bernoulli_successes
 
 if TYPE_CHECKING:
@@ -241,11 +241,12 @@ def purchase(
     )
 
     # Buyers who do not follow the brand may start to (customers follow brands to hear
-    # of new products: Sprout Social 2020, 57%).
+    # of new products: Sprout Social 2020, 57%), the odds times their switching propensity.
     not_following = ~pop.following.reshape(-1)[unique_entries]
-    joins = unique_entries[
-        not_following & (model.rng.random(unique_entries.size) < users_spec.follow_after_purchase)
-    ]
+    p_join = with_switching(
+        users_spec.follow_after_purchase, pop.switching[unique_entries // model.n_firms]
+    )
+    joins = unique_entries[not_following & (model.rng.random(unique_entries.size) < p_join)]
     start_following(model, ledger, joins, np.empty(0, np.int64))
 
     # Money, per real person: price x people per simulated user; the shop's commission.

@@ -7,7 +7,13 @@ market's mean and standard deviation:
 * ``sns_dependency``: how much the user relies on social network sites (higher in
   China, Zhang 2025);
 * ``transactional_motive`` (information, incentives) and ``relational_motive``
-  (social integration, identification; stronger in China, Zhang 2025).
+  (social integration, identification; stronger in China, Zhang 2025);
+* ``switching``: the user's propensity to switch brand accounts (variety seeking,
+  McAlister & Pessemier 1982), gamma-distributed with mean 1 and variance
+  ``users.switching_dispersion`` in every market (:func:`switching_propensity`). It
+  multiplies the odds of following a brand and the daily probability of leaving one
+  (:mod:`sim.model.following`), so a user who follows readily also leaves readily:
+  the "frailty" of survival analysis (Vaupel, Manton & Stallard 1979).
 
 Per user and firm (shape ``(users, firms)``): ``aware``, ``following``, ``attitude``
 (the opinion of that business, -1 to 1) and ``customer``.
@@ -18,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from sim.scenario import MarketSection, Scenario
 
@@ -31,6 +38,22 @@ def beta_parameters(mean: float, sd: float) -> tuple[float, float]:
             f"{np.sqrt(mean * (1 - mean)):.3f}"
         )
     return mean * concentration, (1.0 - mean) * concentration
+
+
+def switching_propensity[T](dispersion: float, uniform: T) -> T:
+    """Switching propensity at quantile ``uniform`` (in [0, 1)) of the gamma
+    distribution with mean 1 and variance ``dispersion`` (shape 1 / dispersion); 1 for
+    every user at dispersion 0.
+
+    Drawn by inversion from one uniform per user, so the same draws give every
+    dispersion (common random numbers: a user keeps its rank as the dispersion
+    changes) and the dispersion leaves the model's other random streams unchanged.
+    """
+    if dispersion == 0:
+        return np.ones_like(uniform, dtype=np.float64) if np.ndim(uniform) else 1.0
+    value = special.gammaincinv(1.0 / dispersion, uniform) * dispersion
+    # Above 0 (a tiny draw underflows at a large dispersion): a certain follow stays certain.
+    return np.maximum(value, np.finfo(np.float64).tiny)
 
 
 def users_per_market(markets: list[MarketSection], n_users: int) -> np.ndarray:
@@ -63,6 +86,8 @@ class Population:
     consumed_total: np.ndarray | None = None  # (N,) items of company content consumed
     engaged_total: np.ndarray | None = None  # (N,) engagements (likes, comments, shares)
     purchases_total: np.ndarray | None = None  # (N,) purchases
+    # Propensity to switch brand accounts, mean 1 (:func:`switching_propensity`).
+    switching: np.ndarray | None = None  # (N,) float64 > 0
 
     @property
     def n_users(self) -> int:
@@ -110,6 +135,10 @@ class Population:
 
         cycle = np.array([m.purchase_cycle for m in spec.markets])[market]
         population.last_purchase = -ages_at_start(rng, cycle)
+        # Last, one uniform per user (drawn at every dispersion, 0 included).
+        population.switching = switching_propensity(
+            spec.users.switching_dispersion, rng.random(n_users)
+        )
         return population
 
     def _seed_relationships(self, spec: Scenario, rng: np.random.Generator) -> None:

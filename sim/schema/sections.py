@@ -192,9 +192,12 @@ class UsersSection(Section):
         1.5, "Logit increase in following per unit attitude. Assumption.", ge=-10, le=10
     )
     follow_after_purchase: float = param(
-        0.3,
-        "Probability that a buyer who does not follow the brand starts to after a purchase "
-        "(to hear of new products: Sprout Social 2020, 57% follow for that). Assumption.",
+        0.46,
+        "Probability that a buyer of switching propensity 1 who does not follow the brand "
+        "starts to after a purchase (to hear of new products: Sprout Social 2020, 57% "
+        "follow for that); its odds are multiplied by the buyer's propensity. Assumption: "
+        "0.3 over all buyers, hence 0.46 at switching_dispersion 2.5 (the mean of the "
+        "scaled odds is lower than the unscaled probability).",
         ge=0,
         le=1,
     )
@@ -205,9 +208,23 @@ class UsersSection(Section):
         ge=0,
         le=10,
     )
+    switching_dispersion: float = param(
+        2.5,
+        "Variance of the users' propensity to switch brand accounts (variety seeking, "
+        "McAlister & Pessemier 1982): a persistent trait per user, gamma-distributed "
+        "with mean 1, that multiplies the odds of following a brand (after its content "
+        "or a purchase) and the daily probability of leaving one (capped at 1). New "
+        "followers are enriched in switchers, who leave sooner, so a cohort's hazard "
+        "of leaving falls with tenure (frailty: Vaupel, Manton & Stallard 1979). 0: "
+        "every user alike. Set by hand on SocialBro 2013's share of new followers lost "
+        "within 3 weeks (O9), follower growth (O8) in view.",
+        ge=0,
+        le=20,
+    )
     unfollow_base: float = param(
         0.0008,
-        "Daily probability that a follower unfollows. Assumption.",
+        "Daily probability that a follower of switching propensity 1 unfollows, before "
+        "annoyance and dislike. Assumption.",
         unit="1/day",
         ge=0,
         le=1,

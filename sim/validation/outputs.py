@@ -186,7 +186,8 @@ FIGURES: dict[str, Figure] = {
         confidence="medium",
         band=(0.10, 1.00),
         band_basis="about 1.7%/month (22%/yr) to Instagram's ~100%/yr, widened down to 10%",
-        use="validation",
+        use="validation (follow and churn rates set by hand; this band was in view when "
+        "users.switching_dispersion was set on O9)",
     ),
     "O9": Figure(
         title="New followers lost within 3 weeks",
@@ -195,7 +196,8 @@ FIGURES: dict[str, Figure] = {
         confidence="medium-low",
         band=(0.08, 0.25),
         band_basis="15% roughly halved and widened by 2/3 (one weak source)",
-        use="validation",
+        use="calibration check",
+        parameter="users.switching_dispersion (by hand, O8 in view)",
     ),
     "O10": Figure(
         title="Social commerce share of purchases, China",

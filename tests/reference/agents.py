@@ -48,6 +48,7 @@ from sim.model.following import (
     follow_probability,
     reach_dilution,
     unfollow_probability,
+    with_switching,
 )
 from sim.model.purchase import (
     ages_at_start,
@@ -56,7 +57,7 @@ from sim.model.purchase import (
     readiness,
     visit_probability,
 )
-from sim.model.users import beta_parameters
+from sim.model.users import beta_parameters, switching_propensity
 
 if TYPE_CHECKING:
     from tests.reference.model import ReferenceModel
@@ -110,6 +111,11 @@ class UserAgent(mesa.Agent):
         # age of the needs' renewal process.
         cycle = np.array([spec.purchase_cycle])
         self.last_purchase = -float(ages_at_start(model.rng, cycle)[0])
+        # Propensity to switch brand accounts (mean 1): multiplies the odds of following
+        # and the probability of leaving.
+        self.switching = float(
+            switching_propensity(model.spec.users.switching_dispersion, self.random.random())
+        )
 
         # Today's encounters, by firm; set in expose and read by the later phases.
         self.seen: dict[int, int] = {}  # items seen (posts, ads, shares, referrals)
@@ -437,6 +443,7 @@ class UserAgent(mesa.Agent):
                 users.unfollow_per_negative_attitude,
                 attitude,
                 today.retention[f],
+                self.switching,
             )
             if rand() < p_unfollow:
                 leaving.append(f)
@@ -463,6 +470,7 @@ class UserAgent(mesa.Agent):
                     self.sns_dependency,
                     self.attitude[f],
                     above_mean,
+                    self.switching,
                 )
                 if rand() < p_follow:
                     joining.append(f)
@@ -573,7 +581,8 @@ class UserAgent(mesa.Agent):
             self.attitude[f] = toward(current, felt, users.experience_weight)
         joined = 0
         for f in distinct:
-            if not self.following[f] and rand() < users.follow_after_purchase:
+            p_follow = with_switching(users.follow_after_purchase, self.switching)
+            if not self.following[f] and rand() < p_follow:
                 self.following[f] = True
                 tally["new_followers"][f][m] += 1
                 joined += 1
