@@ -288,10 +288,11 @@ CRM_EFFECTS = ("conversion_effect", "retention_effect", "targeting_effect", "res
 def crm_outcome(effect: str) -> tuple[str, dict, object, int]:
     """(scenario, own overrides, outcome, sign) of the check of one CRM effect."""
     return {
-        # Purchase intent raised so that a small market sees enough conversions.
+        # Purchase intent raised so that a small market sees enough conversions; 4,000
+        # users (at 2,000 the switchers' churn made one seed's arms cross: 68 vs 49).
         "conversion_effect": (
             "social_commerce",
-            BUYING,
+            {**BUYING, "n_users": 4000},
             lambda m: total(m, "social_purchases"),
             1,
         ),
