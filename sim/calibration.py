@@ -167,7 +167,9 @@ def by_hand_markdown() -> str:
         "point with a dispersion (- where it was not run). A wider dispersion raises "
         "O9 and lowers O8 (switchers reach their steady state sooner, so less growth "
         "is left for the second year); a lower base rate and more follows after a "
-        "purchase raise O8.",
+        "purchase raise O8. The grid was run before CRM capability became a stock "
+        "(docs/model.md 7.7); on the final model the default gives O9 13.4%, O8 17.0% "
+        "and O4 +0.14 (docs/validation).",
         "",
         f"| `{first}` | `{second}` | `{third}` | O9 lost within 3 weeks | "
         "O8 growth a year | O4 tau |",
