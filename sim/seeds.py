@@ -25,6 +25,13 @@ These are the keys each use had before they shared this module, so comparisons,
 validation results and sweep directories (which record their seeds and are checked
 on ``--resume``) are unchanged. A comparison's ``(2,)`` and ``(3,)`` are also the
 keys of a sweep's sampler and bootstrap; the two are never mixed in one analysis.
+
+An optimisation (:mod:`sim.optimise`) names its keys: ``("optimise-search", s, r)``
+is replication r in market state s for every candidate of the search (common random
+numbers), ``("optimise-robustness", s, r)`` the same in the re-evaluation of its
+Pareto set; ``("optimise-search-states",)`` and ``("optimise-robustness-states",)``
+draw the market states, ``("optimise-sampler", g)`` seeds NSGA-II in generation g
+(mod 2^32, numpy's RandomState) and ``("optimise-bootstrap",)`` the bootstrap.
 """
 
 from __future__ import annotations
