@@ -228,7 +228,9 @@ def markdown(plan: OptimisationPlan, robust: pd.DataFrame) -> str:
     if plan.constraints:
         lines += ["", "Limits every strategy keeps:", ""]
         for c in plan.constraints:
-            terms = " + ".join(f"{coef:g} x `{p}`" for p, coef in c.terms)
+            terms = " ".join(
+                f"{'-' if coef < 0 else '+'} {abs(coef):g} x `{p}`" for p, coef in c.terms
+            ).removeprefix("+ ")
             limit = (
                 f"at most {c.at_most:g}" if c.at_most is not None else f"at least {c.at_least:g}"
             )
@@ -386,6 +388,7 @@ def convergence_png(plan: OptimisationPlan, table: pd.DataFrame) -> bytes:
     curve = hypervolume_by_generation(plan, table)
     fig, ax = plt.subplots(figsize=(6.2, 4))
     ax.plot([g for g, _ in curve], [h for _, h in curve], marker="o")
+    ax.set_xticks([g for g, _ in curve])
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume of the front found (objectives scaled 0..1)")
     ax.set_title(f"{plan.name}: convergence")
