@@ -45,7 +45,8 @@ GUANXI = [sys.executable, "-m", "sim"]
 def optimise(folder: Path, seed: int = 1, population: int = 10, generations: int = 6, **kw):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "syn.toml"
-    path.write_text(SYNTHETIC.format(seed=seed, population=population, generations=generations))
+    text = SYNTHETIC.format(seed=seed, population=population, generations=generations)
+    path.write_text(text.replace("final_scenarios = 4", kw.pop("final", "final_scenarios = 4")))
     plan = load_optimisation(path)
     out = folder / "out"
     prepare_directory(plan, out, resume=kw.pop("resume", False))
@@ -224,3 +225,30 @@ def test_cli_real_model_killed_and_resumed_equals_a_whole_run_on_other_workers(t
         pd.read_parquet(tmp_path / "whole" / "trials.parquet"),
         pd.read_parquet(out / "trials.parquet"),
     )
+
+
+def test_report_and_discover_on_an_optimisation(tmp_path, capsys):
+    from sim.cli import main
+    from sim.optimise.report import write_report
+    from sim.optimise.search import FINAL_DIR, read_runs
+
+    plan, table, robust = optimise(
+        tmp_path, seed=2, population=6, generations=2, final="final_scenarios = 10"
+    )
+    out = tmp_path / "out"
+    records = read_runs(out / FINAL_DIR)
+    write_report(plan, out, table, robust, records)
+    for name in ("pareto.md", "pareto.parquet", "pareto_front.png", "convergence.png"):
+        assert (out / name).stat().st_size > 0
+    text = (out / "pareto.md").read_text()
+    assert "95% confidence intervals" in text and "guanxi compare china_entry --steps 30" in text
+    runs = pd.read_parquet(out / "robustness.parquet")
+    threshold = float(runs["attitude@30"].median())
+    code = main(["discover", str(out), "--outcome", "attitude", "--below", str(threshold)])
+    assert code == 0, capsys.readouterr().err
+    box = (out / "discover-attitude-day30" / "box.json").read_text()
+    assert "markets.china.organic_reach" in box  # lower reach, lower attitude
+    code = main(["discover", str(out), "--outcome", "attitude", "--below", "0", "--strategy", "S9"])
+    assert code == 2 and "--strategy S9: allowed: S1" in capsys.readouterr().err
+    code = main(["discover", str(out), "--outcome", "attitude", "--below", "-5"])
+    assert code == 2 and "no run has attitude@30 below it" in capsys.readouterr().err

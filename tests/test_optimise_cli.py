@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.optimise.discover import discover, run_cart, run_prim
+from sim.optimise.discover import run_cart, run_prim
 from sim.optimise.spec import bundled_optimisations, load_optimisation
 from tests.optimise_support import SYNTHETIC
 
@@ -27,7 +27,10 @@ def run_cli(capsys, *args) -> tuple[int, str]:
     ("change", "expected"),
     [
         (
-            ('path = "firms.ours.strategies.china.posts_per_day"', 'path = "firms.ours.strategies.china.post_per_day"'),
+            (
+                'path = "firms.ours.strategies.china.posts_per_day"',
+                'path = "firms.ours.strategies.china.post_per_day"',
+            ),
             "decisions.firms.ours.strategies.china.post_per_day",
         ),
         (('outcome = "attitude"', 'outcome = "atitude"'), "objectives.atitude: not an outcome"),
@@ -64,7 +67,13 @@ def test_a_constraint_no_candidate_can_meet(tmp_path, capsys):
 def test_one_objective_is_refused(tmp_path, capsys):
     text = GOOD.split("[[objectives]]")
     path = tmp_path / "one.toml"
-    path.write_text(text[0] + "[[objectives]]" + text[1] + "\n[[uncertainties]]" + GOOD.split("[[uncertainties]]")[1])
+    path.write_text(
+        text[0]
+        + "[[objectives]]"
+        + text[1]
+        + "\n[[uncertainties]]"
+        + GOOD.split("[[uncertainties]]")[1]
+    )
     code, err = run_cli(capsys, "optimise", str(path))
     assert code == 2 and "objectives" in err and "at least 2" in err
 

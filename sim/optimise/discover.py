@@ -78,6 +78,7 @@ def _sweep_cases(folder: Path, outcome: str):
         frame[factors].reset_index(drop=True),
         frame[outcome].reset_index(drop=True),
         "runs of the sweep",
+        outcome,
     )
 
 
@@ -122,8 +123,8 @@ def _optimisation_cases(folder: Path, outcome: str, strategy: str | None):
     x = frame[columns].reset_index(drop=True)
     for column in x:
         if x[column].dtype == bool or x[column].dtype == object:
-            x[column] = x[column].astype(str)
-    return x, frame[outcome].reset_index(drop=True), what
+            x[column] = x[column].astype(str).astype("category")  # CART needs categories
+    return x, frame[outcome].reset_index(drop=True), what, outcome
 
 
 def discover(
@@ -140,7 +141,7 @@ def discover(
     folder = Path(folder)
     if not folder.is_dir():
         raise OptimiseError(f"{folder}: no such directory")
-    x, y_values, what = load_cases(folder, outcome, strategy)
+    x, y_values, what, outcome = load_cases(folder, outcome, strategy)
     if len(x) < 10:
         raise OptimiseError(f"{folder}: {len(x)} runs; PRIM needs at least 10")
     y = (y_values < threshold) if below else (y_values > threshold)
@@ -228,7 +229,11 @@ def run_cart(x: pd.DataFrame, y: np.ndarray) -> list[dict[str, Any]]:
         tree.build_tree()
         box_init = sdutil._make_box(x)
         rows = []
-        for limits, stats in zip(tree.boxes, tree.stats, strict=True):
+        try:
+            leaves = list(zip(tree.boxes, tree.stats, strict=True))
+        except IndexError:  # a tree without a split (the Workbench cannot list its one leaf)
+            return []
+        for limits, stats in leaves:
             if stats["density"] <= 0.5:
                 continue
             restricted = _restricted(limits, box_init)
