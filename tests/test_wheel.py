@@ -142,6 +142,20 @@ def test_wheel_installs_and_runs_read_only(tmp_path):
     )
     assert sweeps.returncode == 0, sweeps.stderr[-3000:]
     assert sweeps.stdout.split() == [p.stem for p in bundled if p.parent == Path("sweeps")]
+    optimisations = run(
+        [
+            str(python),
+            "-c",
+            "from sim.optimise.spec import bundled_optimisations, load_optimisation\n"
+            "for name in bundled_optimisations(): load_optimisation(name)\n"
+            "print(*bundled_optimisations())",
+        ],
+        cwd=work,
+        env=env,
+    )
+    assert optimisations.returncode == 0, optimisations.stderr[-3000:]
+    expected = [p.stem for p in bundled if p.parent == Path("optimisations")]
+    assert optimisations.stdout.split() == expected
 
     command = [guanxi, "run", "baseline", "--set", "model.n_users=500", "--steps", "3"]
     done = run([*command, "--out", str(tmp_path / "out")], cwd=work, env=env)
