@@ -14,7 +14,7 @@ optimisation library's overhead over plain runs. Prints its figures.
    stand-in model that returns at once (tests/optimise_support.py), per candidate.
 
     .venv/bin/python benchmarks/bench_optimise.py [--users 1000] [--steps 60]
-        [--population 6] [--generations 2] [--states 2]
+        [--population 8] [--generations 3] [--states 4]
 """
 
 from __future__ import annotations
@@ -108,9 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--population", type=int, default=6)
-    parser.add_argument("--generations", type=int, default=2)
-    parser.add_argument("--states", type=int, default=2)
+    parser.add_argument("--population", type=int, default=8)
+    parser.add_argument("--generations", type=int, default=3)
+    parser.add_argument("--states", type=int, default=4)
     args = parser.parse_args()
     start_worker_server()
     with tempfile.TemporaryDirectory() as tmp:

@@ -72,7 +72,10 @@ def synthetic_run(settings, run, parameters) -> RunResult:
     gap = (x - BEST_POSTS) ** 2 / 16 + (y - BEST_RESPONSIVENESS) ** 2
     attitude = 0.5 - gap + 0.5 * reach + 0.02 * noise[0]
     profit = 1000.0 * (1.0 - gap) * (0.5 + 5 * reach) + 20.0 * noise[1]
-    values = {"attitude": np.array([attitude]), "profit": np.array([profit])}
+    # Every outcome asked for: attitude-like or money-like.
+    values = {
+        name: np.array([attitude if "attitude" in name else profit]) for name in settings.outcomes
+    }
     return RunResult(run.run, "ok", None, 0.0, np.array([settings.steps]), values)
 
 
