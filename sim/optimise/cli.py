@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="find robust strategies: multi-objective search (NSGA-II) under market uncertainty",
         description="Search the levers of an optimisation file for the strategies that do "
         "best on its goals across sampled market states; re-evaluate the best with fresh "
-        "seeds and report them with 95%% confidence intervals.",
+        "seeds and report them with 95% confidence intervals.",
     )
     opt.add_argument("file", help="bundled optimisation name or path to an optimisation TOML file")
     opt.add_argument(

@@ -383,7 +383,6 @@ def run_search(
     ``stop_after_runs`` (tests) raises KeyboardInterrupt once that many runs finished
     in this call, as a kill would stop it.
     """
-    import optuna
     from optuna.trial import TrialState
 
     states = market_states(plan, SEARCH_DIR)
@@ -447,7 +446,6 @@ def run_search(
         )
         _tell_generation(plan, study, g, records, len(states), reps)
     progress.generation = plan.generations
-    del optuna
     return progress
 
 
