@@ -96,6 +96,10 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         f"({plan.n_trials * per:,} runs of {plan.steps} days at most); then the Pareto set "
         f"in {plan.final_scenarios} fresh states x {plan.final_replications} replications"
     )
+    if args.scheduler in (None, "local"):  # a remote cluster's memory is not this machine's
+        from sim.resources import available_cores, check_memory
+
+        check_memory(plan.base, plan.steps, "optimisation.steps", args.workers or available_cores())
     prepare_directory(plan, out, args.resume)
     if args.scheduler is None:
         start_worker_server()

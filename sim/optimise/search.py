@@ -326,16 +326,23 @@ def _quiet_optuna() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
 
 
-def open_study(plan: OptimisationPlan, out: Path, generation: int):
-    """The study in ``out/study.db`` with a sampler seeded for ``generation``."""
+def generation_sampler(plan: OptimisationPlan, generation: int):
+    """NSGA-II's sampler for ``generation``, seeded for it alone (so a resumed
+    generation draws what an uninterrupted one would)."""
     import optuna
 
-    _quiet_optuna()
-    sampler = optuna.samplers.NSGAIISampler(
+    return optuna.samplers.NSGAIISampler(
         population_size=plan.population,
         # numpy's RandomState (optuna's samplers) takes 32-bit seeds.
         seed=derive_seed(plan.seed, "optimise-sampler", generation) % 2**32,
     )
+
+
+def open_study(plan: OptimisationPlan, out: Path, generation: int = 0):
+    """The study in ``out/study.db`` with a sampler seeded for ``generation``."""
+    import optuna
+
+    _quiet_optuna()
     _write_ahead_log(out / STUDY_FILE)
     storage = optuna.storages.RDBStorage(
         f"sqlite:///{(out / STUDY_FILE).resolve()}",
@@ -344,7 +351,7 @@ def open_study(plan: OptimisationPlan, out: Path, generation: int):
     return optuna.create_study(
         storage=storage,
         study_name=STUDY_NAME,
-        sampler=sampler,
+        sampler=generation_sampler(plan, generation),
         directions=["minimize" if o.minimise else "maximize" for o in plan.objectives],
         load_if_exists=True,
     )
@@ -399,9 +406,10 @@ def run_search(
         if stop_after_runs is not None and counter["ran"] >= stop_after_runs:
             raise KeyboardInterrupt
 
+    study = open_study(plan, out)
     for g in range(plan.generations):
         progress.generation = g
-        study = open_study(plan, out, g)
+        study.sampler = generation_sampler(plan, g)
         trials = [
             t
             for t in study.get_trials(deepcopy=False)
