@@ -177,3 +177,40 @@ def test_discover_bad_input_one_line_exit_2(tmp_path, capsys, args, expected):
 def test_discover_on_a_directory_that_is_no_results(tmp_path, capsys):
     code, err = run_cli(capsys, "discover", str(tmp_path), "--outcome", "profit", "--below", "0")
     assert code == 2 and "neither a sweep's results" in err
+
+
+def test_decision_kinds_become_optuna_distributions(tmp_path):
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    from sim.optimise.search import distributions
+
+    extra = """
+[[decisions]]
+path = "firms.ours.revision_interval"
+low = 10
+high = 60
+
+[[decisions]]
+path = "firms.ours.strategies.china.paid_reach"
+low = 0.0001
+high = 0.01
+log = true
+
+[[decisions]]
+path = "firms.ours.seeks_partners"
+"""
+    path = tmp_path / "kinds.toml"
+    path.write_text(GOOD.replace("[[objectives]]", extra + "\n[[objectives]]", 1))
+    found = distributions(load_optimisation(path))
+    assert found["firms.ours.revision_interval"] == IntDistribution(10, 60, step=1)
+    assert found["firms.ours.strategies.china.paid_reach"] == FloatDistribution(
+        0.0001, 0.01, log=True
+    )
+    assert found["firms.ours.seeks_partners"] == CategoricalDistribution([False, True])
+    assert found["firms.ours.strategies.china.posts_per_day"] == FloatDistribution(
+        0.0, 8.0, step=0.25
+    )
