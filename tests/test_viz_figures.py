@@ -12,7 +12,7 @@ import pytest
 
 from sim.scenario import parse_scenario_bytes, scenario_from_data
 from tests.viz_support import small_session
-from viz.comparison import ComparisonRequest, run_comparison
+from viz.comparison import VARIANTS, ComparisonRequest, run_comparison
 from viz.echarts import chart_option, network_option
 from viz.exports import (
     RESULT_TABLES,
@@ -25,9 +25,11 @@ from viz.exports import (
 from viz.figures import (
     FOCAL_COLOR,
     LIVE_CHART_KEYS,
+    VARIANT_COLORS,
     FirmNode,
     NetworkView,
     Tie,
+    band_chart,
     dependency_chart,
     funnel_chart,
     funnel_values,
@@ -128,6 +130,24 @@ def test_confidence_bands_stack_low_and_width_under_the_mean():
     width = next(s for s in band if s.get("areaStyle"))
     np.testing.assert_allclose(width["data"], high - low, rtol=1e-5, atol=1e-6)
     assert any(s["name"] == "zero" for s in option["series"])
+
+
+def test_compare_legend_colours_are_the_colours_of_the_lines():
+    """Issue 16, bug 1: ECharts colours a legend entry like the first series of its
+    name; every series of A, B and B - A (bands included) carries its line's colour."""
+    days = np.arange(4, dtype=float)
+    ones = np.ones(4)
+    bands = {name: (ones * i, ones * i - 0.1, ones * i + 0.1) for i, name in enumerate(VARIANTS)}
+    option = chart_option(band_chart("compare_x", "x", days, bands))
+    first: dict[str, str] = {}
+    for series in option["series"]:
+        color = (series.get("itemStyle") or {}).get("color")
+        first.setdefault(series["name"], color)
+    for name in ("A", "B", "B - A"):
+        assert name in option["legend"]["data"]
+        assert first[name] == VARIANT_COLORS[name]
+        mains = [s for s in option["series"] if s["name"] == name and not s.get("stack")]
+        assert mains[0]["lineStyle"]["color"] == VARIANT_COLORS[name]
 
 
 def test_network_marks_the_focal_firm_sizes_by_performance_and_explains_each_tie():

@@ -31,6 +31,9 @@ from sim.runner import firm_market_frame, focal_outcomes, model_frame, run_model
 from sim.scenario import Scenario
 from sim.stats import mean_ci
 from viz.figures import Chart, band_chart
+from viz.labels import describe_changes
+from viz.parameters import assignment
+from viz.stamp import version
 
 # Focal-firm outcomes drawn over time (the keys of OUTCOMES): key -> title. People are
 # real people; "currency" is replaced by the scenario's (:func:`series_title`).
@@ -88,6 +91,8 @@ class Replication:
     seed: int
     series: dict[str, np.ndarray]
     final: dict[str, float]
+    # real people per simulated user, by market (for the verdict's caveats)
+    people_per_user: dict[str, float] = field(default_factory=dict)
 
 
 def focal_series(model: MarketModel) -> dict[str, np.ndarray]:
@@ -126,6 +131,10 @@ def replicate(
         seed=seed,
         series=focal_series(model),
         final={key: float(outcome[key]) for key in OUTCOMES},
+        people_per_user={
+            market.name: float(model.people_per_user[index])
+            for index, market in enumerate(spec.markets)
+        },
     )
 
 
@@ -186,10 +195,16 @@ class ComparisonResult:
                         }
                     )
                 )
-        return pd.concat(frames, ignore_index=True)
+        return _stamped(pd.concat(frames, ignore_index=True), self.stamp())
+
+    def stamp(self) -> dict[str, Any]:
+        """What this comparison was: A's and B's changes (plain words and as ``--set``
+        assignments), replications, days, seed and version; every export carries it."""
+        return comparison_stamp(self.request)
 
     def table_frame(self) -> pd.DataFrame:
-        """End-of-run outcomes: one row per outcome and variant, mean and 95% CI."""
+        """End-of-run outcomes: one row per outcome and variant, mean and 95% CI,
+        stamped with A's and B's changes, the design and the version."""
         rows = []
         labels = outcome_labels(self.a.model.currency)
         for key, estimates in self.comparison().outcomes.items():
@@ -206,7 +221,7 @@ class ComparisonResult:
                         "replications": estimate.n,
                     }
                 )
-        return pd.DataFrame(rows)
+        return _stamped(pd.DataFrame(rows), self.stamp())
 
     def runs_frame(self) -> pd.DataFrame:
         """Every replication's series: variant, replication, seed, day and outcomes."""
@@ -219,7 +234,28 @@ class ComparisonResult:
                 frame.insert(0, "replication", index)
                 frame.insert(0, "variant", name)
                 frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return _stamped(pd.concat(frames, ignore_index=True), self.stamp())
+
+
+def comparison_stamp(request: ComparisonRequest) -> dict[str, Any]:
+    """A comparison's identity as columns: scenario, changes of A and B, design, version."""
+    focal, currency = request.base.focal_firm, request.base.model.currency
+    return {
+        "scenario": request.base.model.name,
+        "a_changes": describe_changes(request.a_overrides, focal, currency),
+        "b_changes": describe_changes(request.b_overrides, focal, currency),
+        "a_set": "; ".join(assignment(k, v) for k, v in request.a_overrides.items()),
+        "b_set": "; ".join(assignment(k, v) for k, v in request.b_overrides.items()),
+        "days": request.steps,
+        "base_seed": request.seed,
+        "version": version(),
+    }
+
+
+def _stamped(frame: pd.DataFrame, stamp: Mapping[str, Any]) -> pd.DataFrame:
+    for key, value in stamp.items():
+        frame[key] = value
+    return frame
 
 
 def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -208,6 +208,9 @@ def _series(
         "stackStrategy": "all",
         "silent": True,
         "lineStyle": {"opacity": 0},
+        # ECharts takes a legend entry's colour from the first series of that name: a
+        # band's invisible lower edge comes first, so it carries the line's colour too.
+        "itemStyle": {"color": color},
         "tooltip": {"show": False},
         **axes,
     }
