@@ -90,10 +90,37 @@ def test_switch_and_typed_controls(page):
     by_test_id(rc, v.Btn, "section-strategy-china").click()
     by_test_id(rc, v.Switch, f"param-{SHOP}").v_model = True
     assert session.value(SHOP) is True
-    budget = rc.find(v.TextField, label="Budget (currency/day)").widgets[-1]
+    budget = rc.find(v.TextField, label="Budget (EUR a day)").widgets[-1]
     budget.v_model = "450"
     budget.fire_event("keyup.enter", None)
     assert session.value("firms.ours.strategies.china.budget") == 450.0
+
+
+def test_a_refused_typed_value_goes_back_to_the_value_in_use_and_says_why(page):
+    """Issue 16, bug 4: the refused value stayed in its field while the model ran
+    another, and the error blamed the scenario file."""
+    session, rc = page
+    budget_path = "firms.ours.strategies.china.budget"
+    by_test_id(rc, v.Btn, "section-strategy-china").click()
+    before = session.value(budget_path)
+    field = rc.find(v.TextField, label="Budget (EUR a day)").widgets[-1]
+    field.v_model = "-5"
+    field.fire_event("keyup.enter", None)
+    assert session.value(budget_path) == before  # the model was not changed
+    field = rc.find(v.TextField, label="Budget (EUR a day)").widgets[-1]
+    assert float(field.v_model) == before  # the field shows what the model runs
+    refused = text_of(rc, f"refused-{budget_path}")
+    assert refused.startswith("Not applied: -5.0") and f"{before:,.0f} EUR a day" in refused
+    message = str(by_test_id(rc, v.Alert, "session-error").children)
+    assert "baseline.toml" not in message and "was not applied" in message
+
+
+def test_help_opens_in_the_page_and_states_the_limits_the_ui_enforces(page):
+    session, rc = page
+    by_test_id(rc, v.Btn, "btn-help-model.n_users").click()
+    text = text_of(rc, "help-model.n_users")
+    assert "0 to 200000" in text.replace(",", "") or "to 200000" in text
+    assert "200,000" in text
 
 
 def test_seed_input_and_new_seed(page):
@@ -188,11 +215,55 @@ def test_comparison_runs_in_the_background_and_shows_bands_and_table(page):
     by_test_id(rc, v.Btn, "btn-compare-run").click()
     session.compare_job.join(60)
     wait_for(lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "done")
-    table = by_test_id(rc, v.SimpleTable, "compare-table")
-    assert table is not None
+    table = by_test_id(rc, v.SimpleTable, "compare-table-1")
+    assert table.attributes["data-a"] == "as the scenario"
+    assert table.attributes["data-b"] == "Our China in-platform shop: yes"
     band = chart(rc, "chart-compare-attitude")
     assert len([s for s in band.option["series"] if s.get("stack")]) == 6
     assert session.comparison.request.reps == 2
+    verdict = text_of(rc, "verdict-1")
+    assert verdict.startswith("Opening an in-platform shop in China ") and verdict.endswith(".")
+    assert "over 6 days" in " ".join(str(c) for c in by_test_id(rc, v.Html, "caveats-1").children)
+    assert session.current_comparison() is session.comparisons[0]
+
+
+def test_a_changed_b_never_shows_the_old_result_as_its_own(page):
+    """Issue 16, bug 2: after a finished comparison, changing B, starting and
+    cancelling left the old results under the new "Changes" line."""
+    session, rc = page
+    open_tab(rc, "Compare A vs B")
+    session.set_compare_design(reps=2, steps=4)
+    by_test_id(rc, v.Btn, "B:section-strategy-china").click()
+    by_test_id(rc, v.Switch, f"B:param-{SHOP}").v_model = True
+    by_test_id(rc, v.Btn, "btn-compare-run").click()
+    session.compare_job.join(60)
+    wait_for(lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "done")
+    # B changes: guanxi off as well; start a long comparison and cancel it.
+    by_test_id(rc, v.Btn, "B:section-guanxi").click()
+    by_test_id(rc, v.Switch, "B:param-guanxi.enabled").v_model = False
+    assert text_of(rc, "variant-B-changes") == (
+        "Changes: Our China in-platform shop: yes; Guanxi ties between firms: off"
+    )
+    session.set_compare_design(reps=30, steps=300)
+    by_test_id(rc, v.Btn, "btn-compare-run").click()
+    wait_for(lambda: session.compare_job.progress > 0, what="progress")
+    session.cancel_comparison()
+    session.compare_job.join(60)
+    wait_for(
+        lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "cancelled"
+    )
+    assert session.current_comparison() is None
+    assert "No result for these settings yet" in text_of(rc, "compare-current-none")
+    # The old result is still listed, labelled with its own B (not the new one).
+    assert text_of(rc, "comparison-1-B") == "B: Our China in-platform shop: yes"
+    table = by_test_id(rc, v.SimpleTable, "compare-table-1")
+    assert table.attributes["data-b"] == "Our China in-platform shop: yes"
+    assert len(session.comparisons) == 1
+    # Its CSV says which A and B it compared.
+    frame = session.comparison.table_frame()
+    assert set(frame.b_changes) == {"Our China in-platform shop: yes"}
+    assert set(frame.b_set) == {f"{SHOP} = true"} and set(frame.a_changes) == {"as the scenario"}
+    assert set(frame.days) == {4} and "version" in frame
 
 
 def test_comparison_can_be_cancelled(page):

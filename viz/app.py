@@ -63,9 +63,12 @@ def Explorer(session: ExploreSession):
         action(*args)
         ticks.sync()
 
-    def change(path: str, value: Any) -> None:
+    def change(path: str, value: Any) -> str | None:
+        """Apply a parameter change; the reason it was refused, or None."""
         playing.set(False)
-        act(session.set_parameter, path, value)
+        applied = session.set_parameter(path, value)
+        ticks.sync()
+        return None if applied else session.error
 
     def play() -> None:
         """Step while playing, one frame per play interval, until paused or the run ends."""

@@ -27,13 +27,15 @@ from scipy import stats
 from sim.compare import OUTCOMES, Comparison, outcome_labels, replication_seeds, variant
 from sim.errors import GuanxiError
 from sim.model import MarketModel
+from sim.parameters import get_value
 from sim.runner import firm_market_frame, focal_outcomes, model_frame, run_model
 from sim.scenario import Scenario
 from sim.stats import mean_ci
 from viz.figures import Chart, band_chart
-from viz.labels import describe_changes
+from viz.labels import assumption_labels, describe_changes, market_name
 from viz.parameters import assignment
 from viz.stamp import version
+from viz.verdict import caveats, change_subject, verdict_text
 
 # Focal-firm outcomes drawn over time (the keys of OUTCOMES): key -> title. People are
 # real people; "currency" is replaced by the scenario's (:func:`series_title`).
@@ -258,6 +260,57 @@ def _stamped(frame: pd.DataFrame, stamp: Mapping[str, Any]) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class ComparisonRecord:
+    """A finished comparison as the session lists it: its number, what A and B
+    changed in plain words, and its verdict with the caveats that apply."""
+
+    number: int
+    result: ComparisonResult
+    subject: str
+    a_words: str
+    b_words: str
+    verdict: str
+    caveats: tuple[str, ...]
+
+    @classmethod
+    def of(cls, number: int, result: ComparisonResult) -> ComparisonRecord:
+        request = result.request
+        base, focal = request.base, request.base.focal_firm
+        currency = base.model.currency
+        changed = {*request.a_overrides, *request.b_overrides}
+        base_values = {path: get_value(base, path) for path in changed}
+        subject = change_subject(
+            request.a_overrides, request.b_overrides, base_values, focal, currency
+        )
+        differences = {key: est["B - A"] for key, est in result.comparison().outcomes.items()}
+        people = result.runs_a[0].people_per_user if result.runs_a else {}
+        return cls(
+            number=number,
+            result=result,
+            subject=subject,
+            a_words=describe_changes(request.a_overrides, focal, currency),
+            b_words=describe_changes(request.b_overrides, focal, currency),
+            verdict=verdict_text(subject, differences, currency, request.steps),
+            caveats=tuple(
+                caveats(
+                    request.steps,
+                    len(result.seeds),
+                    {market_name(m): p for m, p in people.items()},
+                    assumption_labels(base, changed),
+                )
+            ),
+        )
+
+    @property
+    def design(self) -> str:
+        request = self.result.request
+        return (
+            f"{len(self.result.seeds)} replications x {request.steps:,} days, "
+            f"base seed {request.seed}"
+        )
+
+
 def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and t-based confidence interval per column of (replications, days).
 
@@ -320,6 +373,7 @@ class ComparisonJob:
         self.state = "running"  # running, done, cancelled, error
         self.result: ComparisonResult | None = None
         self.error: str | None = None
+        self.recorded = False  # added to the session's list of comparisons
         self._on_update = on_update
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, name="guanxi-compare", daemon=True)

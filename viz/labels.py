@@ -14,10 +14,11 @@ use them, so a change is worded the same way everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sim.parameters import PathError, field_info
+from sim.parameters import PathError, field_info, iter_parameters
+from sim.scenario import FirmSection, GuanxiSection, MarketSection, Scenario
 from viz.parameters import Parameter, describe_field
 
 # Nouns of the focal firm's strategy levers: "Our China <noun>: <value>".
@@ -196,3 +197,36 @@ def action(path: str, old: Any, new: Any, focal: str, currency: str = "EUR") -> 
         f"Setting {describe_change(path, new, focal, currency)[:1].lower()}"
         + (describe_change(path, new, focal, currency)[1:])
     )
+
+
+def assumption_labels(spec: Scenario, changed: Iterable[str] = ()) -> list[str]:
+    """The parameters the outcomes rest on that the schema marks as assumptions (its
+    help text says "Assumption"), in words and grouped: our firm's, the markets'
+    (each market has them), and guanxi's when guanxi is on. Changed ones are left
+    out: the strategist chose them."""
+    changed = set(changed)
+    focal = spec.focal_firm
+
+    def marked(prefix: str, schema: type) -> list[str]:
+        return [
+            field
+            for field, info in iter_parameters(schema)
+            if "Assumption" in (info.description or "") and prefix + field not in changed
+        ]
+
+    found = [subject(f"firms.{focal}.{field}", focal).lower() for field in marked("", FirmSection)]
+    market_fields = marked("", MarketSection)
+    if market_fields:
+        words = ", ".join(_field_label(MarketSection, field) for field in market_fields)
+        found.append(f"in each market: {words}")
+    if spec.guanxi.enabled:
+        count = len(marked("guanxi.", GuanxiSection))
+        if count:
+            found.append(f"what guanxi ties bring and cost ({count} guanxi parameters)")
+    return found
+
+
+def _field_label(schema: type, field: str) -> str:
+    info = dict(iter_parameters(schema))[field]
+    described = describe_field(field, field, info)
+    return described.label.lower() if described else field.replace("_", " ")

@@ -206,7 +206,13 @@ def ParameterPanel(
     parameters: Sequence[Parameter],
     on_change: Callable[[str, Any], None],
 ):
-    ParameterList(parameters, _values(session, parameters), frozenset(session.overrides), on_change)
+    ParameterList(
+        parameters,
+        _values(session, parameters),
+        frozenset(session.overrides),
+        on_change,
+        currency=session.spec.model.currency,
+    )
 
 
 @solara.component

@@ -32,15 +32,17 @@ from sim.scenario import (
     read_scenario_file,
     scenario_from_data,
 )
-from viz.comparison import ComparisonJob, ComparisonRequest, ComparisonResult
+from viz.comparison import (
+    ComparisonJob,
+    ComparisonRecord,
+    ComparisonRequest,
+    ComparisonResult,
+)
 from viz.history import RunHistory
-from viz.parameters import scenario_value
+from viz.parameters import MAX_UI_USERS, assignment, scenario_value
 
 T = TypeVar("T")
 DEFAULT_SCENARIO = "baseline"
-# The browser UI steps the model in the server's memory; larger populations belong
-# to `guanxi run` and sweeps. Uploaded files cannot ask for more.
-MAX_UI_USERS = 200_000
 
 
 @dataclass
@@ -66,7 +68,9 @@ class ExploreSession:
         self.compare = CompareSettings()
         self.compare_error: str | None = None
         self.compare_job: ComparisonJob | None = None
-        self.comparison: ComparisonResult | None = None  # the last finished comparison
+        # Every finished comparison of this session, oldest first, each labelled with
+        # its own A and B (never the settings being edited now).
+        self.comparisons: list[ComparisonRecord] = []
         self._install(raw, source, label, {})
 
     @classmethod
@@ -153,8 +157,24 @@ class ExploreSession:
         try:
             self._install(self.raw, self.source, self.label, overrides)
         except ScenarioError as exc:
-            return self._fail(str(exc))
+            return self._fail(self._change_refused(path, value, str(exc)))
         return True
+
+    def _change_refused(self, path: str, value: Any, message: str) -> str:
+        """The schema's message about a refused change, blaming the change, not the file.
+
+        The schema names its source first ("upload my.toml: model.steps: ..."); the
+        file is fine (it was loaded), so the message names the change instead and says
+        which value the model still runs.
+        """
+        prefix = f"{self.source}: "
+        reason = message[len(prefix) :] if message.startswith(prefix) else message
+        try:
+            current = assignment(path, self.value(path))
+        except KeyError:
+            current = None
+        still = f" The model still runs {current}." if current else ""
+        return f"Your change {assignment(path, value)} was not applied: {reason}.{still}"
 
     def clear_changes(self) -> None:
         """Back to the scenario as loaded."""
@@ -262,8 +282,10 @@ class ExploreSession:
 
         def update() -> None:
             with self.lock:
-                if job.state == "done" and job.result is not None and self.compare_job is job:
-                    self.comparison = job.result
+                if job.state == "done" and job.result is not None and not job.recorded:
+                    job.recorded = True
+                    number = len(self.comparisons) + 1
+                    self.comparisons.append(ComparisonRecord.of(number, job.result))
                 self.compare_revision += 1
             on_update()
 
@@ -274,6 +296,21 @@ class ExploreSession:
             self.compare_revision += 1
         job.start()
         return True
+
+    @property
+    def comparison(self) -> ComparisonResult | None:
+        """The last finished comparison (whatever its settings), or None."""
+        return self.comparisons[-1].result if self.comparisons else None
+
+    def current_comparison(self) -> ComparisonRecord | None:
+        """The newest finished comparison of exactly the settings now in the Compare
+        tab (scenario, A, B, replications, days, seed), or None: a result is never
+        shown as if it belonged to other settings."""
+        request = self.compare_request()
+        for record in reversed(self.comparisons):
+            if record.result.request == request:
+                return record
+        return None
 
     def cancel_comparison(self) -> None:
         job = self.compare_job
