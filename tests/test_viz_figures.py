@@ -132,6 +132,14 @@ def test_confidence_bands_stack_low_and_width_under_the_mean():
     assert any(s["name"] == "zero" for s in option["series"])
 
 
+def test_pngs_carry_the_stamp_in_their_text_and_at_their_foot():
+    session = stepped(3)
+    chart = live_chart(session.history, "awareness")
+    stamped = chart_png(chart, stamp=session.stamp())
+    assert stamped.startswith(PNG_SIGNATURE) and stamped != chart_png(chart)
+    assert b"Comment" in stamped and b"seed " in stamped and b"day 3" in stamped
+
+
 def test_compare_legend_colours_are_the_colours_of_the_lines():
     """Issue 16, bug 1: ECharts colours a legend entry like the first series of its
     name; every series of A, B and B - A (bands included) carries its line's colour."""
@@ -255,8 +263,10 @@ def test_results_download_as_csv_and_parquet_like_the_cli_writes_them():
 
 def test_everything_zip_holds_scenario_tables_and_charts(monkeypatch):
     # Drawing is tested above; here only what goes in the archive.
-    monkeypatch.setattr("viz.exports.chart_png", lambda chart: PNG_SIGNATURE + chart.key.encode())
-    monkeypatch.setattr("viz.exports.network_png", lambda view: PNG_SIGNATURE)
+    monkeypatch.setattr(
+        "viz.exports.chart_png", lambda chart, stamp="": PNG_SIGNATURE + chart.key.encode()
+    )
+    monkeypatch.setattr("viz.exports.network_png", lambda view, stamp="": PNG_SIGNATURE)
     session = stepped(3)
     data = everything_zip(session.model, session.history, session.spec.to_toml())
     names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())

@@ -93,6 +93,7 @@ def Explorer(session: ExploreSession):
     # themselves could miss a change made from the play or comparison thread while
     # another render is under way.)
     revision, config, compare = ticks.run.value, ticks.config.value, ticks.compare.value
+    export = ticks.export.value
 
     solara.Title(TITLE)
     solara.Style(".guanxi-param .v-input--switch { margin-top: 0 }")
@@ -112,7 +113,7 @@ def Explorer(session: ExploreSession):
             with solara.lab.Tab("Compare A vs B", icon_name="mdi-scale-balance"):
                 CompareTab(ticks, compare, config)
             with solara.lab.Tab("Export", icon_name="mdi-download"):
-                ExportTab(ticks, revision, compare)
+                ExportTab(ticks, revision, compare, export)
 
 
 @solara.component

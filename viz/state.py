@@ -38,8 +38,10 @@ from viz.comparison import (
     ComparisonRequest,
     ComparisonResult,
 )
+from viz.exports import ZipJob, zip_snapshot
 from viz.history import RunHistory
 from viz.parameters import MAX_UI_USERS, assignment, scenario_value
+from viz.stamp import stamp_text
 
 T = TypeVar("T")
 DEFAULT_SCENARIO = "baseline"
@@ -71,6 +73,8 @@ class ExploreSession:
         # Every finished comparison of this session, oldest first, each labelled with
         # its own A and B (never the settings being edited now).
         self.comparisons: list[ComparisonRecord] = []
+        self.export_job: ZipJob | None = None  # the "Everything" ZIP being drawn
+        self.export_revision = 0
         self._install(raw, source, label, {})
 
     @classmethod
@@ -322,6 +326,31 @@ class ExploreSession:
             self.compare_error = message
             self.compare_revision += 1
         return False
+
+    # ------------------------------------------------------------------ export
+    def stamp(self) -> str:
+        """What the live run is: version, scenario, changes, seed (on every export)."""
+        return stamp_text(self.spec.model.name, self.overrides, self.seed, f"day {self.day}")
+
+    def start_export_zip(self, filename: str, on_update: Callable[[], None]) -> ZipJob:
+        """Draw the "Everything" ZIP of the run as it is now, in the background.
+
+        Only the snapshot (tables and chart data) is taken under the lock; drawing the
+        PNGs, the slow part, runs while the live run can step.
+        """
+        with self.lock:
+            snapshot = zip_snapshot(self.model, self.history, self.spec.to_toml(), self.stamp())
+
+        def update() -> None:
+            with self.lock:
+                self.export_revision += 1
+            on_update()
+
+        job = ZipJob(snapshot, filename, update)
+        with self.lock:
+            self.export_job = job
+            self.export_revision += 1
+        return job.start()
 
     # ------------------------------------------------------------------ errors
     def report(self, message: str) -> None:
