@@ -65,6 +65,9 @@ def test_step_advances_the_model_and_updates_charts_and_network(page):
     assert chart(rc, "chart-guanxi_ties").option["series"][0]["data"][-1] == [2, 0]
     kpis = by_test_id(rc, solara.widgets.HTML, "kpis")
     assert kpis.attributes["data-day"] == "2" and "Attitude toward us" in kpis.unsafe_innerHTML
+    for market in ("China", "Western Europe"):  # headline attitude by market
+        assert f"Attitude toward us in {market}" in kpis.unsafe_innerHTML
+    assert "Our guanxi ties" in kpis.unsafe_innerHTML
     for label in ("Followers (people)", "Customers (people)", "Revenue so far (EUR)"):
         assert label in kpis.unsafe_innerHTML
     by_test_id(rc, v.Btn, "btn-reset").click()

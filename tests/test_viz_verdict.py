@@ -118,3 +118,41 @@ def test_caveats_name_horizon_replications_scale_and_assumptions():
     assert "over the year" in text and "10 replications" in text
     assert "70,000 in China" in text and "Assumptions, not measured: Price; Cost per post" in text
     assert format_amount(1234.4, "money") == "1,234" and format_amount(0.123, "attitude") == "0.12"
+
+
+def test_a_finished_comparison_gets_its_verdict_and_a_self_contained_report():
+    import base64
+    import re
+
+    from tests.viz_support import small_session
+    from viz.comparison import ComparisonRecord, ComparisonRequest, run_comparison
+    from viz.report import comparison_report
+
+    session = small_session(n_users=300)
+    result = run_comparison(
+        ComparisonRequest(session.spec, {}, {"guanxi.enabled": False}, reps=3, steps=5, seed=3)
+    )
+    record = ComparisonRecord.of(1, result)
+    assert record.subject == "Turning guanxi ties off"
+    assert record.verdict.startswith("Turning guanxi ties off ") and "over 5 days" in " ".join(
+        record.caveats
+    )
+    assert (
+        record.a_words == "as the scenario" and record.b_words == "Guanxi ties between firms: off"
+    )
+    page = comparison_report([record])
+    assert page.startswith("<!DOCTYPE html>")
+    assert "What does turning guanxi ties off do to our business?" in page
+    assert record.verdict.replace("'", "&#x27;") in page
+    for heading in ("Scenario", "Verdicts", "Caveats", "Method", "Reproduce", "Key charts"):
+        assert f">{heading}<" in page
+    assert (
+        "guanxi compare baseline.toml --b 'guanxi.enabled = false' --reps 3 --steps 5 --seed 3"
+        in (page.replace("&#x27;", "'"))
+    )
+    # Self-contained: no address to fetch; every image is an embedded PNG.
+    assert not re.search(r"(src|href)=\"(?!data:)", page)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 3
+    assert base64.b64decode(images[0]).startswith(b"\x89PNG")
+    assert "[model]" in page  # the scenario TOML, to reproduce it

@@ -32,8 +32,9 @@ from viz.sidebar import (  # noqa: E402
     RunControls,
     ScenarioCard,
 )
-from viz.state import DEFAULT_SCENARIO, ExploreSession  # noqa: E402
+from viz.state import ExploreSession  # noqa: E402
 from viz.ticks import use_ticks  # noqa: E402
+from viz.url import session_from_query, state_query  # noqa: E402
 
 logger = logging.getLogger(__name__)
 TITLE = "guanxi-sim: social media strategy simulator"
@@ -95,6 +96,7 @@ def Explorer(session: ExploreSession):
     revision, config, compare = ticks.run.value, ticks.config.value, ticks.compare.value
     export = ticks.export.value
 
+    AddressSync(session, config, compare)
     solara.Title(TITLE)
     solara.Style(".guanxi-param .v-input--switch { margin-top: 0 }")
     with solara.Columns([1, 3], gutters_dense=True):
@@ -117,7 +119,25 @@ def Explorer(session: ExploreSession):
 
 
 @solara.component
+def AddressSync(session: ExploreSession, config_revision: int, compare_revision: int):
+    """Keep the scenario and its changes in the page's address (:mod:`viz.url`), so
+    that a view can be shared or survives a reload."""
+    router = solara.use_router()
+
+    def publish() -> None:
+        if router.set_path is None:  # rendered outside a Solara server (tests)
+            return
+        query = state_query(session)
+        if (router.search or "") != query:
+            router.push(f"{router.path or '/'}?{query}")
+
+    solara.use_effect(publish, [config_revision, compare_revision])
+
+
+@solara.component
 def Page():
-    """Solara's entry point: a new session on the default scenario per browser tab."""
-    session = solara.use_memo(lambda: ExploreSession.bundled(DEFAULT_SCENARIO), [])
+    """Solara's entry point: a new session per browser tab, as its address describes
+    (the default scenario when it describes nothing)."""
+    router = solara.use_router()
+    session = solara.use_memo(lambda: session_from_query(router.search), [])
     Explorer(session)

@@ -379,10 +379,10 @@ class NetworkView:
     recent_events: tuple[str, ...]
 
     def summary(self) -> str:
-        """E.g. 'Day 8: 1 tie now; 1 formed and 0 severed so far'."""
+        """E.g. 'Day 8: 1 tie now between all firms; 1 formed and 0 severed so far'."""
         count = len(self.ties)
         return (
-            f"Day {self.day}: {count} tie{'' if count == 1 else 's'} now; "
+            f"Day {self.day}: {count} tie{'' if count == 1 else 's'} now between all firms; "
             f"{self.formed} formed and {self.severed} severed so far"
         )
 

@@ -164,6 +164,19 @@ class ExploreSession:
             return self._fail(self._change_refused(path, value, str(exc)))
         return True
 
+    def set_parameters(self, changes: dict[str, Any]) -> bool:
+        """Apply several changes at once (one rebuild); False (and :attr:`error`) if any
+        is refused, and then none is applied."""
+        overrides = {**self.overrides, **changes}
+        try:
+            self._install(self.raw, self.source, self.label, overrides)
+        except ScenarioError as exc:
+            prefix = f"{self.source}: "
+            message = str(exc)
+            reason = message[len(prefix) :] if message.startswith(prefix) else message
+            return self._fail(f"Changes not applied: {reason}")
+        return True
+
     def _change_refused(self, path: str, value: Any, message: str) -> str:
         """The schema's message about a refused change, blaming the change, not the file.
 
