@@ -84,7 +84,8 @@ def test_slider_change_sets_the_models_parameter_and_restarts(page):
     europe = session.model.market_index["western_europe"]
     assert session.model.strategy.posts_per_day[session.model.focal.index, europe] == 3.5
     assert session.day == 0
-    assert text_of(rc, "change-line") == f"{POSTS} = 3.5"
+    assert text_of(rc, "change-line") == "Our Western Europe posts: 3.5 posts a day"
+    assert by_test_id(rc, v.Html, "change-line").attributes["title"] == f"{POSTS} = 3.5"
     assert by_test_id(rc, v.Slider, f"param-{POSTS}").v_model == 3.5
     by_test_id(rc, v.Btn, "btn-clear-changes").click()
     assert session.overrides == {} and session.value(POSTS) == 2.0
@@ -115,7 +116,10 @@ def test_a_refused_typed_value_goes_back_to_the_value_in_use_and_says_why(page):
     field = rc.find(v.TextField, label="Budget (EUR a day)").widgets[-1]
     assert float(field.v_model) == before  # the field shows what the model runs
     refused = text_of(rc, f"refused-{budget_path}")
-    assert refused.startswith("Not applied: -5.0") and f"{before:,.0f} EUR a day" in refused
+    assert refused == (
+        f"Not applied: -5 EUR a day. Allowed: 0 to 1e+12 EUR a day. Still running {before:,.0f} "
+        "EUR a day."
+    )
     message = str(by_test_id(rc, v.Alert, "session-error").children)
     assert "baseline.toml" not in message and "was not applied" in message
 

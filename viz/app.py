@@ -100,7 +100,12 @@ def Explorer(session: ExploreSession):
     solara.Title(TITLE)
     solara.Style(".guanxi-param .v-input--switch { margin-top: 0 }")
     with solara.Columns([1, 3], gutters_dense=True):
-        with solara.Column(gap="8px", style="min-width: 300px"):
+        # The controls scroll on their own, so that they and the charts are seen together.
+        with solara.Column(
+            gap="8px",
+            style="min-width: 300px; position: sticky; top: 0; align-self: flex-start; "
+            "max-height: 100vh; overflow-y: auto; padding-right: 4px",
+        ):
             SessionError(session, revision, act)
             ScenarioCard(ticks, config, act)
             RunControls(ticks, revision, playing.value, playing, play_interval, days_per_frame, act)

@@ -42,11 +42,16 @@ def help_text(parameter: Parameter) -> str:
     return f"{parameter.help} Allowed: {parameter.describe_bounds()}. Path: {parameter.path}"
 
 
-def refusal_text(parameter: Parameter, typed: Any, current: Any, reason: str, currency: str) -> str:
-    """Why a typed value was not applied, and which value the model still runs."""
+def refusal_text(parameter: Parameter, typed: Any, current: Any, currency: str) -> str:
+    """Why a typed value was not applied (briefly: the page's error line has the
+    schema's full message), and which value the model still runs."""
+    shown = describe_value(parameter.path, typed, currency)
+    allowed = parameter.describe_bounds()
+    if parameter.unit:
+        allowed = allowed.replace(parameter.unit, unit_words(parameter.unit, currency))
     return (
-        f"Not applied: {typed!r} ({reason}). The model still runs "
-        f"{describe_value(parameter.path, current, currency)}."
+        f"Not applied: {shown}. Allowed: {allowed}. "
+        f"Still running {describe_value(parameter.path, current, currency)}."
     )
 
 
@@ -75,7 +80,7 @@ def ParameterControl(
         if new_value != value or type(new_value) is not type(value):
             problem = on_change(parameter.path, new_value)
             if isinstance(problem, str):
-                set_refused(refusal_text(parameter, new_value, value, problem, currency))
+                set_refused(refusal_text(parameter, new_value, value, currency))
                 set_generation(generation + 1)  # a new field, showing the value in use
             else:
                 set_refused(None)

@@ -18,6 +18,7 @@ from solara.alias import rv
 
 from sim.scenario import bundled_scenarios
 from viz.controls import ParameterList, Section
+from viz.labels import describe_change, market_name
 from viz.parameters import (
     GLOBAL_TABLES,
     KEY_FIRM,
@@ -160,12 +161,14 @@ def RunSettings(
         min=PLAY_INTERVAL_MS[0],
         max=PLAY_INTERVAL_MS[1],
         step=10,
+        thumb_label="always",
     )
     solara.SliderInt(
         "Days per frame",
         value=days_per_frame,
         min=DAYS_PER_FRAME[0],
         max=DAYS_PER_FRAME[1],
+        thumb_label="always",
     )
 
 
@@ -232,7 +235,7 @@ def ParametersCard(ticks: Ticks, config_revision: int, change: Callable[[str, An
             every = strategy_parameters(focal, market, key_only=False)
             panel(key)
             Section(
-                f"Starting position in {market}",
+                f"Starting position in {market_name(market)}",
                 lambda: panel([p for p in every if p not in key]),
                 test_id=f"section-start-{market}",
             )
@@ -270,7 +273,7 @@ def ParametersCard(ticks: Ticks, config_revision: int, change: Callable[[str, An
         panel([n_users_parameter()])
         for index, item in enumerate(firm.strategies):
             Section(
-                f"Our strategy in {item.market}",
+                f"Our strategy in {market_name(item.market)}",
                 strategy(item.market),
                 initially_open=index == 0,
                 test_id=f"section-strategy-{item.market}",
@@ -278,7 +281,7 @@ def ParametersCard(ticks: Ticks, config_revision: int, change: Callable[[str, An
         Section(f"Our firm: {focal}", our_firm, test_id="section-firm")
         for market in spec.markets:
             Section(
-                f"Market: {market.name}",
+                f"Market: {market_name(market.name)}",
                 lambda market=market: panel(market_parameters(market.name)),
                 test_id=f"section-market-{market.name}",
             )
@@ -292,13 +295,21 @@ def ChangesCard(ticks: Ticks, config_revision: int, act: Callable[..., None]):
     session = ticks.session
     if not session.overrides:
         return
+    focal, currency = session.spec.focal_firm, session.spec.model.currency
     with solara.Card("Changes from the scenario file", margin=0, elevation=1):
         for path, value in session.overrides.items():
             rv.Html(
                 tag="div",
-                children=[assignment(path, value)],
-                style_="font-family: monospace; font-size: 12px; word-break: break-all",
-                attributes=test_ids("change-line"),
+                children=[
+                    describe_change(path, value, focal, currency),
+                    rv.Html(
+                        tag="div",
+                        children=[assignment(path, value)],
+                        style_="font-family: monospace; font-size: 11px; color: #666",
+                    ),
+                ],
+                style_="font-size: 13px; word-break: break-all; margin-bottom: 2px",
+                attributes={**test_ids("change-line"), "title": assignment(path, value)},
             )
         solara.Button(
             "Clear changes",
