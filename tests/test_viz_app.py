@@ -189,7 +189,7 @@ def test_valid_upload_and_bundled_choice(page):
 
 def test_play_steps_in_the_background_until_paused(page):
     session, rc = page
-    rc.find(v.Slider, label="Play interval (ms)").widget.v_model = 0
+    rc.find(v.Slider, label="Play interval: 100 ms").widget.v_model = 0
     by_test_id(rc, v.Btn, "btn-play").click()
     wait_for(lambda: session.day >= 3, what="play to step")
     # (read while the play thread re-renders: poll rather than read once)
@@ -369,7 +369,7 @@ def test_network_page_shows_ties_forming_with_what_each_brought():
     try:
         open_tab(rc, "Guanxi network")
         assert by_test_id(rc, solara.widgets.HTML, "network-ties").unsafe_innerHTML == ""
-        rc.find(v.Slider, label="Days per frame").widget.v_model = 10
+        rc.find(v.Slider, label="Days per frame: 1").widget.v_model = 10
         by_test_id(rc, v.Btn, "btn-step").click()
         assert session.day == 10
         ties = session.model.guanxi.edge_rows()

@@ -52,7 +52,7 @@ def stepped(days: int = 12):
 def test_attitude_chart_has_a_panel_per_market_and_a_line_per_active_firm():
     session = stepped()
     chart = live_chart(session.history, "attitude_mean")
-    assert [panel.title for panel in chart.panels] == ["china", "western_europe"]
+    assert [panel.title for panel in chart.panels] == ["China", "Western Europe"]
     china = {series.name: series for series in chart.panels[0].series}
     assert set(china) == {"ours (us)", "china_leader", "china_upstart", "global_brand"}
     ours = china["ours (us)"]

@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.model import MarketModel
 from viz.history import RunHistory
+from viz.labels import market_name
 
 FOCAL_COLOR = "#c2185b"
 PALETTE = (
@@ -158,7 +159,7 @@ def firm_market_chart(history: RunHistory, column: str) -> Chart:
                     color=firm_color(history, firm, history.focal),
                 )
             )
-        panels.append(Panel(market, days, tuple(series)))
+        panels.append(Panel(market_name(market), days, tuple(series)))
     return Chart(column, title, y_label, tuple(panels))
 
 

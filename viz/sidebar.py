@@ -147,7 +147,7 @@ def RunSettings(
             playing.set(False)
             act(session.set_parameter, "model.seed", int(value))
 
-    with solara.Row(gap="6px", style="align-items: center"):
+    with solara.Row(gap="6px", style="align-items: center; margin-top: 14px"):
         solara.InputInt("Seed", value=seed, on_value=set_seed, dense=True)
         solara.Button(
             icon_name="mdi-dice-5",
@@ -155,20 +155,19 @@ def RunSettings(
             on_click=new_seed,
             attributes={"title": "new random seed", **test_ids("btn-new-seed")},
         )
+    # The value is in the label: a thumb label would cover the label above it.
     solara.SliderInt(
-        "Play interval (ms)",
+        f"Play interval: {play_interval.value} ms",
         value=play_interval,
         min=PLAY_INTERVAL_MS[0],
         max=PLAY_INTERVAL_MS[1],
         step=10,
-        thumb_label="always",
     )
     solara.SliderInt(
-        "Days per frame",
+        f"Days per frame: {days_per_frame.value}",
         value=days_per_frame,
         min=DAYS_PER_FRAME[0],
         max=DAYS_PER_FRAME[1],
-        thumb_label="always",
     )
 
 
