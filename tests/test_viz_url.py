@@ -35,3 +35,24 @@ def test_an_address_is_read_as_strictly_as_set_and_bad_parts_are_reported():
     session = session_from_query("set=firms.ours.strategies.china.localisation%3D3.0")
     assert session.overrides == {} and "Changes not applied" in session.error
     assert session_from_query("").error is None
+
+
+def test_a_pareto_point_goes_into_compare_whole_or_not_at_all():
+    from viz.hooks import ParetoPoint, apply_pareto_point, posterior_overrides
+    from viz.verdict import caveats
+
+    session = session_from_query("set=model.n_users%3D600")
+    session.set_compare_parameter("B", "guanxi.enabled", False)
+    point = ParetoPoint({LOCAL: 1.0, "firms.ours.strategies.china.budget": 900.0}, {"profit": 1.0})
+    assert apply_pareto_point(session, point)
+    assert session.compare.b == dict(point.overrides)
+    bad = ParetoPoint({LOCAL: 0.2, "firms.ours.strategies.china.budget": -1.0})
+    assert not apply_pareto_point(session, bad)
+    assert session.compare.b == dict(point.overrides) and "budget" in session.compare_error
+    assert posterior_overrides({"guanxi.decay_rate": 0.1, LOCAL: 0.0}, {LOCAL: 1.0}) == {
+        "guanxi.decay_rate": 0.1,
+        LOCAL: 1.0,
+    }
+    assert "include uncertainty in the model's parameters" in " ".join(
+        caveats(365, 10, {}, parameter_uncertainty=True)
+    )

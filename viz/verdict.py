@@ -123,14 +123,24 @@ def caveats(
     reps: int,
     people_per_user: Mapping[str, float],
     assumptions: Sequence[str] = (),
+    parameter_uncertainty: bool = False,
 ) -> list[str]:
-    """What the verdict depends on, one sentence each."""
+    """What the verdict depends on, one sentence each.
+
+    ``parameter_uncertainty``: the replications drew the model's parameters from a
+    calibration posterior (:mod:`viz.hooks`), so the ranges include that uncertainty.
+    """
+    spread = (
+        "so they include uncertainty in the model's parameters (drawn from the calibration)"
+        if parameter_uncertainty
+        else "so they show the simulation's chance variation, not uncertainty in the "
+        "model's parameters"
+    )
     lines = [
         f"Simulated {horizon_words(days)}: effects that take longer to build up "
         "(or to wear off) are not in these numbers.",
         f"{reps} replications per strategy with common random numbers; ranges are 95% "
-        "confidence intervals of the paired differences (B - A), so they show the "
-        "simulation's chance variation, not uncertainty in the model's parameters.",
+        f"confidence intervals of the paired differences (B - A), {spread}.",
     ]
     if people_per_user:
         each = ", ".join(f"{people:,.0f} in {market}" for market, people in people_per_user.items())
