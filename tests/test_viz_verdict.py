@@ -156,3 +156,4 @@ def test_a_finished_comparison_gets_its_verdict_and_a_self_contained_report():
     assert len(images) == 3
     assert base64.b64decode(images[0]).startswith(b"\x89PNG")
     assert "[model]" in page  # the scenario TOML, to reproduce it
+    assert "Changes from the scenario file</b> (both A and B): none" in page

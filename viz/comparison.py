@@ -74,6 +74,8 @@ class ComparisonRequest:
     reps: int
     steps: int
     seed: int
+    # the changes from the scenario file that ``base`` already holds (for reports)
+    scenario_changes: Mapping[str, Any] = field(default_factory=dict)
 
     def variants(self) -> tuple[Scenario, Scenario]:
         """Validated scenarios A and B (raises ScenarioError with one line)."""

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from sim.compare import outcome_labels
 from viz.comparison import VARIANTS, ComparisonRecord, ComparisonResult
+from viz.labels import describe_changes
 from viz.parameters import assignment
 from viz.png import chart_png
 from viz.stamp import stamp_text, version
@@ -159,6 +160,16 @@ def comparison_report(
         f"<p><b>{html.escape(model.name)}</b>: {html.escape(model.description or '')}<br>"
         f"Our business: {html.escape(first.focal_firm)}; markets: {html.escape(markets)}; "
         f"money in {html.escape(model.currency)}; {model.n_users:,} simulated users.</p>",
+        "<p><b>Changes from the scenario file</b> (both A and B): "
+        + html.escape(
+            describe_changes(
+                records[0].result.request.scenario_changes,
+                first.focal_firm,
+                model.currency,
+                "none",
+            )
+        )
+        + "</p>",
         "<h2>Verdicts</h2><ol>"
         + "".join(f"<li>{html.escape(r.verdict)}</li>" for r in records)
         + "</ol>",

@@ -286,6 +286,7 @@ class ExploreSession:
             reps=settings.reps,
             steps=settings.steps or self.spec.model.steps,
             seed=self.spec.model.seed if settings.seed is None else settings.seed,
+            scenario_changes=dict(self.overrides),
         )
 
     def start_comparison(self, on_update: Callable[[], None]) -> bool:
