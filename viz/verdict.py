@@ -12,6 +12,7 @@ simulated user stands for, replications, what is an assumption).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,12 +28,20 @@ VERDICT_OUTCOMES: dict[str, tuple[str, str]] = {
 }
 
 
-def format_amount(value: float, kind: str) -> str:
-    """Attitude with two decimals; people and money as whole numbers with separators."""
+def attitude_decimals(value: float) -> int:
+    """Decimals that show an attitude change to two significant figures (at least 2)."""
+    if value != value or value == 0:
+        return 2
+    return max(2, -math.floor(math.log10(abs(value))) + 1)
+
+
+def format_amount(value: float, kind: str, decimals: int | None = None) -> str:
+    """Attitude to two significant figures (two decimals at least); people and money
+    as whole numbers with separators."""
     if value != value:
         return "n/a"
     if kind == "attitude":
-        return f"{value:.2f}"
+        return f"{value:.{attitude_decimals(value) if decimals is None else decimals}f}"
     if abs(value) >= 10:
         return f"{value:,.0f}"
     return f"{value:.2g}"
@@ -85,12 +94,15 @@ def verdict_text(
             unchanged.append(noun)
             continue
         verb = "raises" if estimate.mean > 0 else "lowers"
-        amount = format_amount(abs(estimate.mean), kind)
+        decimals = attitude_decimals(estimate.mean) if kind == "attitude" else None
+        amount = format_amount(abs(estimate.mean), kind, decimals)
         if estimate.mean > 0:
             low, high = estimate.low, estimate.high
         else:
             low, high = -estimate.high, -estimate.low
-        interval = f"({format_amount(low, kind)} to {format_amount(high, kind)})"
+        interval = (
+            f"({format_amount(low, kind, decimals)} to {format_amount(high, kind, decimals)})"
+        )
         unit = ""
         if kind == "money":
             unit = f" {currency} {horizon_words(days)}"
