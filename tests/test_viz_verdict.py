@@ -118,8 +118,8 @@ def test_caveats_name_horizon_replications_scale_and_assumptions():
     assert "over the year" in text and "10 replications" in text
     assert "70,000 in China" in text and "Assumptions, not measured: Price; Cost per post" in text
     assert format_amount(1234.4, "money") == "1,234" and format_amount(0.123, "attitude") == "0.12"
-    small = verdict_text("X", {"attitude": est(0.0123, 0.0081, 0.0166)}, "EUR", 365)
-    assert small == "X raises attitude by 0.012 (0.008 to 0.017)."
+    small = verdict_text("X", {"attitude": est(0.0083, 0.0051, 0.0116)}, "EUR", 365)
+    assert small == "X raises attitude by 0.0083 (0.0051 to 0.0116)."
 
 
 def test_a_finished_comparison_gets_its_verdict_and_a_self_contained_report():

@@ -29,10 +29,10 @@ VERDICT_OUTCOMES: dict[str, tuple[str, str]] = {
 
 
 def attitude_decimals(value: float) -> int:
-    """Decimals that show an attitude change to two significant figures (at least 2)."""
-    if value != value or value == 0:
+    """Two decimals; more for changes below 0.01, to show two significant figures."""
+    if value != value or abs(value) >= 0.01 or value == 0:
         return 2
-    return max(2, -math.floor(math.log10(abs(value))) + 1)
+    return -math.floor(math.log10(abs(value))) + 1
 
 
 def format_amount(value: float, kind: str, decimals: int | None = None) -> str:
