@@ -119,7 +119,7 @@ def test_caveats_name_horizon_replications_scale_and_assumptions():
     assert "70,000 in China" in text and "Assumptions, not measured: Price; Cost per post" in text
     assert format_amount(1234.4, "money") == "1,234" and format_amount(0.123, "attitude") == "0.12"
     small = verdict_text("X", {"attitude": est(0.0083, 0.0051, 0.0116)}, "EUR", 365)
-    assert small == "X raises attitude by 0.0083 (0.0051 to 0.0116)."
+    assert small == "X raises attitude by 0.008 (0.005 to 0.012)."
 
 
 def test_a_finished_comparison_gets_its_verdict_and_a_self_contained_report():

@@ -28,20 +28,21 @@ VERDICT_OUTCOMES: dict[str, tuple[str, str]] = {
 }
 
 
-def attitude_decimals(value: float) -> int:
-    """Two decimals; more for changes below 0.01, to show two significant figures."""
-    if value != value or abs(value) >= 0.01 or value == 0:
+def attitude_decimals(estimate: Estimate) -> int:
+    """Two decimals, or as many as it takes for the interval's ends to differ."""
+    half = (estimate.high - estimate.low) / 2
+    if not half > 0 or not math.isfinite(half):
         return 2
-    return -math.floor(math.log10(abs(value))) + 1
+    return max(2, -math.floor(math.log10(half)))
 
 
 def format_amount(value: float, kind: str, decimals: int | None = None) -> str:
-    """Attitude to two significant figures (two decimals at least); people and money
-    as whole numbers with separators."""
+    """Attitude with two decimals (or ``decimals``); people and money as whole
+    numbers with separators."""
     if value != value:
         return "n/a"
     if kind == "attitude":
-        return f"{value:.{attitude_decimals(value) if decimals is None else decimals}f}"
+        return f"{value:.{2 if decimals is None else decimals}f}"
     if abs(value) >= 10:
         return f"{value:,.0f}"
     return f"{value:.2g}"
@@ -94,7 +95,7 @@ def verdict_text(
             unchanged.append(noun)
             continue
         verb = "raises" if estimate.mean > 0 else "lowers"
-        decimals = attitude_decimals(estimate.mean) if kind == "attitude" else None
+        decimals = attitude_decimals(estimate) if kind == "attitude" else None
         amount = format_amount(abs(estimate.mean), kind, decimals)
         if estimate.mean > 0:
             low, high = estimate.low, estimate.high
