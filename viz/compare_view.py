@@ -17,7 +17,12 @@ import solara
 from solara.alias import rv
 
 from sim.compare import outcome_labels
-from viz.comparison import SERIES_TITLES, ComparisonRecord, ComparisonResult
+from viz.comparison import (
+    MAX_REPLICATIONS,
+    SERIES_TITLES,
+    ComparisonRecord,
+    ComparisonResult,
+)
 from viz.controls import ParameterList, Section
 from viz.echarts import chart_height, chart_option
 from viz.echarts_widget import FigureEcharts
@@ -119,6 +124,16 @@ def DesignCard(session: ExploreSession, compare_revision: int, refresh: Callable
         )
         solara.InputInt("Days", value=steps, on_value=lambda v: set_design(steps=v), dense=True)
         solara.InputInt("Base seed", value=seed, on_value=lambda v: set_design(seed=v), dense=True)
+    rv.Html(
+        tag="div",
+        children=[
+            f"Replications: 1 to {MAX_REPLICATIONS} (more give narrower ranges); days: 1 to "
+            f"{10 * session.spec.model.steps:,}; the same base seed gives the same numbers "
+            "(as `guanxi compare --seed`)."
+        ],
+        attributes=test_ids("compare-design-help"),
+        style_="font-size: 12px; color: #555",
+    )
 
 
 @solara.component

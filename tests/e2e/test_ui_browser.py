@@ -50,6 +50,11 @@ def test_page_loads_from_the_local_server_only(open_session, outbound):
     for chart in ("chart-attitude_mean", "chart-awareness", "chart-followers"):
         session.page.locator(f"[data-testid={chart}] canvas").first.wait_for()
     session.screenshot("loaded")
+    # At 1600 px nothing overflows sideways (issue 16: 4 px clipped the right-hand cards).
+    overflow = session.page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{overflow} px of horizontal overflow"
     for page_name, chart in (
         ("Sales and capability", "chart-revenue_profit"),
         ("Guanxi network", "chart-guanxi-network"),
