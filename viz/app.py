@@ -98,13 +98,19 @@ def Explorer(session: ExploreSession):
 
     AddressSync(session, config, compare)
     solara.Title(TITLE)
-    solara.Style(".guanxi-param .v-input--switch { margin-top: 0 }")
+    # Cards in the scrolling left column keep their height (a flex column would
+    # shrink them to the column's and clip their contents).
+    solara.Style(
+        ".guanxi-param .v-input--switch { margin-top: 0 } "
+        ".guanxi-sidebar > * { flex-shrink: 0 }"
+    )
     with solara.Columns([1, 3], gutters_dense=True):
         # The controls scroll on their own, so that they and the charts are seen together.
         with solara.Column(
             gap="8px",
             style="min-width: 300px; position: sticky; top: 0; align-self: flex-start; "
             "max-height: 100vh; overflow-y: auto; padding-right: 4px",
+            classes=["guanxi-sidebar"],
         ):
             SessionError(session, revision, act)
             ScenarioCard(ticks, config, act)
