@@ -58,6 +58,7 @@ def test_single_changes_become_verb_phrases():
     assert change_subject({}, {LOCAL: 1.0}, {LOCAL: 0.2}, "ours", "EUR") == (
         "Localising content in China"
     )
+    assert change_subject({}, {}, {}, "ours", "EUR").startswith("The same strategy")
     both = change_subject({LOCAL: 0.0}, {LOCAL: 1.0}, {LOCAL: 0.2}, "ours", "EUR")
     assert both.startswith("B (Our China content: fully localised) compared with A (")
 

@@ -98,20 +98,19 @@ def Explorer(session: ExploreSession):
 
     AddressSync(session, config, compare)
     solara.Title(TITLE)
-    # Cards in the scrolling left column keep their height (a flex column would
-    # shrink them to the column's and clip their contents).
+    # The left column scrolls on its own and stays in view while the page scrolls, so
+    # controls and charts are seen together; its cards keep their height (a flex
+    # column would shrink them to the column's and clip their contents).
     solara.Style(
         ".guanxi-param .v-input--switch { margin-top: 0 } "
+        ".guanxi-layout > .col:first-child { position: sticky; top: 0; "
+        "align-self: flex-start; height: auto !important; max-height: 100vh; "
+        "overflow-y: auto !important; padding-right: 4px } "
         ".guanxi-sidebar > * { flex-shrink: 0 }"
     )
-    with solara.Columns([1, 3], gutters_dense=True):
+    with solara.Columns([1, 3], gutters_dense=True, classes=["guanxi-layout"]):
         # The controls scroll on their own, so that they and the charts are seen together.
-        with solara.Column(
-            gap="8px",
-            style="min-width: 300px; position: sticky; top: 0; align-self: flex-start; "
-            "max-height: 100vh; overflow-y: auto; padding-right: 4px",
-            classes=["guanxi-sidebar"],
-        ):
+        with solara.Column(gap="8px", style="min-width: 300px", classes=["guanxi-sidebar"]):
             SessionError(session, revision, act)
             ScenarioCard(ticks, config, act)
             RunControls(ticks, revision, playing.value, playing, play_interval, days_per_frame, act)

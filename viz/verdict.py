@@ -60,6 +60,8 @@ def change_subject(
     currency: str,
 ) -> str:
     """Who does what: one change of B on the scenario as a verb phrase; else B vs A."""
+    if dict(a) == dict(b):
+        return "The same strategy as A and B (nothing changed between them)"
     if not a and len(b) == 1:
         ((path, new),) = b.items()
         return action(path, base.get(path), new, focal, currency)
