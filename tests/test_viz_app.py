@@ -273,6 +273,16 @@ def test_a_changed_b_never_shows_the_old_result_as_its_own(page):
     assert set(frame.b_changes) == {"Our China in-platform shop: yes"}
     assert set(frame.b_set) == {f"{SHOP} = true"} and set(frame.a_changes) == {"as the scenario"}
     assert set(frame.days) == {4} and "version" in frame
+    open_tab(rc, "Export")
+    assert "A: as the scenario; B: Our China in-platform shop: yes" in text_of(
+        rc, "export-comparison-label"
+    )
+    report = next(
+        w
+        for w in rc.find(file_download.FileDownloadWidget).widgets
+        if w.filename == "baseline_report.html"
+    )
+    assert report is not None
 
 
 def test_comparison_can_be_cancelled(page):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import solara
 from solara.alias import rv
 
+from viz.compare_view import ReportDownload
 from viz.exports import (
     COMPARISON_TABLES,
     RESULT_TABLES,
@@ -206,6 +207,13 @@ def ExportTab(ticks: Ticks, revision: int, compare_revision: int, export_revisio
             attributes=test_ids("export-comparison-label"),
             style_="font-size: 13px",
         )
+        with solara.Row(gap="8px", style="align-items: center"):
+            rv.Html(
+                tag="span",
+                children=["Report to hand over: every comparison of this session, one HTML file"],
+                style_="flex: 1 1 auto; font-size: 13px",
+            )
+            ReportDownload(list(session.comparisons), f"{stem}_report.html", "export-report")
         for table, (description, _) in COMPARISON_TABLES.items():
             with solara.Row(gap="8px", style="align-items: center"):
                 rv.Html(
