@@ -328,7 +328,7 @@ def test_everything_zip_is_drawn_in_the_background_while_the_run_steps(page, mon
     (a Step waited 12.8 s). Now its charts are drawn in a thread with progress, and
     the live run steps meanwhile."""
     session, rc = page
-    slow = 0.15
+    slow = 0.2  # per chart: about 2.6 s for the ZIP's 13 images
 
     def slow_png(chart, stamp=""):
         time.sleep(slow)
@@ -343,8 +343,8 @@ def test_everything_zip_is_drawn_in_the_background_while_the_run_steps(page, mon
     wait_for(lambda: job.progress > 0, what="ZIP progress")
     assert job.running
     started = time.perf_counter()
-    session.step()  # not held up by the drawing
-    assert time.perf_counter() - started < slow * 2
+    session.step()  # not held up by the drawing: done while the ZIP is still drawn
+    assert job.running and time.perf_counter() - started < 1.0
     wait_for(
         lambda: by_test_id(rc, v.Html, "zip-status").attributes["data-state"] == "running",
         what="the progress line",
