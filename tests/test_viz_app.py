@@ -122,6 +122,13 @@ def test_a_refused_typed_value_goes_back_to_the_value_in_use_and_says_why(page):
     )
     message = str(by_test_id(rc, v.Alert, "session-error").children)
     assert "baseline.toml" not in message and "was not applied" in message
+    # A control built anew (a re-render elsewhere, a new page) still says so.
+    box, again = solara.render(Explorer(session), handle_error=False)
+    try:
+        by_test_id(again, v.Btn, "section-strategy-china").click()
+        assert text_of(again, f"refused-{budget_path}") == refused
+    finally:
+        again.close()
 
 
 def test_help_opens_in_the_page_and_states_the_limits_the_ui_enforces(page):

@@ -67,7 +67,13 @@ def VariantEditor(
     def panel(parameters: list) -> None:
         values = {p.path: session.compare_value(name, p.path) for p in parameters}
         ParameterList(
-            parameters, values, frozenset(changes), change, scope=f"{name}:", currency=currency
+            parameters,
+            values,
+            frozenset(changes),
+            change,
+            scope=f"{name}:",
+            currency=currency,
+            refusals=session.refusals,
         )
 
     with solara.Card(f"Strategy {name}", margin=0, elevation=1, style="min-width: 0"):

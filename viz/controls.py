@@ -21,6 +21,7 @@ from viz.parameters import Parameter, coerce
 # ``on_change(path, value)`` applies a change; it returns None when applied, or the
 # reason it was refused (the control then shows the value still in use, and why).
 OnChange = Callable[[str, Any], "str | None"]
+NOT_REFUSED = object()  # no refused value recorded for a control
 CHANGED_COLOR = "#c2185b"
 
 
@@ -63,6 +64,7 @@ def ParameterControl(
     on_change: OnChange,
     scope: str = "",
     currency: str = "EUR",
+    refused_value: Any = NOT_REFUSED,
 ):
     """One control; ``on_change(path, value)`` is called once per committed change.
 
@@ -71,7 +73,13 @@ def ParameterControl(
     (the schema's, with the limits the UI enforces) opens under the control when the
     info icon is clicked, and is its native tooltip too.
     """
-    refused, set_refused = solara.use_state(None)
+    # ``refused_value``: the session's record of a refused value, for a control built
+    # anew after the refusal (its own state would be lost).
+    refused, set_refused = solara.use_state(
+        None
+        if refused_value is NOT_REFUSED
+        else refusal_text(parameter, refused_value, value, currency)
+    )
     generation, set_generation = solara.use_state(0)
     show_help, set_show_help = solara.use_state(False)
 
@@ -216,11 +224,20 @@ def ParameterList(
     on_change: OnChange,
     scope: str = "",
     currency: str = "EUR",
+    refusals: dict[str, Any] | None = None,
 ):
-    """Controls for several parameters (values and changed paths given by the caller)."""
+    """Controls for several parameters (values and changed paths given by the caller;
+    ``refusals``: refused values by scoped path, see :attr:`ExploreSession.refusals`)."""
+    refusals = refusals or {}
     for parameter in parameters:
         ParameterControl(
-            parameter, values[parameter.path], parameter.path in changed, on_change, scope, currency
+            parameter,
+            values[parameter.path],
+            parameter.path in changed,
+            on_change,
+            scope,
+            currency,
+            refusals.get(f"{scope}{parameter.path}", NOT_REFUSED),
         ).key(parameter.path)
 
 

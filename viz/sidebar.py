@@ -214,6 +214,7 @@ def ParameterPanel(
         frozenset(session.overrides),
         on_change,
         currency=session.spec.model.currency,
+        refusals=session.refusals,
     )
 
 

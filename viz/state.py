@@ -73,6 +73,9 @@ class ExploreSession:
         # Every finished comparison of this session, oldest first, each labelled with
         # its own A and B (never the settings being edited now).
         self.comparisons: list[ComparisonRecord] = []
+        # Values typed and refused, by path (and "A:"/"B:" path in Compare): a control
+        # built anew (a re-render) still shows what was refused and why.
+        self.refusals: dict[str, Any] = {}
         self.export_job: ZipJob | None = None  # the "Everything" ZIP being drawn
         self.export_revision = 0
         self._install(raw, source, label, {})
@@ -132,6 +135,7 @@ class ExploreSession:
         with self.lock:
             if raw is not getattr(self, "raw", None):
                 self.compare = CompareSettings()  # A and B name this scenario's firms
+                self.refusals = {}
                 self.compare_error = None
                 self.compare_revision += 1
             self.raw, self.source, self.label = raw, source, label
@@ -161,7 +165,9 @@ class ExploreSession:
         try:
             self._install(self.raw, self.source, self.label, overrides)
         except ScenarioError as exc:
+            self.refusals[path] = value
             return self._fail(self._change_refused(path, value, str(exc)))
+        self.refusals.pop(path, None)
         return True
 
     def set_parameters(self, changes: dict[str, Any]) -> bool:
@@ -255,7 +261,9 @@ class ExploreSession:
         try:
             variant(self.spec, changes, name)
         except GuanxiError as exc:
+            self.refusals[f"{name}:{path}"] = value
             return self._compare_fail(str(exc))
+        self.refusals.pop(f"{name}:{path}", None)
         with self.lock:
             if name == "A":
                 self.compare.a = changes
