@@ -73,12 +73,14 @@ def ParameterControl(
     (the schema's, with the limits the UI enforces) opens under the control when the
     info icon is clicked, and is its native tooltip too.
     """
-    # ``refused_value``: the session's record of a refused value, for a control built
-    # anew after the refusal (its own state would be lost).
-    refused, set_refused = solara.use_state(
-        None
-        if refused_value is NOT_REFUSED
-        else refusal_text(parameter, refused_value, value, currency)
+    # The refusal is shown at once from the control's own state, and from the
+    # session's record (``refused_value``) once the page re-renders: a control built
+    # anew in between (its own state lost) still says what was refused.
+    own_refusal, set_refused = solara.use_state(None)
+    refused = (
+        refusal_text(parameter, refused_value, value, currency)
+        if refused_value is not NOT_REFUSED
+        else own_refusal
     )
     generation, set_generation = solara.use_state(0)
     show_help, set_show_help = solara.use_state(False)

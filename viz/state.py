@@ -165,7 +165,9 @@ class ExploreSession:
         try:
             self._install(self.raw, self.source, self.label, overrides)
         except ScenarioError as exc:
-            self.refusals[path] = value
+            with self.lock:
+                self.refusals[path] = value
+                self.config_revision += 1  # the controls re-render with the refusal
             return self._fail(self._change_refused(path, value, str(exc)))
         self.refusals.pop(path, None)
         return True
