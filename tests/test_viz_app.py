@@ -3,7 +3,9 @@ uploads, comparison and downloads act on the session's model."""
 
 from __future__ import annotations
 
+import io
 import time
+import zipfile
 
 import ipyvuetify as v
 import pytest
@@ -63,6 +65,9 @@ def test_step_advances_the_model_and_updates_charts_and_network(page):
     assert chart(rc, "chart-guanxi_ties").option["series"][0]["data"][-1] == [2, 0]
     kpis = by_test_id(rc, solara.widgets.HTML, "kpis")
     assert kpis.attributes["data-day"] == "2" and "Attitude toward us" in kpis.unsafe_innerHTML
+    for market in ("China", "Western Europe"):  # headline attitude by market
+        assert f"Attitude toward us in {market}" in kpis.unsafe_innerHTML
+    assert "Our guanxi ties" in kpis.unsafe_innerHTML
     for label in ("Followers (people)", "Customers (people)", "Revenue so far (EUR)"):
         assert label in kpis.unsafe_innerHTML
     by_test_id(rc, v.Btn, "btn-reset").click()
@@ -79,7 +84,8 @@ def test_slider_change_sets_the_models_parameter_and_restarts(page):
     europe = session.model.market_index["western_europe"]
     assert session.model.strategy.posts_per_day[session.model.focal.index, europe] == 3.5
     assert session.day == 0
-    assert text_of(rc, "change-line") == f"{POSTS} = 3.5"
+    assert text_of(rc, "change-line") == "Our Western Europe posts: 3.5 posts a day"
+    assert by_test_id(rc, v.Html, "change-line").attributes["title"] == f"{POSTS} = 3.5"
     assert by_test_id(rc, v.Slider, f"param-{POSTS}").v_model == 3.5
     by_test_id(rc, v.Btn, "btn-clear-changes").click()
     assert session.overrides == {} and session.value(POSTS) == 2.0
@@ -90,10 +96,47 @@ def test_switch_and_typed_controls(page):
     by_test_id(rc, v.Btn, "section-strategy-china").click()
     by_test_id(rc, v.Switch, f"param-{SHOP}").v_model = True
     assert session.value(SHOP) is True
-    budget = rc.find(v.TextField, label="Budget (currency/day)").widgets[-1]
+    budget = rc.find(v.TextField, label="Budget (EUR a day)").widgets[-1]
     budget.v_model = "450"
     budget.fire_event("keyup.enter", None)
     assert session.value("firms.ours.strategies.china.budget") == 450.0
+
+
+def test_a_refused_typed_value_goes_back_to_the_value_in_use_and_says_why(page):
+    """Issue 16, bug 4: the refused value stayed in its field while the model ran
+    another, and the error blamed the scenario file."""
+    session, rc = page
+    budget_path = "firms.ours.strategies.china.budget"
+    by_test_id(rc, v.Btn, "section-strategy-china").click()
+    before = session.value(budget_path)
+    field = rc.find(v.TextField, label="Budget (EUR a day)").widgets[-1]
+    field.v_model = "-5"
+    field.fire_event("keyup.enter", None)
+    assert session.value(budget_path) == before  # the model was not changed
+    field = rc.find(v.TextField, label="Budget (EUR a day)").widgets[-1]
+    assert float(field.v_model) == before  # the field shows what the model runs
+    refused = text_of(rc, f"refused-{budget_path}")
+    assert refused == (
+        f"Not applied: -5 EUR a day. Allowed: 0 to 1e+12 EUR a day. Still running {before:,.0f} "
+        "EUR a day."
+    )
+    message = str(by_test_id(rc, v.Alert, "session-error").children)
+    assert "baseline.toml" not in message and "was not applied" in message
+    # A control built anew (a re-render elsewhere, a new page) still says so.
+    box, again = solara.render(Explorer(session), handle_error=False)
+    try:
+        by_test_id(again, v.Btn, "section-strategy-china").click()
+        assert text_of(again, f"refused-{budget_path}") == refused
+    finally:
+        again.close()
+
+
+def test_help_opens_in_the_page_and_states_the_limits_the_ui_enforces(page):
+    session, rc = page
+    by_test_id(rc, v.Btn, "btn-help-model.n_users").click()
+    text = text_of(rc, "help-model.n_users")
+    assert "0 to 200000" in text.replace(",", "") or "to 200000" in text
+    assert "200,000" in text
 
 
 def test_seed_input_and_new_seed(page):
@@ -153,7 +196,7 @@ def test_valid_upload_and_bundled_choice(page):
 
 def test_play_steps_in_the_background_until_paused(page):
     session, rc = page
-    rc.find(v.Slider, label="Play interval (ms)").widget.v_model = 0
+    rc.find(v.Slider, label="Play interval: 100 ms").widget.v_model = 0
     by_test_id(rc, v.Btn, "btn-play").click()
     wait_for(lambda: session.day >= 3, what="play to step")
     # (read while the play thread re-renders: poll rather than read once)
@@ -188,11 +231,65 @@ def test_comparison_runs_in_the_background_and_shows_bands_and_table(page):
     by_test_id(rc, v.Btn, "btn-compare-run").click()
     session.compare_job.join(60)
     wait_for(lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "done")
-    table = by_test_id(rc, v.SimpleTable, "compare-table")
-    assert table is not None
+    table = by_test_id(rc, v.SimpleTable, "compare-table-1")
+    assert table.attributes["data-a"] == "as the scenario"
+    assert table.attributes["data-b"] == "Our China in-platform shop: yes"
     band = chart(rc, "chart-compare-attitude")
     assert len([s for s in band.option["series"] if s.get("stack")]) == 6
     assert session.comparison.request.reps == 2
+    verdict = text_of(rc, "verdict-1")
+    assert verdict.startswith("Opening an in-platform shop in China ") and verdict.endswith(".")
+    assert "over 6 days" in " ".join(str(c) for c in by_test_id(rc, v.Html, "caveats-1").children)
+    assert session.current_comparison() is session.comparisons[0]
+
+
+def test_a_changed_b_never_shows_the_old_result_as_its_own(page):
+    """Issue 16, bug 2: after a finished comparison, changing B, starting and
+    cancelling left the old results under the new "Changes" line."""
+    session, rc = page
+    open_tab(rc, "Compare A vs B")
+    session.set_compare_design(reps=2, steps=4)
+    by_test_id(rc, v.Btn, "B:section-strategy-china").click()
+    by_test_id(rc, v.Switch, f"B:param-{SHOP}").v_model = True
+    by_test_id(rc, v.Btn, "btn-compare-run").click()
+    session.compare_job.join(60)
+    wait_for(lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "done")
+    # B changes: guanxi off as well; start a long comparison and cancel it.
+    by_test_id(rc, v.Btn, "B:section-guanxi").click()
+    by_test_id(rc, v.Switch, "B:param-guanxi.enabled").v_model = False
+    assert text_of(rc, "variant-B-changes") == (
+        "Changes: Our China in-platform shop: yes; Guanxi ties between firms: off"
+    )
+    session.set_compare_design(reps=30, steps=300)
+    by_test_id(rc, v.Btn, "btn-compare-run").click()
+    wait_for(lambda: session.compare_job.progress > 0, what="progress")
+    session.cancel_comparison()
+    session.compare_job.join(60)
+    wait_for(
+        lambda: by_test_id(rc, v.Html, "compare-status").attributes["data-state"] == "cancelled"
+    )
+    assert session.current_comparison() is None
+    assert "No result for these settings yet" in text_of(rc, "compare-current-none")
+    # The old result is still listed, labelled with its own B (not the new one).
+    assert text_of(rc, "comparison-1-B") == "B: Our China in-platform shop: yes"
+    table = by_test_id(rc, v.SimpleTable, "compare-table-1")
+    assert table.attributes["data-b"] == "Our China in-platform shop: yes"
+    assert len(session.comparisons) == 1
+    # Its CSV says which A and B it compared.
+    frame = session.comparison.table_frame()
+    assert set(frame.b_changes) == {"Our China in-platform shop: yes"}
+    assert set(frame.b_set) == {f"{SHOP} = true"} and set(frame.a_changes) == {"as the scenario"}
+    assert set(frame.days) == {4} and "version" in frame
+    open_tab(rc, "Export")
+    assert "A: as the scenario; B: Our China in-platform shop: yes" in text_of(
+        rc, "export-comparison-label"
+    )
+    report = next(
+        w
+        for w in rc.find(file_download.FileDownloadWidget).widgets
+        if w.filename == "baseline_report.html"
+    )
+    assert report is not None
 
 
 def test_comparison_can_be_cancelled(page):
@@ -233,6 +330,43 @@ def test_export_tab_offers_scenario_results_and_charts(page, monkeypatch):
     assert b"shop = true" in scenario.bytes
 
 
+def test_everything_zip_is_drawn_in_the_background_while_the_run_steps(page, monkeypatch):
+    """Issue 16, bug 3: "Everything (ZIP)" held the session for 13 s with no feedback
+    (a Step waited 12.8 s). Now its charts are drawn in a thread with progress, and
+    the live run steps meanwhile."""
+    session, rc = page
+    slow = 0.2  # per chart: about 2.6 s for the ZIP's 13 images
+
+    def slow_png(chart, stamp=""):
+        time.sleep(slow)
+        return b"\x89PNG" + chart.key.encode()
+
+    monkeypatch.setattr("viz.exports.chart_png", slow_png)
+    monkeypatch.setattr("viz.exports.network_png", lambda view, stamp="": b"\x89PNG")
+    by_test_id(rc, v.Btn, "btn-step").click()
+    open_tab(rc, "Export")
+    by_test_id(rc, v.Btn, "btn-zip-prepare").click()
+    job = session.export_job
+    wait_for(lambda: job.progress > 0, what="ZIP progress")
+    assert job.running
+    started = time.perf_counter()
+    session.step()  # not held up by the drawing: done while the ZIP is still drawn
+    assert job.running and time.perf_counter() - started < 1.0
+    wait_for(
+        lambda: by_test_id(rc, v.Html, "zip-status").attributes["data-state"] == "running",
+        what="the progress line",
+    )
+    job.join(30)
+    wait_for(lambda: by_test_id(rc, v.Html, "zip-status").attributes["data-state"] == "done")
+    download = next(
+        w for w in rc.find(file_download.FileDownloadWidget).widgets if w.filename.endswith(".zip")
+    )
+    assert download.filename == "baseline_day1.zip"  # the day it was prepared
+    archive = zipfile.ZipFile(io.BytesIO(job.data))
+    assert "day 1" in archive.read("STAMP.txt").decode()
+    assert archive.read("charts/funnel.png") == b"\x89PNGfunnel"
+
+
 def test_offline_settings_are_applied_on_import():
     import solara.checks
     import solara.server.settings
@@ -252,7 +386,7 @@ def test_network_page_shows_ties_forming_with_what_each_brought():
     try:
         open_tab(rc, "Guanxi network")
         assert by_test_id(rc, solara.widgets.HTML, "network-ties").unsafe_innerHTML == ""
-        rc.find(v.Slider, label="Days per frame").widget.v_model = 10
+        rc.find(v.Slider, label="Days per frame: 1").widget.v_model = 10
         by_test_id(rc, v.Btn, "btn-step").click()
         assert session.day == 10
         ties = session.model.guanxi.edge_rows()

@@ -12,7 +12,7 @@ import pytest
 
 from sim.scenario import parse_scenario_bytes, scenario_from_data
 from tests.viz_support import small_session
-from viz.comparison import ComparisonRequest, run_comparison
+from viz.comparison import VARIANTS, ComparisonRequest, run_comparison
 from viz.echarts import chart_option, network_option
 from viz.exports import (
     RESULT_TABLES,
@@ -25,9 +25,11 @@ from viz.exports import (
 from viz.figures import (
     FOCAL_COLOR,
     LIVE_CHART_KEYS,
+    VARIANT_COLORS,
     FirmNode,
     NetworkView,
     Tie,
+    band_chart,
     dependency_chart,
     funnel_chart,
     funnel_values,
@@ -50,7 +52,7 @@ def stepped(days: int = 12):
 def test_attitude_chart_has_a_panel_per_market_and_a_line_per_active_firm():
     session = stepped()
     chart = live_chart(session.history, "attitude_mean")
-    assert [panel.title for panel in chart.panels] == ["china", "western_europe"]
+    assert [panel.title for panel in chart.panels] == ["China", "Western Europe"]
     china = {series.name: series for series in chart.panels[0].series}
     assert set(china) == {"ours (us)", "china_leader", "china_upstart", "global_brand"}
     ours = china["ours (us)"]
@@ -128,6 +130,32 @@ def test_confidence_bands_stack_low_and_width_under_the_mean():
     width = next(s for s in band if s.get("areaStyle"))
     np.testing.assert_allclose(width["data"], high - low, rtol=1e-5, atol=1e-6)
     assert any(s["name"] == "zero" for s in option["series"])
+
+
+def test_pngs_carry_the_stamp_in_their_text_and_at_their_foot():
+    session = stepped(3)
+    chart = live_chart(session.history, "awareness")
+    stamped = chart_png(chart, stamp=session.stamp())
+    assert stamped.startswith(PNG_SIGNATURE) and stamped != chart_png(chart)
+    assert b"Comment" in stamped and b"seed " in stamped and b"day 3" in stamped
+
+
+def test_compare_legend_colours_are_the_colours_of_the_lines():
+    """Issue 16, bug 1: ECharts colours a legend entry like the first series of its
+    name; every series of A, B and B - A (bands included) carries its line's colour."""
+    days = np.arange(4, dtype=float)
+    ones = np.ones(4)
+    bands = {name: (ones * i, ones * i - 0.1, ones * i + 0.1) for i, name in enumerate(VARIANTS)}
+    option = chart_option(band_chart("compare_x", "x", days, bands))
+    first: dict[str, str] = {}
+    for series in option["series"]:
+        color = (series.get("itemStyle") or {}).get("color")
+        first.setdefault(series["name"], color)
+    for name in ("A", "B", "B - A"):
+        assert name in option["legend"]["data"]
+        assert first[name] == VARIANT_COLORS[name]
+        mains = [s for s in option["series"] if s["name"] == name and not s.get("stack")]
+        assert mains[0]["lineStyle"]["color"] == VARIANT_COLORS[name]
 
 
 def test_network_marks_the_focal_firm_sizes_by_performance_and_explains_each_tie():
@@ -235,8 +263,10 @@ def test_results_download_as_csv_and_parquet_like_the_cli_writes_them():
 
 def test_everything_zip_holds_scenario_tables_and_charts(monkeypatch):
     # Drawing is tested above; here only what goes in the archive.
-    monkeypatch.setattr("viz.exports.chart_png", lambda chart: PNG_SIGNATURE + chart.key.encode())
-    monkeypatch.setattr("viz.exports.network_png", lambda view: PNG_SIGNATURE)
+    monkeypatch.setattr(
+        "viz.exports.chart_png", lambda chart, stamp="": PNG_SIGNATURE + chart.key.encode()
+    )
+    monkeypatch.setattr("viz.exports.network_png", lambda view, stamp="": PNG_SIGNATURE)
     session = stepped(3)
     data = everything_zip(session.model, session.history, session.spec.to_toml())
     names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())

@@ -52,7 +52,26 @@ def test_error_message_is_the_clis():
     session.set_parameter("firms.ours.strategies.china.posts_per_day", 99.0)
     with pytest.raises(ScenarioError) as cli:
         load_scenario("baseline", {"firms.ours.strategies.china.posts_per_day": 99.0})
-    assert session.error.split(": ", 1)[1] == str(cli.value).split(": ", 1)[1]
+    reason = str(cli.value).split(": ", 1)[1]  # the CLI's words, after its source
+    assert reason in session.error
+    assert session.error.startswith(
+        "Your change firms.ours.strategies.china.posts_per_day = 99.0 was not applied"
+    )
+    assert session.error.endswith(
+        "The model still runs firms.ours.strategies.china.posts_per_day = 2.0."
+    )
+
+
+def test_a_refused_change_blames_the_change_not_the_uploaded_file():
+    """Issue 16, bug 4: the message named the uploaded file as if it were broken."""
+    session = small_session()
+    toml = session.spec.to_toml().encode()
+    assert session.load_upload("mine.toml", toml)
+    assert not session.set_parameter("firms.ours.strategies.china.posts_per_day", 99.0)
+    assert "mine.toml" not in session.error and "upload" not in session.error
+    assert "was not applied" in session.error
+    assert session.value("firms.ours.strategies.china.posts_per_day") == 2.0
+    assert session.model.spec is session.spec  # the model runs the value shown
 
 
 def test_step_advances_the_model_and_its_history():

@@ -32,8 +32,9 @@ from viz.sidebar import (  # noqa: E402
     RunControls,
     ScenarioCard,
 )
-from viz.state import DEFAULT_SCENARIO, ExploreSession  # noqa: E402
+from viz.state import ExploreSession  # noqa: E402
 from viz.ticks import use_ticks  # noqa: E402
+from viz.url import session_from_query, state_query  # noqa: E402
 
 logger = logging.getLogger(__name__)
 TITLE = "guanxi-sim: social media strategy simulator"
@@ -63,9 +64,12 @@ def Explorer(session: ExploreSession):
         action(*args)
         ticks.sync()
 
-    def change(path: str, value: Any) -> None:
+    def change(path: str, value: Any) -> str | None:
+        """Apply a parameter change; the reason it was refused, or None."""
         playing.set(False)
-        act(session.set_parameter, path, value)
+        applied = session.set_parameter(path, value)
+        ticks.sync()
+        return None if applied else session.error
 
     def play() -> None:
         """Step while playing, one frame per play interval, until paused or the run ends."""
@@ -90,11 +94,23 @@ def Explorer(session: ExploreSession):
     # themselves could miss a change made from the play or comparison thread while
     # another render is under way.)
     revision, config, compare = ticks.run.value, ticks.config.value, ticks.compare.value
+    export = ticks.export.value
 
+    AddressSync(session, config, compare)
     solara.Title(TITLE)
-    solara.Style(".guanxi-param .v-input--switch { margin-top: 0 }")
-    with solara.Columns([1, 3], gutters_dense=True):
-        with solara.Column(gap="8px", style="min-width: 300px"):
+    # The left column scrolls on its own and stays in view while the page scrolls, so
+    # controls and charts are seen together; its cards keep their height (a flex
+    # column would shrink them to the column's and clip their contents).
+    solara.Style(
+        ".guanxi-param .v-input--switch { margin-top: 0 } "
+        ".guanxi-layout > .col:first-child { position: sticky; top: 0; "
+        "align-self: flex-start; height: auto !important; max-height: 100vh; "
+        "overflow-y: auto !important; padding-right: 4px } "
+        ".guanxi-sidebar > * { flex-shrink: 0 }"
+    )
+    with solara.Columns([1, 3], gutters_dense=True, classes=["guanxi-layout"]):
+        # The controls scroll on their own, so that they and the charts are seen together.
+        with solara.Column(gap="8px", style="min-width: 300px", classes=["guanxi-sidebar"]):
             SessionError(session, revision, act)
             ScenarioCard(ticks, config, act)
             RunControls(ticks, revision, playing.value, playing, play_interval, days_per_frame, act)
@@ -109,11 +125,29 @@ def Explorer(session: ExploreSession):
             with solara.lab.Tab("Compare A vs B", icon_name="mdi-scale-balance"):
                 CompareTab(ticks, compare, config)
             with solara.lab.Tab("Export", icon_name="mdi-download"):
-                ExportTab(ticks, revision, compare)
+                ExportTab(ticks, revision, compare, export)
+
+
+@solara.component
+def AddressSync(session: ExploreSession, config_revision: int, compare_revision: int):
+    """Keep the scenario and its changes in the page's address (:mod:`viz.url`), so
+    that a view can be shared or survives a reload."""
+    router = solara.use_router()
+
+    def publish() -> None:
+        if router.set_path is None:  # rendered outside a Solara server (tests)
+            return
+        query = state_query(session)
+        if (router.search or "") != query:
+            router.push(f"{router.path or '/'}?{query}")
+
+    solara.use_effect(publish, [config_revision, compare_revision])
 
 
 @solara.component
 def Page():
-    """Solara's entry point: a new session on the default scenario per browser tab."""
-    session = solara.use_memo(lambda: ExploreSession.bundled(DEFAULT_SCENARIO), [])
+    """Solara's entry point: a new session per browser tab, as its address describes
+    (the default scenario when it describes nothing)."""
+    router = solara.use_router()
+    session = solara.use_memo(lambda: session_from_query(router.search), [])
     Explorer(session)

@@ -17,13 +17,21 @@ import solara
 from solara.alias import rv
 
 from sim.compare import outcome_labels
-from viz.comparison import SERIES_TITLES, ComparisonResult
+from viz.comparison import (
+    MAX_REPLICATIONS,
+    SERIES_TITLES,
+    ComparisonRecord,
+    ComparisonResult,
+)
 from viz.controls import ParameterList, Section
 from viz.echarts import chart_height, chart_option
 from viz.echarts_widget import FigureEcharts
 from viz.explore import PngDownload
-from viz.parameters import assignment, strategy_parameters
+from viz.figures import COMPARE_MEANINGS
+from viz.labels import describe_changes, market_name
+from viz.parameters import assignment, firm_parameters, guanxi_parameters, strategy_parameters
 from viz.png import chart_png
+from viz.report import comparison_report, comparison_stamp_text
 from viz.sidebar import Banner, test_ids
 from viz.state import ExploreSession
 from viz.ticks import Ticks
@@ -43,37 +51,63 @@ def VariantEditor(
     name: str,
     refresh: Callable[[], None],
 ):
-    """Our strategy per market in variant ``name`` (A or B)."""
+    """Anything a strategist decides, in variant ``name`` (A or B): our strategy in
+    every market (every field), our firm (partner-seeking among them) and guanxi."""
     spec = session.spec
     focal = spec.focal_firm
     firm = next(f for f in spec.firms if f.name == focal)
     changes = session.compare.a if name == "A" else session.compare.b
+    currency = spec.model.currency
 
-    def change(path: str, value: Any) -> None:
-        session.set_compare_parameter(name, path, value)
+    def change(path: str, value: Any) -> str | None:
+        ok = session.set_compare_parameter(name, path, value)
         refresh()
+        return None if ok else session.compare_error
+
+    def panel(parameters: list) -> None:
+        values = {p.path: session.compare_value(name, p.path) for p in parameters}
+        ParameterList(
+            parameters,
+            values,
+            frozenset(changes),
+            change,
+            scope=f"{name}:",
+            currency=currency,
+            refusals=session.refusals,
+        )
 
     with solara.Card(f"Strategy {name}", margin=0, elevation=1, style="min-width: 0"):
         rv.Html(
             tag="div",
-            children=[
-                "Changes: " + ("; ".join(assignment(k, v) for k, v in changes.items()) or "none")
-            ],
+            children=["Changes: " + describe_changes(changes, focal, currency, "none")],
             attributes=test_ids(f"variant-{name}-changes"),
-            style_="font-size: 12px; font-family: monospace; word-break: break-all",
+            style_="font-size: 13px; font-weight: 600",
         )
+        if changes:
+            rv.Html(
+                tag="div",
+                children=["; ".join(assignment(k, v) for k, v in changes.items())],
+                attributes=test_ids(f"variant-{name}-set"),
+                style_="font-size: 11px; font-family: monospace; color: #666; "
+                "word-break: break-all",
+            )
         for strategy in firm.strategies:
-
-            def render(market: str = strategy.market) -> None:
-                parameters = strategy_parameters(focal, market)
-                values = {p.path: session.compare_value(name, p.path) for p in parameters}
-                ParameterList(parameters, values, frozenset(changes), change, scope=f"{name}:")
-
+            market = strategy.market
             Section(
-                f"Our strategy in {strategy.market}",
-                render,
-                test_id=f"{name}:section-strategy-{strategy.market}",
-            ).key(f"{name}-{focal}-{strategy.market}")
+                f"Our strategy in {market_name(market)}",
+                lambda market=market: panel(strategy_parameters(focal, market, key_only=False)),
+                test_id=f"{name}:section-strategy-{market}",
+            ).key(f"{name}-{focal}-{market}")
+        Section(
+            "Our firm (partner-seeking, prices, costs)",
+            lambda: panel(firm_parameters(focal)),
+            test_id=f"{name}:section-firm",
+        ).key(f"{name}-{focal}-firm")
+        Section(
+            "Guanxi (on/off, partners, what ties bring)",
+            lambda: panel(guanxi_parameters()),
+            test_id=f"{name}:section-guanxi",
+        ).key(f"{name}-guanxi")
 
 
 @solara.component
@@ -96,6 +130,16 @@ def DesignCard(session: ExploreSession, compare_revision: int, refresh: Callable
         )
         solara.InputInt("Days", value=steps, on_value=lambda v: set_design(steps=v), dense=True)
         solara.InputInt("Base seed", value=seed, on_value=lambda v: set_design(seed=v), dense=True)
+    rv.Html(
+        tag="div",
+        children=[
+            f"Replications: 1 to {MAX_REPLICATIONS} (more give narrower ranges); days: 1 to "
+            f"{10 * session.spec.model.steps:,}; the same base seed gives the same numbers "
+            "(as `guanxi compare --seed`)."
+        ],
+        attributes=test_ids("compare-design-help"),
+        style_="font-size: 12px; color: #555",
+    )
 
 
 @solara.component
@@ -146,8 +190,9 @@ def ProgressCard(session: ExploreSession, compare_revision: int, refresh: Callab
 
 
 @solara.component
-def ResultTable(result: ComparisonResult):
+def ResultTable(record: ComparisonRecord):
     """End of run: A, B and B - A, each mean [95% CI]; B - A bold where the CI excludes 0."""
+    result = record.result
     comparison = result.comparison()
 
     def cell(estimate) -> str:
@@ -163,7 +208,12 @@ def ResultTable(result: ComparisonResult):
                 tag="tr",
                 children=[
                     rv.Html(tag="th", children=[text], style_="text-align: left")
-                    for text in ("our outcome", "A", "B", "B - A")
+                    for text in (
+                        "our outcome at the end",
+                        f"A: {record.a_words}",
+                        f"B: {record.b_words}",
+                        "B - A",
+                    )
                 ],
             )
         ],
@@ -191,11 +241,14 @@ def ResultTable(result: ComparisonResult):
     rv.SimpleTable(
         dense=True,
         children=[header, rv.Html(tag="tbody", children=rows)],
-        attributes=test_ids("compare-table"),
+        attributes={
+            "data-testid": f"compare-table-{record.number}",
+            "data-a": record.a_words,
+            "data-b": record.b_words,
+        },
     )
     solara.Text(
-        f"{len(result.seeds)} replications of {result.request.steps} days each, common random "
-        "numbers; bold: the 95% CI of B - A excludes 0.",
+        f"{record.design}, common random numbers; bold: the 95% CI of B - A excludes 0.",
         style="font-size: 12px; color: #555",
     )
 
@@ -213,10 +266,94 @@ def BandChart(result: ComparisonResult, key: str):
             },
             responsive=True,
         )
+        Meaning(COMPARE_MEANINGS[key], f"meaning-compare-{key}")
         with solara.Row(justify="end", style="margin-top: -8px"):
             PngDownload(
-                lambda: chart_png(result.chart(key)), f"compare_{key}.png", f"png-compare-{key}"
+                lambda: chart_png(result.chart(key), stamp=comparison_stamp_text(result)),
+                f"compare_{key}.png",
+                f"png-compare-{key}",
             )
+
+
+@solara.component
+def Meaning(text: str, test_id: str):
+    """The one line under a chart that says what it means."""
+    rv.Html(
+        tag="div",
+        children=[text],
+        attributes=test_ids(test_id),
+        style_="font-size: 12px; color: #444; padding: 0 8px 4px",
+    )
+
+
+@solara.component
+def ComparisonCard(record: ComparisonRecord, current: bool, charts_open: bool):
+    """One finished comparison: what A and B were, the verdict, caveats, table, charts."""
+    result = record.result
+    title = f"Comparison {record.number}: {record.subject}"
+    if current:
+        title += " (the settings above)"
+    with (
+        solara.Card(title, margin=0, elevation=2, style="min-width: 0"),
+        rv.Html(tag="div", attributes=test_ids(f"comparison-{record.number}")),
+    ):
+        rv.Html(
+            tag="div",
+            children=[record.verdict],
+            attributes=test_ids(f"verdict-{record.number}"),
+            style_="font-size: 15px; font-weight: 600; margin: 4px 0 6px",
+        )
+        for label, words in (("A", record.a_words), ("B", record.b_words)):
+            rv.Html(
+                tag="div",
+                children=[f"{label}: {words}"],
+                attributes=test_ids(f"comparison-{record.number}-{label}"),
+                style_="font-size: 13px",
+            )
+        rv.Html(
+            tag="div",
+            children=[f"{record.design}; scenario {result.request.base.model.name}"],
+            style_="font-size: 12px; color: #555",
+        )
+        rv.Html(
+            tag="ul",
+            children=[rv.Html(tag="li", children=[line]) for line in record.caveats],
+            attributes=test_ids(f"caveats-{record.number}"),
+            style_="font-size: 12px; color: #555; margin: 4px 0",
+        )
+        ResultTable(record)
+        with solara.Row(gap="6px"):
+            ReportDownload(
+                [record], f"report_comparison_{record.number}.html", f"report-{record.number}"
+            )
+        Section(
+            "Charts over time",
+            lambda: Charts(result),
+            initially_open=charts_open,
+            test_id=f"charts-{record.number}",
+        )
+
+
+@solara.component
+def Charts(result: ComparisonResult):
+    with solara.GridFixed(columns=2):
+        for key in SERIES_TITLES:
+            BandChart(result, key).key(key)
+
+
+@solara.component
+def ReportDownload(records: list[ComparisonRecord], filename: str, test_id: str):
+    """One click: a self-contained HTML report of these comparisons (charts inside)."""
+    with solara.FileDownload(
+        lambda: comparison_report(records), filename=filename, mime_type="text/html"
+    ):
+        solara.Button(
+            "Report (HTML)",
+            icon_name="mdi-file-document-outline",
+            outlined=True,
+            small=True,
+            attributes=test_ids(test_id),
+        )
 
 
 @solara.component
@@ -229,9 +366,10 @@ def CompareTab(ticks: Ticks, compare_revision: int, config_revision: int):
     rv.Html(
         tag="p",
         children=[
-            "A and B start from the scenario as currently set (left). Change our strategy "
-            "for B (and A, if you like), then run: every replication runs A and B with the "
-            "same seed, so B - A shows the strategy, not chance."
+            "A and B start from the scenario as currently set (left). Change anything "
+            "you decide for B (and A, if you like): our strategy in each market, "
+            "partner-seeking, guanxi. Then run: every replication runs A and B with the "
+            "same seed, so B - A shows the decision, not chance."
         ],
         style_="font-size: 14px; margin: 4px 0",
     )
@@ -242,13 +380,31 @@ def CompareTab(ticks: Ticks, compare_revision: int, config_revision: int):
         VariantEditor(session, compare_revision, config_revision, "B", refresh)
     DesignCard(session, compare_revision, refresh)
     ProgressCard(session, compare_revision, refresh)
-    result = session.comparison
-    if result is None:
+    current = session.current_comparison()
+    if current is None:
+        rv.Html(
+            tag="div",
+            children=[
+                "No result for these settings yet: run the comparison."
+                + (
+                    " Earlier comparisons are listed below with their own A and B."
+                    if session.comparisons
+                    else ""
+                )
+            ],
+            attributes=test_ids("compare-current-none"),
+            style_="font-size: 13px; color: #555; margin: 6px 0",
+        )
+    if not session.comparisons:
         return
-    solara.Text(
-        "Results of the last finished comparison", style="font-weight: 600; font-size: 15px"
-    )
-    ResultTable(result)
-    with solara.GridFixed(columns=2):
-        for key in SERIES_TITLES:
-            BandChart(result, key).key(key)
+    with solara.Row(style="align-items: center; margin-top: 8px"):
+        solara.Text(
+            f"Comparisons in this session ({len(session.comparisons)}), newest first",
+            style="font-weight: 600; font-size: 15px",
+        )
+        ReportDownload(list(session.comparisons), "report_all_comparisons.html", "report-all")
+    newest = session.comparisons[-1]
+    for record in reversed(session.comparisons):
+        ComparisonCard(record, record is current, record is newest).key(
+            f"comparison-{record.number}"
+        )

@@ -27,10 +27,15 @@ from scipy import stats
 from sim.compare import OUTCOMES, Comparison, outcome_labels, replication_seeds, variant
 from sim.errors import GuanxiError
 from sim.model import MarketModel
+from sim.parameters import get_value
 from sim.runner import firm_market_frame, focal_outcomes, model_frame, run_model
 from sim.scenario import Scenario
 from sim.stats import mean_ci
 from viz.figures import Chart, band_chart
+from viz.labels import assumption_labels, describe_changes, market_name
+from viz.parameters import assignment
+from viz.stamp import version
+from viz.verdict import caveats, change_subject, verdict_text
 
 # Focal-firm outcomes drawn over time (the keys of OUTCOMES): key -> title. People are
 # real people; "currency" is replaced by the scenario's (:func:`series_title`).
@@ -69,6 +74,8 @@ class ComparisonRequest:
     reps: int
     steps: int
     seed: int
+    # the changes from the scenario file that ``base`` already holds (for reports)
+    scenario_changes: Mapping[str, Any] = field(default_factory=dict)
 
     def variants(self) -> tuple[Scenario, Scenario]:
         """Validated scenarios A and B (raises ScenarioError with one line)."""
@@ -88,6 +95,8 @@ class Replication:
     seed: int
     series: dict[str, np.ndarray]
     final: dict[str, float]
+    # real people per simulated user, by market (for the verdict's caveats)
+    people_per_user: dict[str, float] = field(default_factory=dict)
 
 
 def focal_series(model: MarketModel) -> dict[str, np.ndarray]:
@@ -126,6 +135,10 @@ def replicate(
         seed=seed,
         series=focal_series(model),
         final={key: float(outcome[key]) for key in OUTCOMES},
+        people_per_user={
+            market.name: float(model.people_per_user[index])
+            for index, market in enumerate(spec.markets)
+        },
     )
 
 
@@ -186,10 +199,16 @@ class ComparisonResult:
                         }
                     )
                 )
-        return pd.concat(frames, ignore_index=True)
+        return _stamped(pd.concat(frames, ignore_index=True), self.stamp())
+
+    def stamp(self) -> dict[str, Any]:
+        """What this comparison was: A's and B's changes (plain words and as ``--set``
+        assignments), replications, days, seed and version; every export carries it."""
+        return comparison_stamp(self.request)
 
     def table_frame(self) -> pd.DataFrame:
-        """End-of-run outcomes: one row per outcome and variant, mean and 95% CI."""
+        """End-of-run outcomes: one row per outcome and variant, mean and 95% CI,
+        stamped with A's and B's changes, the design and the version."""
         rows = []
         labels = outcome_labels(self.a.model.currency)
         for key, estimates in self.comparison().outcomes.items():
@@ -206,7 +225,7 @@ class ComparisonResult:
                         "replications": estimate.n,
                     }
                 )
-        return pd.DataFrame(rows)
+        return _stamped(pd.DataFrame(rows), self.stamp())
 
     def runs_frame(self) -> pd.DataFrame:
         """Every replication's series: variant, replication, seed, day and outcomes."""
@@ -219,7 +238,79 @@ class ComparisonResult:
                 frame.insert(0, "replication", index)
                 frame.insert(0, "variant", name)
                 frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return _stamped(pd.concat(frames, ignore_index=True), self.stamp())
+
+
+def comparison_stamp(request: ComparisonRequest) -> dict[str, Any]:
+    """A comparison's identity as columns: scenario, changes of A and B, design, version."""
+    focal, currency = request.base.focal_firm, request.base.model.currency
+    return {
+        "scenario": request.base.model.name,
+        "a_changes": describe_changes(request.a_overrides, focal, currency),
+        "b_changes": describe_changes(request.b_overrides, focal, currency),
+        "a_set": "; ".join(assignment(k, v) for k, v in request.a_overrides.items()),
+        "b_set": "; ".join(assignment(k, v) for k, v in request.b_overrides.items()),
+        "days": request.steps,
+        "base_seed": request.seed,
+        "version": version(),
+    }
+
+
+def _stamped(frame: pd.DataFrame, stamp: Mapping[str, Any]) -> pd.DataFrame:
+    for key, value in stamp.items():
+        frame[key] = value
+    return frame
+
+
+@dataclass(frozen=True)
+class ComparisonRecord:
+    """A finished comparison as the session lists it: its number, what A and B
+    changed in plain words, and its verdict with the caveats that apply."""
+
+    number: int
+    result: ComparisonResult
+    subject: str
+    a_words: str
+    b_words: str
+    verdict: str
+    caveats: tuple[str, ...]
+
+    @classmethod
+    def of(cls, number: int, result: ComparisonResult) -> ComparisonRecord:
+        request = result.request
+        base, focal = request.base, request.base.focal_firm
+        currency = base.model.currency
+        changed = {*request.a_overrides, *request.b_overrides}
+        base_values = {path: get_value(base, path) for path in changed}
+        subject = change_subject(
+            request.a_overrides, request.b_overrides, base_values, focal, currency
+        )
+        differences = {key: est["B - A"] for key, est in result.comparison().outcomes.items()}
+        people = result.runs_a[0].people_per_user if result.runs_a else {}
+        return cls(
+            number=number,
+            result=result,
+            subject=subject,
+            a_words=describe_changes(request.a_overrides, focal, currency),
+            b_words=describe_changes(request.b_overrides, focal, currency),
+            verdict=verdict_text(subject, differences, currency, request.steps),
+            caveats=tuple(
+                caveats(
+                    request.steps,
+                    len(result.seeds),
+                    {market_name(m): p for m, p in people.items()},
+                    assumption_labels(base, changed),
+                )
+            ),
+        )
+
+    @property
+    def design(self) -> str:
+        request = self.result.request
+        return (
+            f"{len(self.result.seeds)} replications x {request.steps:,} days, "
+            f"base seed {request.seed}"
+        )
 
 
 def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -284,6 +375,7 @@ class ComparisonJob:
         self.state = "running"  # running, done, cancelled, error
         self.result: ComparisonResult | None = None
         self.error: str | None = None
+        self.recorded = False  # added to the session's list of comparisons
         self._on_update = on_update
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, name="guanxi-compare", daemon=True)

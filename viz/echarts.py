@@ -54,13 +54,15 @@ def chart_option(chart: Chart, max_points: int = MAX_POINTS) -> dict[str, Any]:
     grids, x_axes, y_axes, titles, series = [], [], [], [], []
     titles.append({"text": chart.title, "left": 8, "top": 4, "textStyle": {"fontSize": 14}})
     legend = _legend_names(chart)
-    width = 84 if columns == 1 else 39
+    gap = _name_gap(chart)
+    left_margin = 11 if gap <= 56 else 14  # percent of the chart's width
+    width = (84 if columns == 1 else 39) - (left_margin - 11)
     first_row = _top(chart)
     if chart.horizontal:
         width = 60
     for index, panel in enumerate(chart.panels):
         row, column = divmod(index, columns)
-        left = (36 if chart.horizontal else 11) if column == 0 else 59
+        left = (36 if chart.horizontal else left_margin) if column == 0 else 59
         top = first_row + row * (PANEL_HEIGHT + 40)
         grids.append({"left": f"{left}%", "width": f"{width}%", "top": top, "height": PANEL_HEIGHT})
         if len(chart.panels) > 1:
@@ -78,7 +80,8 @@ def chart_option(chart: Chart, max_points: int = MAX_POINTS) -> dict[str, Any]:
             "type": "log" if chart.log_y else "value",
             "name": chart.y_label if column == 0 else "",
             "nameLocation": "middle",
-            "nameGap": 30 if chart.horizontal else 46,
+            # Clear of the tick labels: wide numbers (1,800,000) push the name out.
+            "nameGap": 30 if chart.horizontal else _name_gap(chart),
             "nameTextStyle": {"fontSize": 11},
             "scale": not chart.log_y and chart.kind == "line",
             "splitLine": {"lineStyle": {"opacity": 0.4}},
@@ -106,6 +109,23 @@ def chart_option(chart: Chart, max_points: int = MAX_POINTS) -> dict[str, Any]:
         "yAxis": y_axes,
         "series": series,
     }
+
+
+def _name_gap(chart: Chart) -> int:
+    """Pixels between a value axis and its name: the widest tick label plus a margin."""
+    widest = 0.0
+    for panel in chart.panels:
+        for line in panel.series:
+            for values in (line.values, line.low, line.high):
+                if values is None:
+                    continue
+                numbers = np.asarray(values, dtype=float)
+                numbers = numbers[np.isfinite(numbers)]
+                if numbers.size:
+                    widest = max(widest, float(np.max(np.abs(numbers))))
+    # 1,800,000 with a minus sign; below 1,000 labels are short (0.125, -0.25, 100)
+    characters = len(f"{widest:,.0f}") + 1 if widest >= 1000 else 5
+    return max(46, 6 * characters + 14)
 
 
 def _has_bands(panel: Panel) -> bool:
@@ -208,6 +228,9 @@ def _series(
         "stackStrategy": "all",
         "silent": True,
         "lineStyle": {"opacity": 0},
+        # ECharts takes a legend entry's colour from the first series of that name: a
+        # band's invisible lower edge comes first, so it carries the line's colour too.
+        "itemStyle": {"color": color},
         "tooltip": {"show": False},
         **axes,
     }

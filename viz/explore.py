@@ -18,6 +18,7 @@ from solara.alias import rv
 from viz.echarts import chart_height, chart_option, network_option
 from viz.echarts_widget import FigureEcharts
 from viz.figures import (
+    LIVE_MEANINGS,
     Chart,
     NetworkView,
     dependency_chart,
@@ -28,6 +29,7 @@ from viz.figures import (
     network_view,
     people_counts,
 )
+from viz.labels import market_name
 from viz.state import ExploreSession
 from viz.ticks import Ticks
 
@@ -70,10 +72,18 @@ def EchartsFigure(option: dict, height: int, test_id: str, day: int):
 
 @solara.component
 def ChartCard(build: Callable[[], Chart], key: str, revision: int, day: int):
-    """One chart, rebuilt when the run changes."""
+    """One chart, rebuilt when the run changes, with a line saying what it means."""
     chart = solara.use_memo(build, [key, revision])
     option = solara.use_memo(lambda: chart_option(chart), [chart])
-    EchartsFigure(option, chart_height(chart), f"chart-{key}", day)
+    with solara.Column(gap="0px", style="min-width: 0"):
+        EchartsFigure(option, chart_height(chart), f"chart-{key}", day)
+        if key in LIVE_MEANINGS:
+            rv.Html(
+                tag="div",
+                children=[LIVE_MEANINGS[key]],
+                attributes={"data-testid": f"meaning-{key}"},
+                style_="font-size: 12px; color: #444; padding: 2px 6px",
+            )
 
 
 def _kpi_html(figures: list[tuple[str, str]]) -> str:
@@ -95,9 +105,19 @@ def Kpis(session: ExploreSession, revision: int):
         model = session.model
         firm, currency = model.focal, model.spec.model.currency
         followers, customers, share = people_counts(model, firm.index)
+        history = session.history
+        by_market = [
+            (
+                f"Attitude toward us in {market_name(market)}",
+                f"{history.latest(firm.name, market, 'attitude_mean'):+.2f}",
+            )
+            for market in history.market_names
+            if (firm.name, market) in history.firm_market
+        ]
         return [
             ("Day", f"{session.day}"),
-            ("Attitude toward us", f"{firm.mean_attitude:+.3f}"),
+            ("Attitude toward us, all markets", f"{firm.mean_attitude:+.2f}"),
+            *by_market,
             ("Followers (people)", f"{followers:,.0f}"),
             ("Follower share", f"{share:.2%}"),
             ("Customers (people)", f"{customers:,.0f}"),
@@ -105,7 +125,7 @@ def Kpis(session: ExploreSession, revision: int):
             (f"Profit so far ({currency})", f"{firm.total_profit:,.0f}"),
             ("CRM capability", f"{firm.crm_capability:.3f}"),
             ("Performance", f"{firm.performance:.3f}"),
-            ("Guanxi ties", f"{firm.ties}"),
+            ("Our guanxi ties (all firms' ties: Guanxi network)", f"{firm.ties}"),
         ]
 
     figures = session.read(read)

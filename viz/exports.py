@@ -8,9 +8,12 @@ file downloaded here reads like a CLI output; the scenario TOML is
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -18,6 +21,8 @@ from sim.model import MarketModel
 from sim.runner import edges_frame, events_frame, firm_market_frame, firms_frame, model_frame
 from viz.comparison import ComparisonResult
 from viz.figures import (
+    Chart,
+    NetworkView,
     dependency_chart,
     funnel_chart,
     guanxi_ties_chart,
@@ -38,6 +43,7 @@ RESULT_TABLES: dict[str, tuple[str, Callable[[MarketModel], pd.DataFrame]]] = {
     "guanxi_edges": ("Guanxi ties per day: strength and benefit each way", edges_frame),
     "guanxi_events": ("Guanxi ties formed and severed, with reasons", events_frame),
 }
+logger = logging.getLogger(__name__)
 COMPARISON_TABLES: dict[str, tuple[str, Callable[[ComparisonResult], pd.DataFrame]]] = {
     "comparison_summary": (
         "End of run: A, B and B - A, mean and 95% CI",
@@ -72,22 +78,119 @@ def comparison_frame(result: ComparisonResult, table: str) -> pd.DataFrame:
     return COMPARISON_TABLES[table][1](result)
 
 
-def everything_zip(model: MarketModel, history: RunHistory, scenario_toml: str) -> bytes:
-    """The scenario, every result table (CSV and Parquet) and every chart (PNG) in one ZIP."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("scenario.toml", scenario_toml)
-        for table in RESULT_TABLES:
-            frame = result_frame(model, table)
-            archive.writestr(f"{table}.csv", csv_bytes(frame))
-            archive.writestr(f"{table}.parquet", parquet_bytes(frame))
-        charts = [
+@dataclass(frozen=True)
+class ZipSnapshot:
+    """What the "Everything" ZIP holds, copied from the live run in a moment.
+
+    Taking it needs the session's lock (the run must not step meanwhile); encoding
+    the tables and drawing the PNGs, which takes seconds, does not: the live run
+    goes on while :func:`zip_from_snapshot` works.
+    """
+
+    scenario_toml: str
+    frames: dict[str, pd.DataFrame]
+    charts: list[Chart]
+    network: NetworkView
+    stamp: str = ""
+
+    @property
+    def parts(self) -> int:
+        """Units of work, for progress: each table, each chart, the network."""
+        return len(self.frames) + len(self.charts) + 1
+
+
+def zip_snapshot(
+    model: MarketModel, history: RunHistory, scenario_toml: str, stamp: str = ""
+) -> ZipSnapshot:
+    """Copy what the ZIP needs from the run (call it under the session's lock)."""
+    return ZipSnapshot(
+        scenario_toml=scenario_toml,
+        frames={table: result_frame(model, table) for table in RESULT_TABLES},
+        charts=[
             *live_charts(history),
             guanxi_ties_chart(model),
             dependency_chart(model),
             funnel_chart(history, market_populations(model)),
-        ]
-        for chart in charts:
-            archive.writestr(f"charts/{chart.key}.png", chart_png(chart))
-        archive.writestr("charts/guanxi_network.png", network_png(network_view(model)))
+        ],
+        network=network_view(model),
+        stamp=stamp,
+    )
+
+
+def zip_from_snapshot(
+    snapshot: ZipSnapshot, on_progress: Callable[[float], None] | None = None
+) -> bytes:
+    """The scenario, every table (CSV and Parquet) and every chart (PNG) in one ZIP."""
+    buffer = io.BytesIO()
+    done = 0
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done / snapshot.parts)
+
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("scenario.toml", snapshot.scenario_toml)
+        if snapshot.stamp:
+            archive.writestr("STAMP.txt", snapshot.stamp + "\n")
+        for table, frame in snapshot.frames.items():
+            archive.writestr(f"{table}.csv", csv_bytes(frame))
+            archive.writestr(f"{table}.parquet", parquet_bytes(frame))
+            advance()
+        for chart in snapshot.charts:
+            archive.writestr(f"charts/{chart.key}.png", chart_png(chart, stamp=snapshot.stamp))
+            advance()
+        archive.writestr(
+            "charts/guanxi_network.png", network_png(snapshot.network, stamp=snapshot.stamp)
+        )
+        advance()
     return buffer.getvalue()
+
+
+def everything_zip(model: MarketModel, history: RunHistory, scenario_toml: str) -> bytes:
+    """The scenario, every result table (CSV and Parquet) and every chart (PNG) in one ZIP."""
+    return zip_from_snapshot(zip_snapshot(model, history, scenario_toml))
+
+
+class ZipJob:
+    """The "Everything" ZIP drawn in a background thread, with progress.
+
+    ``snapshot`` is taken by the caller (under the session's lock); the thread only
+    encodes and draws, so steps and other downloads go on meanwhile.
+    """
+
+    def __init__(self, snapshot: ZipSnapshot, filename: str, on_update: Callable[[], None]) -> None:
+        self.snapshot = snapshot
+        self.filename = filename
+        self.progress = 0.0
+        self.state = "running"  # running, done, error
+        self.data: bytes | None = None
+        self.error: str | None = None
+        self._on_update = on_update
+        self._thread = threading.Thread(target=self._run, name="guanxi-zip", daemon=True)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def start(self) -> ZipJob:
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _progress(self, share: float) -> None:
+        self.progress = share
+        self._on_update()
+
+    def _run(self) -> None:
+        try:
+            self.data = zip_from_snapshot(self.snapshot, self._progress)
+            self.state = "done"
+        except Exception as exc:  # keep the app running; show what went wrong
+            logger.exception("ZIP export failed")
+            self.error, self.state = f"ZIP export failed: {exc}", "error"
+        finally:
+            self._on_update()

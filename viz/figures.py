@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.model import MarketModel
 from viz.history import RunHistory
+from viz.labels import market_name
 
 FOCAL_COLOR = "#c2185b"
 PALETTE = (
@@ -158,7 +159,7 @@ def firm_market_chart(history: RunHistory, column: str) -> Chart:
                     color=firm_color(history, firm, history.focal),
                 )
             )
-        panels.append(Panel(market, days, tuple(series)))
+        panels.append(Panel(market_name(market), days, tuple(series)))
     return Chart(column, title, y_label, tuple(panels))
 
 
@@ -379,10 +380,10 @@ class NetworkView:
     recent_events: tuple[str, ...]
 
     def summary(self) -> str:
-        """E.g. 'Day 8: 1 tie now; 1 formed and 0 severed so far'."""
+        """E.g. 'Day 8: 1 tie now between all firms; 1 formed and 0 severed so far'."""
         count = len(self.ties)
         return (
-            f"Day {self.day}: {count} tie{'' if count == 1 else 's'} now; "
+            f"Day {self.day}: {count} tie{'' if count == 1 else 's'} now between all firms; "
             f"{self.formed} formed and {self.severed} severed so far"
         )
 
@@ -456,3 +457,49 @@ def band_chart(
         "mean with 95% CI over replications",
         (Panel("A and B", days, both), Panel("B - A (paired)", days, difference, zero_line=True)),
     )
+
+
+# One line under each comparison chart: what it means for the decision.
+_COMPARE_MEANING = (
+    "Left: A and B over time with their 95% ranges; right: B minus A. Where the "
+    "right-hand band stays {side} the dashed 0 line, B {verb}."
+)
+COMPARE_MEANINGS: dict[str, str] = {
+    "attitude": _COMPARE_MEANING.format(
+        side="above", verb="leaves people who know us thinking better of us than A"
+    ),
+    "followers_people": _COMPARE_MEANING.format(side="above", verb="wins more followers than A"),
+    "customers_people": _COMPARE_MEANING.format(
+        side="above", verb="has more people who have bought from us than A"
+    ),
+    "conversions_people": _COMPARE_MEANING.format(side="above", verb="sells more often than A"),
+    "revenue": _COMPARE_MEANING.format(side="above", verb="brings in more money than A"),
+    "profit": _COMPARE_MEANING.format(
+        side="above", verb="earns more after marketing and product costs than A"
+    ),
+    "crm_capability": _COMPARE_MEANING.format(
+        side="above", verb="builds our social CRM capability faster than A"
+    ),
+    "performance": _COMPARE_MEANING.format(
+        side="above", verb="lifts our overall marketing performance above A's"
+    ),
+    "ties": _COMPARE_MEANING.format(side="above", verb="keeps more guanxi ties than A"),
+}
+# One line under each live chart.
+LIVE_MEANINGS: dict[str, str] = {
+    "attitude_mean": "How people who know each firm feel about it (-1 hostile, +1 enthusiastic); "
+    "our business is the thick line.",
+    "awareness": "The share of each market's people who know the firm exists.",
+    "followers": "How many real people follow each firm on social media.",
+    "engagement_rate": "How often followers like, comment or share a post: a sign of "
+    "content that fits.",
+    "revenue_profit": "Money each firm has made so far; profit is after product, content, "
+    "ads and reply costs.",
+    "conversions": "Purchases a day by real people, smoothed over a week.",
+    "crm_capability": "How well each firm turns social media conversations into customer "
+    "knowledge (0 none, 1 best practice).",
+    "performance": "An index of each firm's overall social media marketing success (0 to 1).",
+    "guanxi_ties": "Guanxi ties of all firms (not only ours): now, formed and severed so far.",
+    "sns_dependency": "How much each market's people rely on social media (share per band).",
+    "funnel": "Our funnel in people: aware, following, reading, engaging, buying.",
+}

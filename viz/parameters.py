@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tomli_w
@@ -105,6 +105,16 @@ SLIDER_RANGE: dict[str, tuple[float, float]] = {
     "content_mix.relational": (0.0, 1.0),
 }
 MAX_SLIDER_POSITIONS = 500
+# The browser UI steps the model in the server's memory; larger populations belong
+# to `guanxi run` and sweeps. Uploaded files cannot ask for more, and the N users
+# control says so (its upper bound is this, not the schema's).
+MAX_UI_USERS = 200_000
+UI_LIMITS: dict[str, tuple[float, str]] = {
+    "model.n_users": (
+        MAX_UI_USERS,
+        f" The browser UI runs at most {MAX_UI_USERS:,} users; use `guanxi run` for more.",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -192,6 +202,15 @@ def describe_field(path: str, field: str, info: Any) -> Parameter | None:
     )
 
 
+def ui_limited(parameter: Parameter) -> Parameter:
+    """The parameter with the UI's own limit (:data:`UI_LIMITS`) as its bound and help."""
+    if parameter.path not in UI_LIMITS:
+        return parameter
+    upper, note = UI_LIMITS[parameter.path]
+    bound = upper if parameter.upper is None else min(parameter.upper, upper)
+    return replace(parameter, upper=float(bound), help=parameter.help + note)
+
+
 def table_parameters(
     schema: type[BaseModel], prefix: str, fields: Sequence[str] | None = None
 ) -> list[Parameter]:
@@ -200,7 +219,7 @@ def table_parameters(
     for field, info in iter_parameters(schema):
         described = describe_field(f"{prefix}{field}", field, info)
         if described is not None and described.path not in NOT_A_CONTROL:
-            available[field] = described
+            available[field] = ui_limited(described)
     if fields is None:
         return list(available.values())
     return [available[field] for field in fields if field in available]

@@ -20,8 +20,12 @@ from viz.figures import Chart, NetworkView
 DPI = 110
 
 
-def chart_png(chart: Chart) -> bytes:
-    """The chart as PNG bytes: one subplot per panel, the focal firm drawn thick."""
+def chart_png(chart: Chart, stamp: str = "") -> bytes:
+    """The chart as PNG bytes: one subplot per panel, the focal firm drawn thick.
+
+    ``stamp`` (:mod:`viz.stamp`: version, scenario, changes, seed) is written small
+    at the foot of the image and in its PNG text ("Comment").
+    """
     columns = 1 if len(chart.panels) == 1 else 2
     rows = math.ceil(len(chart.panels) / columns)
     fig = Figure(figsize=(6.2 * columns, 3.8 * rows))
@@ -57,7 +61,7 @@ def chart_png(chart: Chart) -> bytes:
             ncols=min(len(legend), 5),
         )
     fig.suptitle(chart.title, x=0.02, ha="left")
-    return _save(fig)
+    return _save(fig, stamp)
 
 
 def _lines(ax, panel) -> None:
@@ -100,7 +104,7 @@ def _bars(ax, chart: Chart, panel) -> None:
     ax.set_xticks(positions[::step], categories[::step], fontsize=8, rotation=20, ha="right")
 
 
-def network_png(view: NetworkView) -> bytes:
+def network_png(view: NetworkView, stamp: str = "") -> bytes:
     """The guanxi network: node size = performance, edge width = tie strength."""
     graph = nx.Graph()
     for node in view.nodes:
@@ -129,11 +133,16 @@ def network_png(view: NetworkView) -> bytes:
     ax.set_title(f"Guanxi network. {view.summary()}", fontsize=10)
     ax.margins(0.2)
     ax.axis("off")
-    return _save(fig)
+    return _save(fig, stamp)
 
 
-def _save(fig: Figure) -> bytes:
+def _save(fig: Figure, stamp: str = "") -> bytes:
     buffer = io.BytesIO()
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    bottom = 0.0
+    if stamp:
+        fig.text(0.01, 0.005, stamp, fontsize=6, color="#666", ha="left", va="bottom", wrap=True)
+        bottom = 0.04
+    fig.tight_layout(rect=(0, bottom, 1, 0.93))
+    metadata = {"Software": None, **({"Comment": stamp} if stamp else {})}
+    fig.savefig(buffer, format="png", dpi=DPI, metadata=metadata)
     return buffer.getvalue()

@@ -18,6 +18,7 @@ from solara.alias import rv
 
 from sim.scenario import bundled_scenarios
 from viz.controls import ParameterList, Section
+from viz.labels import describe_change, market_name
 from viz.parameters import (
     GLOBAL_TABLES,
     KEY_FIRM,
@@ -146,7 +147,7 @@ def RunSettings(
             playing.set(False)
             act(session.set_parameter, "model.seed", int(value))
 
-    with solara.Row(gap="6px", style="align-items: center"):
+    with solara.Row(gap="6px", style="align-items: center; margin-top: 14px"):
         solara.InputInt("Seed", value=seed, on_value=set_seed, dense=True)
         solara.Button(
             icon_name="mdi-dice-5",
@@ -154,15 +155,16 @@ def RunSettings(
             on_click=new_seed,
             attributes={"title": "new random seed", **test_ids("btn-new-seed")},
         )
+    # The value is in the label: a thumb label would cover the label above it.
     solara.SliderInt(
-        "Play interval (ms)",
+        f"Play interval: {play_interval.value} ms",
         value=play_interval,
         min=PLAY_INTERVAL_MS[0],
         max=PLAY_INTERVAL_MS[1],
         step=10,
     )
     solara.SliderInt(
-        "Days per frame",
+        f"Days per frame: {days_per_frame.value}",
         value=days_per_frame,
         min=DAYS_PER_FRAME[0],
         max=DAYS_PER_FRAME[1],
@@ -206,7 +208,14 @@ def ParameterPanel(
     parameters: Sequence[Parameter],
     on_change: Callable[[str, Any], None],
 ):
-    ParameterList(parameters, _values(session, parameters), frozenset(session.overrides), on_change)
+    ParameterList(
+        parameters,
+        _values(session, parameters),
+        frozenset(session.overrides),
+        on_change,
+        currency=session.spec.model.currency,
+        refusals=session.refusals,
+    )
 
 
 @solara.component
@@ -226,7 +235,7 @@ def ParametersCard(ticks: Ticks, config_revision: int, change: Callable[[str, An
             every = strategy_parameters(focal, market, key_only=False)
             panel(key)
             Section(
-                f"Starting position in {market}",
+                f"Starting position in {market_name(market)}",
                 lambda: panel([p for p in every if p not in key]),
                 test_id=f"section-start-{market}",
             )
@@ -264,7 +273,7 @@ def ParametersCard(ticks: Ticks, config_revision: int, change: Callable[[str, An
         panel([n_users_parameter()])
         for index, item in enumerate(firm.strategies):
             Section(
-                f"Our strategy in {item.market}",
+                f"Our strategy in {market_name(item.market)}",
                 strategy(item.market),
                 initially_open=index == 0,
                 test_id=f"section-strategy-{item.market}",
@@ -272,7 +281,7 @@ def ParametersCard(ticks: Ticks, config_revision: int, change: Callable[[str, An
         Section(f"Our firm: {focal}", our_firm, test_id="section-firm")
         for market in spec.markets:
             Section(
-                f"Market: {market.name}",
+                f"Market: {market_name(market.name)}",
                 lambda market=market: panel(market_parameters(market.name)),
                 test_id=f"section-market-{market.name}",
             )
@@ -286,13 +295,21 @@ def ChangesCard(ticks: Ticks, config_revision: int, act: Callable[..., None]):
     session = ticks.session
     if not session.overrides:
         return
+    focal, currency = session.spec.focal_firm, session.spec.model.currency
     with solara.Card("Changes from the scenario file", margin=0, elevation=1):
         for path, value in session.overrides.items():
             rv.Html(
                 tag="div",
-                children=[assignment(path, value)],
-                style_="font-family: monospace; font-size: 12px; word-break: break-all",
-                attributes=test_ids("change-line"),
+                children=[
+                    describe_change(path, value, focal, currency),
+                    rv.Html(
+                        tag="div",
+                        children=[assignment(path, value)],
+                        style_="font-family: monospace; font-size: 11px; color: #666",
+                    ),
+                ],
+                style_="font-size: 13px; word-break: break-all; margin-bottom: 2px",
+                attributes={**test_ids("change-line"), "title": assignment(path, value)},
             )
         solara.Button(
             "Clear changes",

@@ -32,15 +32,19 @@ from sim.scenario import (
     read_scenario_file,
     scenario_from_data,
 )
-from viz.comparison import ComparisonJob, ComparisonRequest, ComparisonResult
+from viz.comparison import (
+    ComparisonJob,
+    ComparisonRecord,
+    ComparisonRequest,
+    ComparisonResult,
+)
+from viz.exports import ZipJob, zip_snapshot
 from viz.history import RunHistory
-from viz.parameters import scenario_value
+from viz.parameters import MAX_UI_USERS, assignment, scenario_value
+from viz.stamp import stamp_text
 
 T = TypeVar("T")
 DEFAULT_SCENARIO = "baseline"
-# The browser UI steps the model in the server's memory; larger populations belong
-# to `guanxi run` and sweeps. Uploaded files cannot ask for more.
-MAX_UI_USERS = 200_000
 
 
 @dataclass
@@ -66,7 +70,14 @@ class ExploreSession:
         self.compare = CompareSettings()
         self.compare_error: str | None = None
         self.compare_job: ComparisonJob | None = None
-        self.comparison: ComparisonResult | None = None  # the last finished comparison
+        # Every finished comparison of this session, oldest first, each labelled with
+        # its own A and B (never the settings being edited now).
+        self.comparisons: list[ComparisonRecord] = []
+        # Values typed and refused, by path (and "A:"/"B:" path in Compare): a control
+        # built anew (a re-render) still shows what was refused and why.
+        self.refusals: dict[str, Any] = {}
+        self.export_job: ZipJob | None = None  # the "Everything" ZIP being drawn
+        self.export_revision = 0
         self._install(raw, source, label, {})
 
     @classmethod
@@ -124,6 +135,7 @@ class ExploreSession:
         with self.lock:
             if raw is not getattr(self, "raw", None):
                 self.compare = CompareSettings()  # A and B name this scenario's firms
+                self.refusals = {}
                 self.compare_error = None
                 self.compare_revision += 1
             self.raw, self.source, self.label = raw, source, label
@@ -153,8 +165,41 @@ class ExploreSession:
         try:
             self._install(self.raw, self.source, self.label, overrides)
         except ScenarioError as exc:
-            return self._fail(str(exc))
+            with self.lock:
+                self.refusals[path] = value
+                self.config_revision += 1  # the controls re-render with the refusal
+            return self._fail(self._change_refused(path, value, str(exc)))
+        self.refusals.pop(path, None)
         return True
+
+    def set_parameters(self, changes: dict[str, Any]) -> bool:
+        """Apply several changes at once (one rebuild); False (and :attr:`error`) if any
+        is refused, and then none is applied."""
+        overrides = {**self.overrides, **changes}
+        try:
+            self._install(self.raw, self.source, self.label, overrides)
+        except ScenarioError as exc:
+            prefix = f"{self.source}: "
+            message = str(exc)
+            reason = message[len(prefix) :] if message.startswith(prefix) else message
+            return self._fail(f"Changes not applied: {reason}")
+        return True
+
+    def _change_refused(self, path: str, value: Any, message: str) -> str:
+        """The schema's message about a refused change, blaming the change, not the file.
+
+        The schema names its source first ("upload my.toml: model.steps: ..."); the
+        file is fine (it was loaded), so the message names the change instead and says
+        which value the model still runs.
+        """
+        prefix = f"{self.source}: "
+        reason = message[len(prefix) :] if message.startswith(prefix) else message
+        try:
+            current = assignment(path, self.value(path))
+        except KeyError:
+            current = None
+        still = f" The model still runs {current}." if current else ""
+        return f"Your change {assignment(path, value)} was not applied: {reason}.{still}"
 
     def clear_changes(self) -> None:
         """Back to the scenario as loaded."""
@@ -218,7 +263,9 @@ class ExploreSession:
         try:
             variant(self.spec, changes, name)
         except GuanxiError as exc:
+            self.refusals[f"{name}:{path}"] = value
             return self._compare_fail(str(exc))
+        self.refusals.pop(f"{name}:{path}", None)
         with self.lock:
             if name == "A":
                 self.compare.a = changes
@@ -249,6 +296,7 @@ class ExploreSession:
             reps=settings.reps,
             steps=settings.steps or self.spec.model.steps,
             seed=self.spec.model.seed if settings.seed is None else settings.seed,
+            scenario_changes=dict(self.overrides),
         )
 
     def start_comparison(self, on_update: Callable[[], None]) -> bool:
@@ -262,8 +310,10 @@ class ExploreSession:
 
         def update() -> None:
             with self.lock:
-                if job.state == "done" and job.result is not None and self.compare_job is job:
-                    self.comparison = job.result
+                if job.state == "done" and job.result is not None and not job.recorded:
+                    job.recorded = True
+                    number = len(self.comparisons) + 1
+                    self.comparisons.append(ComparisonRecord.of(number, job.result))
                 self.compare_revision += 1
             on_update()
 
@@ -275,6 +325,21 @@ class ExploreSession:
         job.start()
         return True
 
+    @property
+    def comparison(self) -> ComparisonResult | None:
+        """The last finished comparison (whatever its settings), or None."""
+        return self.comparisons[-1].result if self.comparisons else None
+
+    def current_comparison(self) -> ComparisonRecord | None:
+        """The newest finished comparison of exactly the settings now in the Compare
+        tab (scenario, A, B, replications, days, seed), or None: a result is never
+        shown as if it belonged to other settings."""
+        request = self.compare_request()
+        for record in reversed(self.comparisons):
+            if record.result.request == request:
+                return record
+        return None
+
     def cancel_comparison(self) -> None:
         job = self.compare_job
         if job is not None and job.running:
@@ -285,6 +350,31 @@ class ExploreSession:
             self.compare_error = message
             self.compare_revision += 1
         return False
+
+    # ------------------------------------------------------------------ export
+    def stamp(self) -> str:
+        """What the live run is: version, scenario, changes, seed (on every export)."""
+        return stamp_text(self.spec.model.name, self.overrides, self.seed, f"day {self.day}")
+
+    def start_export_zip(self, filename: str, on_update: Callable[[], None]) -> ZipJob:
+        """Draw the "Everything" ZIP of the run as it is now, in the background.
+
+        Only the snapshot (tables and chart data) is taken under the lock; drawing the
+        PNGs, the slow part, runs while the live run can step.
+        """
+        with self.lock:
+            snapshot = zip_snapshot(self.model, self.history, self.spec.to_toml(), self.stamp())
+
+        def update() -> None:
+            with self.lock:
+                self.export_revision += 1
+            on_update()
+
+        job = ZipJob(snapshot, filename, update)
+        with self.lock:
+            self.export_job = job
+            self.export_revision += 1
+        return job.start()
 
     # ------------------------------------------------------------------ errors
     def report(self, message: str) -> None:

@@ -24,17 +24,20 @@ class Ticks:
         run: solara.Reactive[int],
         config: solara.Reactive[int],
         compare: solara.Reactive[int],
+        export: solara.Reactive[int] | None = None,
     ) -> None:
         self.session = session
         self.run = run
         self.config = config
         self.compare = compare
+        self.export = export if export is not None else solara.Reactive(0)
 
     def sync(self) -> None:
         """Publish the session's counters (safe from worker threads); unchanged ones are no-ops."""
         self.run.set(self.session.revision)
         self.config.set(self.session.config_revision)
         self.compare.set(self.session.compare_revision)
+        self.export.set(self.session.export_revision)
 
 
 def use_ticks(session: ExploreSession) -> Ticks:
@@ -42,4 +45,5 @@ def use_ticks(session: ExploreSession) -> Ticks:
     run = solara.use_reactive(session.revision)
     config = solara.use_reactive(session.config_revision)
     compare = solara.use_reactive(session.compare_revision)
-    return solara.use_memo(lambda: Ticks(session, run, config, compare), [session])
+    export = solara.use_reactive(session.export_revision)
+    return solara.use_memo(lambda: Ticks(session, run, config, compare, export), [session])

@@ -214,15 +214,15 @@ def open_session(browser, ui_server, request) -> Iterator[Callable[[], Session]]
     contexts = []
     test_name = re.sub(r"[^A-Za-z0-9_-]+", "_", request.node.name)
 
-    def open_one(suffix: str = "") -> Session:
+    def open_one(suffix: str = "", query: str = "") -> Session:
         context = browser.new_context(
-            viewport={"width": 1500, "height": 1000}, accept_downloads=True
+            viewport={"width": 1600, "height": 1000}, accept_downloads=True
         )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
         session = Session(page, test_name + suffix)
-        page.goto(ui_server)
+        page.goto(ui_server + (f"?{query}" if query else ""))
         session.wait_ready()
         return session
 

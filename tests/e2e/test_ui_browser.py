@@ -50,6 +50,11 @@ def test_page_loads_from_the_local_server_only(open_session, outbound):
     for chart in ("chart-attitude_mean", "chart-awareness", "chart-followers"):
         session.page.locator(f"[data-testid={chart}] canvas").first.wait_for()
     session.screenshot("loaded")
+    # At 1600 px nothing overflows sideways (issue 16: 4 px clipped the right-hand cards).
+    overflow = session.page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{overflow} px of horizontal overflow"
     for page_name, chart in (
         ("Sales and capability", "chart-revenue_profit"),
         ("Guanxi network", "chart-guanxi-network"),
@@ -123,11 +128,11 @@ def test_small_comparison_with_progress_and_cancel(open_session, outbound):
     page.get_by_label("Days", exact=True).press("Enter")
     session.by_id("B:section-strategy-china").click()
     page.locator(f'input[data-testid="B:param-{SHOP_CHINA}"]').check(force=True)
-    session.by_id("variant-B-changes").filter(has_text=f"{SHOP_CHINA} = true").wait_for()
+    session.by_id("variant-B-changes").filter(has_text="Our China in-platform shop: yes").wait_for()
 
     session.by_id("btn-compare-run").click()
     page.locator("[data-testid=compare-status][data-state=done]").wait_for(timeout=180_000)
-    table = session.by_id("compare-table")
+    table = session.by_id("compare-table-1")
     assert "Mean attitude toward us" in table.inner_text()
     assert table.locator("tbody tr").count() == 9
     page.locator("[data-testid=chart-compare-attitude] canvas").first.wait_for()
@@ -148,7 +153,9 @@ def test_small_comparison_with_progress_and_cancel(open_session, outbound):
     session.screenshot("comparison-running")
     session.by_id("btn-compare-cancel").click()
     page.locator("[data-testid=compare-status][data-state=cancelled]").wait_for(timeout=60_000)
-    assert session.by_id("compare-table").count() == 1  # the finished result stays
+    # The finished result stays, under its own A and B, not as the new settings' result.
+    assert session.by_id("compare-table-1").count() == 1
+    assert session.by_id("compare-current-none").count() == 1
     assert_stayed_local(session, outbound)
     assert session.errors == []
 
@@ -174,7 +181,7 @@ def test_three_sessions_at_once_stay_separate(open_session, outbound):
     seed = third.page.get_by_label("Seed")
     seed.fill("5")
     seed.press("Enter")
-    third.by_id("change-line").filter(has_text="model.seed = 5").wait_for()
+    third.by_id("change-line").filter(has_text="Seed: 5").wait_for()
     third.step(2)
     assert [s.day() for s in (first, second, third)] == [1, 3, 2]
     assert first.page.get_by_label("Seed").input_value() == "42"
@@ -186,3 +193,117 @@ def test_three_sessions_at_once_stay_separate(open_session, outbound):
     for session in (first, second, third):
         session.screenshot("side-by-side")
         assert_stayed_local(session, outbound)
+
+
+def test_legend_colours_match_the_lines_in_the_browser(open_session, outbound):
+    """Issue 16, bug 1, as drawn: ECharts' own model gives each legend entry the
+    colour of its line."""
+    session = open_session(query="set=model.n_users%3D1000")
+    page = session.page
+    page.get_by_role("tab", name="Compare A vs B").click()
+    page.get_by_label("Replications").fill("2")
+    page.get_by_label("Replications").press("Enter")
+    page.get_by_label("Days", exact=True).fill("5")
+    page.get_by_label("Days", exact=True).press("Enter")
+    session.by_id("btn-compare-run").click()
+    page.locator("[data-testid=compare-status][data-state=done]").wait_for(timeout=120_000)
+    chart = page.locator("[data-testid=chart-compare-attitude]")
+    chart.locator("canvas").first.wait_for()
+    colours = chart.evaluate(
+        """element => {
+            const chart = element.__vue__ && element.__vue__.chart;
+            if (!chart) return null;
+            // The legend takes an entry's colour from the first series of that name.
+            const out = {};
+            chart.getOption().series.forEach((series, index) => {
+                if (!(series.name in out)) {
+                    const data = chart.getModel().getSeriesByIndex(index).getData();
+                    const style = data.getVisual('style') || {};
+                    out[series.name] = style.fill || style.stroke || null;
+                }
+            });
+            return out;
+        }"""
+    )
+    assert colours is not None, "the chart's ECharts instance was not found"
+    del colours["zero"]
+    assert colours == {"A": "#1f77b4", "B": "#ff7f0e", "B - A": "#2ca02c"}
+
+
+def test_guanxi_decision_verdict_report_and_address(open_session, outbound, tmp_path):
+    """A strategist's question end to end: does turning guanxi off change anything?
+    Compare with guanxi off in B, read the verdict, download the report and open it,
+    and find the settings in the address after a reload."""
+    session = open_session(query="set=model.n_users%3D1000")
+    page = session.page
+    page.get_by_role("tab", name="Compare A vs B").click()
+    page.get_by_label("Replications").fill("3")
+    page.get_by_label("Replications").press("Enter")
+    page.get_by_label("Days", exact=True).fill("30")
+    page.get_by_label("Days", exact=True).press("Enter")
+    session.by_id("B:section-guanxi").click()
+    page.locator('input[data-testid="B:param-guanxi.enabled"]').uncheck(force=True)
+    session.by_id("variant-B-changes").filter(has_text="Guanxi ties between firms: off").wait_for()
+    session.by_id("btn-compare-run").click()
+    page.locator("[data-testid=compare-status][data-state=done]").wait_for(timeout=120_000)
+    verdict = session.by_id("verdict-1").inner_text()
+    assert verdict.startswith("Turning guanxi ties off ") and "over 30 days" in (
+        session.by_id("caveats-1").inner_text()
+    )
+    session.screenshot("verdict", session.by_id("comparison-1"))
+
+    with page.expect_download() as download_info:
+        session.by_id("report-1").click()
+    report = tmp_path / "report.html"
+    download_info.value.save_as(report)
+    text = report.read_text()
+    assert verdict in text.replace("&#x27;", "'") and "data:image/png;base64," in text
+    viewer = page.context.new_page()
+    viewer.goto(report.as_uri())
+    assert viewer.locator("img").count() == 3
+    assert viewer.locator("h1").inner_text() == "guanxi-sim decision report"
+    viewer.screenshot(
+        path=str(session.screenshot("report-placeholder").with_name(f"{session.name}-report.png")),
+        full_page=False,
+    )
+    viewer.close()
+
+    # The address holds the scenario's and B's changes: a reload keeps them.
+    assert "b=guanxi.enabled%3Dfalse" in page.url and "set=model.n_users%3D1000" in page.url
+    page.reload()
+    session.wait_ready()
+    page.get_by_role("tab", name="Compare A vs B").click()
+    session.by_id("variant-B-changes").filter(has_text="Guanxi ties between firms: off").wait_for()
+    assert page.get_by_label("Days", exact=True).input_value() == "30"
+    assert_stayed_local(session, outbound)
+    assert session.errors == []
+
+
+def test_zip_is_prepared_in_the_background_and_refused_values_revert(open_session, outbound):
+    session = open_session(query="set=model.n_users%3D1000")
+    page = session.page
+    session.step(2)
+    page.get_by_role("tab", name="Export").click()
+    session.by_id("btn-zip-prepare").click()
+    page.locator("[data-testid=zip-status]").wait_for()
+    page.get_by_role("tab", name="Explore").click()
+    session.wait_ready()
+    session.step(1)  # the page steps while the ZIP is drawn
+    page.get_by_role("tab", name="Export").click()
+    page.locator("[data-testid=zip-status][data-state=done]").wait_for(timeout=120_000)
+    with page.expect_download() as download_info:
+        session.by_id("download-zip").click()
+    assert download_info.value.suggested_filename == "baseline_day2.zip"
+
+    # A typed value the schema refuses goes back to the value in use, and says why.
+    budget = page.get_by_label("Budget (EUR a day)").first  # Western Europe's (open)
+    before = budget.input_value()
+    budget.fill("-5")
+    budget.press("Enter")
+    refused = session.by_id("refused-firms.ours.strategies.western_europe.budget")
+    refused.wait_for()
+    assert refused.inner_text().startswith("Not applied: -5 EUR a day. Allowed: 0 to")
+    assert budget.input_value() == before
+    assert "was not applied" in session.by_id("session-error").inner_text()
+    session.screenshot("refused-value")
+    assert_stayed_local(session, outbound)
