@@ -69,7 +69,7 @@ STEPS = [
         0.0047,
         "er_western_europe",
         "baseline",
-        (-1.5, 0.5),
+        (-1.0, 2.0),
     ),
     Step(
         "markets.china.engagement_offset",
@@ -78,7 +78,7 @@ STEPS = [
         0.0020,
         "er_china",
         "baseline",
-        (-2.5, -0.5),
+        (-2.5, 0.5),
     ),
     Step(
         "markets.australia.engagement_offset",
@@ -87,7 +87,7 @@ STEPS = [
         0.0006,
         "er_australia",
         "social_commerce",
-        (-2.5, 0.0),
+        (-2.0, 1.5),
     ),
     Step(
         "users.unfollow_per_promotion",

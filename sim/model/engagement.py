@@ -8,6 +8,16 @@ falls when the user sees more brand items today than its attention capacity
 motive, the market's collectivism and the share of entertaining content, shifted by
 the platform (``engagement_offset``, calibrated to the platform's published
 engagement per follower per post).
+
+The user's brand-page activity (its switching propensity s, :mod:`sim.model.users`)
+multiplies the odds of engaging, as it multiplies the odds of following and the
+rate of leaving (:mod:`sim.model.following`): one trait for how much a user does on
+brand accounts. Heavy users follow more brands, engage more and move on sooner;
+light users rarely act at all (participation inequality, Nielsen 2006's "90-9-1";
+heavy category users spread over more brands, Ehrenberg, Goodhardt & Barwise 1990).
+A brand whose following reaches deep into a market therefore has more light users
+among its followers and a lower engagement per follower, which output target O4
+checks; no equation writes that relation in.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import numpy as np
 from sim.model import kernels
 from sim.model.elementwise import sigmoid
 from sim.model.entries import Touched, per_entry, starts_of_runs
+from sim.model.following import with_switching
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
@@ -79,17 +90,22 @@ def engage_probability[T](
     collectivism: T,
     entertaining_share: T = 0.0,
     platform_offset: T = 0.0,
+    activity: T = 1.0,
 ) -> T:
-    """P(engaging with an item consumed)."""
-    return sigmoid(
-        users.engage_intercept
-        + platform_offset
-        + users.engage_per_dependency * dependency
-        + users.engage_per_relational_motive * relational_motive
-        + users.engage_per_fit * fit
-        + users.engage_per_attitude * attitude
-        + users.engage_per_collectivism * collectivism
-        + users.engage_per_entertaining * entertaining_share
+    """P(engaging with an item consumed); the user's brand-page activity (its
+    switching propensity) multiplies its odds (:func:`with_switching`)."""
+    return with_switching(
+        sigmoid(
+            users.engage_intercept
+            + platform_offset
+            + users.engage_per_dependency * dependency
+            + users.engage_per_relational_motive * relational_motive
+            + users.engage_per_fit * fit
+            + users.engage_per_attitude * attitude
+            + users.engage_per_collectivism * collectivism
+            + users.engage_per_entertaining * entertaining_share
+        ),
+        activity,
     )
 
 
@@ -134,6 +150,7 @@ def consume_and_engage(
         model.collectivism[touched.market],
         per_entry(model.strategy.entertaining_share, touched.cell),
         offset[touched.market],
+        pop.switching[touched.user],
     )
     engagements = kernels.binomial(rng, consumed, p_engage)
     # Per-user totals (int32): values of the same dtype keep np.add.at on its fast path.

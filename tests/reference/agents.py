@@ -350,6 +350,7 @@ class UserAgent(mesa.Agent):
                     model.collectivism[m],
                     today.entertaining_share[f][m],
                     model.engagement_offset[m],
+                    self.switching,
                 )
                 engaged = binomial(consumed, p_engage)
                 tally["consumed"][f][m] += consumed
