@@ -33,13 +33,26 @@ from sim.model.benefits import (
     policy_support_value,
     referral_probability,
 )
-from sim.model.entries import Heard, Touched, distinct, run_lengths, starts_of_runs, users_by_firm
+from sim.model.entries import Heard, Touched, run_lengths, starts_of_runs, users_by_firm
+from sim.model.ledger import FLOWS
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
     from sim.model.model import MarketModel
 
 EMPTY = np.empty(0, np.int64), np.empty(0, np.int64)
+# The exposure channels in the order of their random draws (own posts first, referrals
+# last) and the ledger flow each books its items in (-1: none).
+CHANNELS = (
+    "own",
+    "ad_impressions",
+    "cross_promotion_impressions",
+    "share_impressions",
+    "referrals",
+)
+_CHANNEL_ROWS = np.array(
+    [FLOWS.index(name) if name.endswith("_impressions") else -1 for name in CHANNELS], np.int64
+)
 
 
 def attention[T](attention_base: float, dependency: T) -> T:
@@ -169,26 +182,25 @@ def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.n
     referral_index, referral_source = _referrals(model, tie_columns)
     channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
 
-    scratch = model.scratch
-    for index, items in channels.values():
-        scratch.seen[index] += items
-    own_index, own_items = channels["own"]
-    scratch.own[own_index] = own_items
-    all_index = np.concatenate([index for index, _ in channels.values()])
-    if all_index.size * 16 >= scratch.seen.size:
-        unique = np.flatnonzero(scratch.seen != 0)
-    else:
-        unique = distinct(all_index)
-    seen = scratch.seen[unique].astype(np.int64)
-    own = scratch.own[unique].astype(np.int64)
-    scratch.seen[unique] = 0
-    scratch.own[own_index] = 0
-    referred = np.zeros(unique.size, bool)
-    referred[np.searchsorted(unique, referral_index)] = True
-
-    user = unique // n_firms
-    firm = unique - user * n_firms
-    market = pop.market[user]
+    # Sum the channels' items per entry, list the entries touched and book the
+    # channels' impressions, the reach and the referrals, in one compiled pass.
+    ledger["posts"][:] = posts
+    scratch, rows = model.scratch, _CHANNEL_ROWS
+    unique, user, firm, market, cell, seen, own, referred = kernels.gather_exposures(
+        scratch.seen,
+        scratch.own,
+        np.concatenate([index for index, _ in channels.values()]),
+        np.concatenate([items for _, items in channels.values()]),
+        np.cumsum([0] + [index.size for index, _ in channels.values()]),
+        rows,
+        len(channels) - 1,
+        n_firms,
+        pop.bounds,
+        ledger.flows.reshape(len(FLOWS), -1),
+        FLOWS.index("impressions"),
+        FLOWS.index("reach"),
+        FLOWS.index("referrals"),
+    )
     touched = Touched(
         index=unique,
         user=user,
@@ -197,15 +209,9 @@ def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.n
         seen=seen,
         own_posts=own,
         referred=referred,
-        cell=firm * model.n_markets + market,
+        cell=cell,
     )
     become_aware(model, touched)
-    ledger["posts"][:] = posts
-    for name in ("ad_impressions", "cross_promotion_impressions", "share_impressions"):
-        ledger.add_entries(name, *channels[name])
-    ledger.add("impressions", touched.cell, touched.seen)
-    ledger.add("reach", touched.cell, None)
-    ledger.add("referrals", touched.cell, touched.referred)
     source = dict(zip(referral_index.tolist(), referral_source.tolist(), strict=True))
     return Exposure(touched, followers, heard, source)
 

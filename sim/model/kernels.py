@@ -407,3 +407,130 @@ def referred(givers, receivers, rates, customers, firm_bounds, active, customer_
                 n += 1
             position = next_success(rng, position, rates[t])
     return index[:n], source[:n]
+
+
+@numba.njit(cache=True)
+def gather_exposures(
+    seen_scratch,
+    own_scratch,
+    index,
+    items,
+    channel_bounds,
+    flow_rows,
+    referral_channel,
+    n_firms,
+    market_bounds,
+    flows,
+    impressions_row,
+    reach_row,
+    referrals_row,
+):
+    """Today's touched entries from the exposure channels, in one pass.
+
+    ``index`` and ``items`` hold every channel's (flat entry, items) pairs one channel
+    after the other (channel c is ``channel_bounds[c]:channel_bounds[c + 1]``; entries
+    are distinct within a channel; channel 0 is the own posts). Each channel's items
+    are added to its flow row ``flow_rows[c]`` (when >= 0) of ``flows`` (flows x
+    cells, cell = firm x markets + market). Returns, per distinct entry ascending:
+    the entry, user, firm, market, cell, items seen, own posts seen and whether it
+    was referred (channel ``referral_channel``); and books the impressions, the
+    reach and the referrals. The scratch counters are zero before and after.
+    """
+    n_markets = market_bounds.size - 1
+    distinct = np.empty(index.size, np.int64)
+    n = 0
+    for c in range(channel_bounds.size - 1):
+        row = flow_rows[c]
+        for i in range(channel_bounds[c], channel_bounds[c + 1]):
+            e = index[i]
+            if seen_scratch[e] == 0:
+                distinct[n] = e
+                n += 1
+            seen_scratch[e] += items[i]
+            if c == 0:
+                own_scratch[e] = items[i]
+            if row >= 0:
+                u = e // n_firms
+                flows[row, (e - u * n_firms) * n_markets + market_of(u, market_bounds)] += items[i]
+    entries = np.sort(distinct[:n])
+    user = np.empty(n, np.int64)
+    firm = np.empty(n, np.int64)
+    market = np.empty(n, np.int64)
+    cell = np.empty(n, np.int64)
+    seen = np.empty(n, np.int64)
+    own = np.empty(n, np.int64)
+    referred = np.zeros(n, np.bool_)
+    for i in range(n):
+        e = entries[i]
+        u = e // n_firms
+        f = e - u * n_firms
+        m = market_of(u, market_bounds)
+        user[i], firm[i], market[i] = u, f, m
+        c = f * n_markets + m
+        cell[i] = c
+        seen[i] = seen_scratch[e]
+        own[i] = own_scratch[e]
+        seen_scratch[e] = 0
+        own_scratch[e] = 0
+        flows[impressions_row, c] += seen[i]
+        flows[reach_row, c] += 1.0
+    for i in range(channel_bounds[referral_channel], channel_bounds[referral_channel + 1]):
+        k = np.searchsorted(entries, index[i])
+        if not referred[k]:
+            referred[k] = True
+            flows[referrals_row, cell[k]] += 1.0
+    return entries, user, firm, market, cell, seen, own, referred
+
+
+@numba.njit(cache=True)
+def told_by_ties(
+    telling,
+    uniforms,
+    bound,
+    strong_wom,
+    weak_wom,
+    running,
+    aware_entries,
+    tie_degree,
+    strong_degree,
+    strong_indptr,
+    strong_indices,
+    weak_indptr,
+    weak_indices,
+    active,
+    aware,
+    n_firms,
+):
+    """Word of mouth's tellings (ascending positions over the aware entries' running
+    tie totals ``running``) kept with ``uniforms`` x bound < b_s or b_w, as the flat
+    entries of the unaware, targeted listeners told: distinct, ascending
+    (:meth:`sim.model.awareness.WordOfMouth.tellings`)."""
+    told = np.empty(telling.size, np.int64)
+    n = 0
+    position = 0
+    for i in range(telling.size):
+        t = telling[i]
+        while running[position] <= t:
+            position += 1
+        entry = aware_entries[position]
+        speaker = entry // n_firms
+        slot = t - (running[position] - tie_degree[speaker])
+        strong = slot < strong_degree[speaker]
+        if not uniforms[i] * bound < (strong_wom if strong else weak_wom):
+            continue
+        if strong:
+            listener = strong_indices[strong_indptr[speaker] + slot]
+        else:
+            listener = weak_indices[weak_indptr[speaker] + slot - strong_degree[speaker]]
+        e = listener * n_firms + (entry - speaker * n_firms)
+        if active[e] and not aware[e]:
+            told[n] = e
+            n += 1
+    ordered = np.sort(told[:n])
+    out = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        if i == 0 or ordered[i] != ordered[i - 1]:
+            out[k] = ordered[i]
+            k += 1
+    return out[:k]
