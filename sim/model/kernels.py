@@ -534,3 +534,57 @@ def told_by_ties(
             out[k] = ordered[i]
             k += 1
     return out[:k]
+
+
+@numba.njit(cache=True)
+def consume_and_engage(
+    rng, seen, p_consume, p_engage, user, cell, consumed_total, engaged_total, flows, rows
+):
+    """Items consumed and engagements per touched entry, drawn as two :func:`binomial`
+    passes in this order (consumed of ``seen`` at ``p_consume``, then engagements of
+    those at ``p_engage``); adds each user's consumed and engaged items to its totals
+    and books the flows ``rows`` = (consumed, consumers, engagements, engagers) per
+    cell."""
+    n = seen.size
+    consumed = np.zeros(n, np.int64)
+    for i in range(n):
+        trials = seen[i]
+        if trials == 1:
+            consumed[i] = rng.random() < p_consume[i]
+        elif trials > 1:
+            consumed[i] = rng.binomial(trials, min(max(p_consume[i], 0.0), 1.0))
+    engagements = np.zeros(n, np.int64)
+    for i in range(n):
+        trials = consumed[i]
+        if trials == 1:
+            engagements[i] = rng.random() < p_engage[i]
+        elif trials > 1:
+            engagements[i] = rng.binomial(trials, min(max(p_engage[i], 0.0), 1.0))
+    for i in range(n):
+        c, u = cell[i], user[i]
+        consumed_total[u] += consumed[i]
+        engaged_total[u] += engagements[i]
+        flows[rows[0], c] += consumed[i]
+        flows[rows[2], c] += engagements[i]
+        if consumed[i] > 0:
+            flows[rows[1], c] += 1.0
+        if engagements[i] > 0:
+            flows[rows[3], c] += 1.0
+    return consumed, engagements
+
+
+@numba.njit(cache=True)
+def items_per_user(user, seen):
+    """Each entry's user's items seen today over all its entries (entries user-major)."""
+    n = user.size
+    out = np.empty(n, np.int64)
+    start = 0
+    for i in range(1, n + 1):
+        if i == n or user[i] != user[start]:
+            total = 0
+            for j in range(start, i):
+                total += seen[j]
+            for j in range(start, i):
+                out[j] = total
+            start = i
+    return out
