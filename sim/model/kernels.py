@@ -588,3 +588,95 @@ def items_per_user(user, seen):
                 out[j] = total
             start = i
     return out
+
+
+@numba.njit(cache=True)
+def leave(
+    leaves,
+    touched_index,
+    overposting,
+    promotion,
+    irrelevance,
+    base,
+    per_negative,
+    attitude,
+    following,
+    following_by_firm,
+    followers,
+    n_firms,
+    market_bounds,
+    flows,
+    rows,
+):
+    """The followers ``leaves`` (flat entries) unfollow: each unfollow is booked over
+    its causes in proportion to their parts of its probability, in the order of
+    :data:`sim.model.following.CAUSES` (``rows``: their flows, then ``unfollows``):
+    base, over-posting, promotion and irrelevance (today's parts of the touched entry,
+    0 when not touched), negative attitude (``per_negative`` x max(0, -attitude)).
+    Clears following, takes the leavers off the followers stock."""
+    n_markets = market_bounds.size - 1
+    n_touched = touched_index.size
+    parts = np.empty(5)
+    for i in range(leaves.size):
+        e = leaves[i]
+        u = e // n_firms
+        f = e - u * n_firms
+        c = f * n_markets + market_of(u, market_bounds)
+        parts[0] = base
+        parts[1] = parts[2] = parts[3] = 0.0
+        if n_touched > 0:
+            k = min(np.searchsorted(touched_index, e), n_touched - 1)
+            if touched_index[k] == e:
+                parts[1], parts[2], parts[3] = overposting[k], promotion[k], irrelevance[k]
+        parts[4] = per_negative * max(0.0, -np.float64(attitude[e]))
+        total = parts[0]
+        for j in range(1, 5):
+            total += parts[j]
+        total = max(total, 1e-300)
+        for j in range(5):
+            flows[rows[j], c] += parts[j] / total
+        flows[rows[5], c] += 1.0
+        followers[c] -= 1.0
+        following[e] = False
+        following_by_firm[f, u] = False
+
+
+@numba.njit(cache=True)
+def join(
+    joins,
+    left_users,
+    following,
+    following_by_firm,
+    followers,
+    brands_followed,
+    n_firms,
+    market_bounds,
+    flows,
+    row,
+):
+    """Distinct flat entries ``joins`` start following (flow ``row``, the followers
+    stock, the users' brands followed); ``left_users`` (one per unfollow) follow one
+    brand less. Returns the users whose brands followed changed, distinct, ascending."""
+    n_markets = market_bounds.size - 1
+    changed = np.empty(joins.size + left_users.size, np.int64)
+    for i in range(joins.size):
+        e = joins[i]
+        u = e // n_firms
+        f = e - u * n_firms
+        c = f * n_markets + market_of(u, market_bounds)
+        following[e] = True
+        following_by_firm[f, u] = True
+        flows[row, c] += 1.0
+        followers[c] += 1.0
+        brands_followed[u] += 1
+        changed[i] = u
+    for i in range(left_users.size):
+        brands_followed[left_users[i]] -= 1
+        changed[joins.size + i] = left_users[i]
+    ordered = np.sort(changed)
+    k = 0
+    for i in range(ordered.size):
+        if i == 0 or ordered[i] != ordered[i - 1]:
+            ordered[k] = ordered[i]
+            k += 1
+    return ordered[:k]
