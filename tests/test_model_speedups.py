@@ -196,3 +196,16 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
     p, leaves = p[~certain], hits[entries[~certain]]
     z = (leaves - repeats * p) / np.sqrt(repeats * p * (1 - p))
     assert np.abs(z).max() < 5.0
+
+
+def test_average_clustering_is_networkx_bit_for_bit():
+    import random
+
+    import networkx as nx
+
+    from sim.model.guanxi import average_clustering
+
+    for seed in range(200):
+        draw = random.Random(seed)
+        graph = nx.gnp_random_graph(draw.randint(1, 25), draw.random(), seed=seed)
+        assert average_clustering(graph) == nx.average_clustering(graph)

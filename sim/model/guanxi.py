@@ -459,6 +459,24 @@ class TieMeasures:
         return cls(
             ties=graph.number_of_edges(),
             density=nx.density(graph) if nodes > 1 else 0.0,
-            clustering=nx.average_clustering(graph) if nodes else 0.0,
+            clustering=average_clustering(graph) if nodes else 0.0,
             centrality=nx.degree_centrality(graph) if nodes > 1 else {},
         )
+
+
+def average_clustering(graph: nx.Graph) -> float:
+    """``nx.average_clustering(graph)`` bit for bit, its triangles counted with numpy.
+
+    Per node v (in the graph's order) c_v = t / (d (d - 1)), t twice v's triangles
+    and d its degree (0 where t is 0), averaged with Python's ``sum`` as networkx does.
+    """
+    nodes = list(graph)
+    place = {node: i for i, node in enumerate(nodes)}
+    adjacency = np.zeros((len(nodes), len(nodes)), np.int64)
+    for a, b in graph.edges():
+        if a != b:
+            adjacency[place[a], place[b]] = adjacency[place[b], place[a]] = 1
+    degree = adjacency.sum(axis=1).tolist()
+    twice_triangles = ((adjacency @ adjacency) * adjacency).sum(axis=1).tolist()
+    c = [0 if t == 0 else t / (d * (d - 1)) for d, t in zip(degree, twice_triangles, strict=True)]
+    return sum(c) / len(c)
