@@ -194,7 +194,19 @@ def listen(
             if cell[p] & 1:
                 shares[x] = True
         base = (b << shift) * n_firms
-        for x in range(min(block_cells, n_users * n_firms - base)):
+        # Read the tallies out in cell order: by a scan of the block, or, for a block
+        # with few triples, by its triples' cells sorted (the same entries in the same
+        # order; a cell read out is zero again, so a repeated cell is passed over).
+        limit = min(block_cells, n_users * n_firms - base)
+        n_block = start[b + 1] - start[b]
+        sparse = n_block * 32 < limit
+        if sparse:
+            cells_here = np.empty(n_block, np.int64)
+            for j in range(n_block):
+                cells_here[j] = cell[start[b] + j] >> 1
+            cells_here.sort()
+        for j in range(n_block if sparse else limit):
+            x = cells_here[j] if sparse else j
             if count[x] == 0:
                 continue
             index[n_heard] = base + x
