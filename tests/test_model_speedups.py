@@ -209,3 +209,15 @@ def test_average_clustering_is_networkx_bit_for_bit():
         draw = random.Random(seed)
         graph = nx.gnp_random_graph(draw.randint(1, 25), draw.random(), seed=seed)
         assert average_clustering(graph) == nx.average_clustering(graph)
+
+
+def test_edges_with_data_are_networkx_edges_in_order():
+    import networkx as nx
+
+    from sim.model.guanxi import edges_with_data
+
+    for seed in range(50):
+        graph = nx.gnp_random_graph(15, 0.3, seed=seed)
+        graph.remove_edges_from(list(graph.edges())[::3])
+        graph.add_edges_from([(14, 0), (3, 9)], strength=0.5)
+        assert list(edges_with_data(graph)) == list(graph.edges(data=True))
