@@ -183,8 +183,11 @@ def collect(model: MarketModel) -> None:
     datacollector.collect(model)
     datacollector.add_table_columns("firm_market", firm_market_columns(model))
     if model.steps % model.spec.model.edge_snapshot_interval == 0:
-        for row in model.guanxi.edge_rows():
-            datacollector.add_table_row("guanxi_edges", row)
+        rows = model.guanxi.edge_rows()
+        if rows:
+            datacollector.add_table_columns(
+                "guanxi_edges", {column: [row[column] for row in rows] for column in EDGE_COLUMNS}
+            )
 
 
 def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
