@@ -120,11 +120,14 @@ def content_filter(
     avoided = np.zeros((model.n_firms, model.n_markets))
     if ties:
         institutional = np.array([m.institutional_weight for m in model.markets])
-        for giver, receiver, weight in ties:
-            home = model.home_market[giver]
-            avoided[receiver, home] += policy_support(
-                model.spec.guanxi.policy_support, weight, institutional[home]
-            )
+        givers, receivers, weights = _tie_arrays(ties)
+        home = np.asarray(model.home_market)[givers]
+        # Summed tie by tie, in the ties' order.
+        np.add.at(
+            avoided,
+            (receivers, home),
+            policy_support(model.spec.guanxi.policy_support, weights, institutional[home]),
+        )
         np.minimum(avoided, 1.0, out=avoided)
     return pass_share(filtered, avoided), filtered
 
@@ -138,14 +141,26 @@ def book_policy_support(
 ) -> None:
     """Value of policy support: filtered posts avoided x the receiver's cost of a post."""
     institutional = np.array([m.institutional_weight for m in model.markets])
-    for giver, receiver, weight in ties:
-        m = model.home_market[giver]
-        ledger.benefit[giver, receiver] += policy_support_value(
-            policy_support(model.spec.guanxi.policy_support, weight, institutional[m]),
-            filtered[receiver, m],
-            posts[receiver, m],
-            model.firm_by_index[receiver].cost_per_post,
-        )
+    givers, receivers, weights = _tie_arrays(ties)
+    home = np.asarray(model.home_market)[givers]
+    cost_per_post = np.array([model.firm_by_index[r].cost_per_post for r in receivers.tolist()])
+    # Booked tie by tie, in the ties' order.
+    np.add.at(
+        ledger.benefit,
+        (givers, receivers),
+        policy_support_value(
+            policy_support(model.spec.guanxi.policy_support, weights, institutional[home]),
+            filtered[receivers, home],
+            posts[receivers, home],
+            cost_per_post,
+        ),
+    )
+
+
+def _tie_arrays(ties: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ties as (givers, receivers, weights) arrays."""
+    givers, receivers, weights = zip(*ties, strict=True) if ties else ((), (), ())
+    return np.array(givers, np.int64), np.array(receivers, np.int64), np.array(weights, np.float64)
 
 
 def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.ndarray) -> Exposure:
