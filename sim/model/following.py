@@ -38,7 +38,7 @@ import numpy as np
 from sim.model import kernels
 from sim.model.elementwise import sigmoid
 from sim.model.entries import Touched, per_entry
-from sim.model.kernels import doubled, first_success, next_success
+from sim.model.kernels import doubled, first_success, next_success_at
 from sim.model.ledger import FLOWS
 
 if TYPE_CHECKING:
@@ -275,6 +275,7 @@ def unfollowing(
         )
         mine = followers[firm_bounds[f] : firm_bounds[f + 1]]
         next_base = first_success(rng, top)
+        log_q = np.log1p(-top)
         for i in range(mine.size):
             u = mine[i]
             s = switching[u]
@@ -282,7 +283,7 @@ def unfollowing(
             leaves = False
             if i == next_base:
                 leaves = b >= top or rng.random() * top < b
-                next_base = next_success(rng, i, top)
+                next_base = next_success_at(rng, i, top, log_q)
             key = f * n_users + u
             while j < fatigued_key.size and fatigued_key[j] < key:
                 j += 1

@@ -84,6 +84,19 @@ def next_success(rng, position: int, p: float) -> int:
     return position + rng.geometric(p)
 
 
+@numba.njit(cache=True, inline="always")
+def next_success_at(rng, position: int, p: float, log_q: float) -> int:
+    """:func:`next_success` with ``log_q`` = log1p(-p) given (a pass draws many gaps
+    at one rate): the same draw as ``rng.geometric(p)``, whose algorithms these are
+    (a search from p = 1/3 up, else inversion of an exponential), without computing
+    the logarithm again for each gap."""
+    if p >= 1.0:
+        return position + 1
+    if p >= 0.333333333333333333333333:
+        return position + rng.geometric(p)
+    return position + np.int64(np.ceil(-rng.standard_exponential() / log_q))
+
+
 @numba.njit(cache=True)
 def binomial(rng, n, p):
     """Binomial(n[i], p[i]) per entry (int64).
@@ -156,6 +169,7 @@ def listen(
     for x in range(share_reach.size):
         bound = max(bound, share_reach[x])
     next_share = first_success(rng, bound)
+    log_q = np.log1p(-bound)
     for k in range(speaking.size):
         e = speaking[k]
         s = e // n_firms
@@ -167,7 +181,7 @@ def listen(
             b = v >> shift
             c = 2 * ((v - (b << shift)) * n_firms + f)
             if triple == next_share:
-                next_share = next_success(rng, triple, bound)
+                next_share = next_success_at(rng, triple, bound, log_q)
                 if reach >= bound or rng.random() * bound < reach:
                     c += 1
                     n_shares += 1
@@ -293,6 +307,7 @@ def own_posts_seen(
                 continue
             trials = k * users.size
             t = first_success(rng, bound)
+            log_q = np.log1p(-bound)
             last = -1
             while t < trials:
                 u = users[t // k]
@@ -308,7 +323,7 @@ def own_posts_seen(
                         items[n] = 1
                         n += 1
                         last = u
-                t = next_success(rng, t, bound)
+                t = next_success_at(rng, t, bound, log_q)
     return index[:n], items[:n]
 
 
@@ -326,6 +341,7 @@ def ad_reach(reach, market_bounds, following_by_firm, rng):
             p = reach[f, m]
             start, size = market_bounds[m], market_bounds[m + 1] - market_bounds[m]
             position = first_success(rng, p)
+            log_q = np.log1p(-p)
             while position < size:
                 u = start + position
                 if not following_by_firm[f, u]:
@@ -333,7 +349,7 @@ def ad_reach(reach, market_bounds, following_by_firm, rng):
                         found = doubled(found)
                     found[n] = u * n_firms + f
                     n += 1
-                position = next_success(rng, position, p)
+                position = next_success_at(rng, position, p, log_q)
     return found[:n]
 
 
@@ -376,6 +392,7 @@ def cross_promoted(
             bound = min(1.0, chance * seen_max[m])
             picked = 0
             position = first_success(rng, bound)
+            log_q = np.log1p(-bound)
             while position < users.size:
                 u = users[position]
                 seen = rng.random() * bound < min(1.0, chance * organic_seen[u])
@@ -385,7 +402,7 @@ def cross_promoted(
                     found[n] = u * n_firms + r
                     n += 1
                     picked += 1
-                position = next_success(rng, position, bound)
+                position = next_success_at(rng, position, bound, log_q)
             benefit[g, r] += price[m] * picked
     return found[:n]
 
@@ -407,6 +424,7 @@ def referred(givers, receivers, rates, customers, firm_bounds, active, customer_
         g, r = givers[t], receivers[t]
         mine = customers[firm_bounds[g] : firm_bounds[g + 1]]
         position = first_success(rng, rates[t])
+        log_q = np.log1p(-rates[t])
         while position < mine.size:
             u = mine[position]
             if active[u, r] and not customer_by_firm[r, u]:
@@ -417,7 +435,7 @@ def referred(givers, receivers, rates, customers, firm_bounds, active, customer_
                 index[n] = u * n_firms + r
                 source[n] = g
                 n += 1
-            position = next_success(rng, position, rates[t])
+            position = next_success_at(rng, position, rates[t], log_q)
     return index[:n], source[:n]
 
 
