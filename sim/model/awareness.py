@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import kernels
-from sim.model.entries import Expressed, Heard, Touched
+from sim.model.entries import Expressed, Heard, Touched, distinct
 from sim.model.network import UserNetwork
 from sim.model.sampling import GrowingArray, bernoulli_successes
 from sim.model.users import Population
@@ -123,7 +123,7 @@ class WordOfMouth:
             return np.empty(0, np.int64)
         telling = bernoulli_successes(rng, int(running[-1]), bound)
         strong, weak = self.network.strong, self.network.weak
-        return kernels.told_by_ties(
+        told = kernels.told_by_ties(
             telling,
             rng.random(telling.size),
             bound,
@@ -141,6 +141,7 @@ class WordOfMouth:
             population.aware.reshape(-1),
             self.n_firms,
         )
+        return distinct(told)
 
     def note_aware(self, newly: np.ndarray) -> None:
         """Add entries that became aware today (they tell their ties from tomorrow)."""

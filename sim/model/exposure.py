@@ -198,20 +198,33 @@ def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.n
     channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
 
     # Sum the channels' items per entry, list the entries touched and book the
-    # channels' impressions, the reach and the referrals, in one compiled pass.
+    # channels' impressions, the reach and the referrals (two compiled passes; the
+    # entries sorted between them by numpy).
     ledger["posts"][:] = posts
-    scratch, rows = model.scratch, _CHANNEL_ROWS
-    unique, user, firm, market, cell, seen, own, referred = kernels.gather_exposures(
+    scratch, flows = model.scratch, ledger.flows.reshape(len(FLOWS), -1)
+    first_seen = kernels.add_exposures(
         scratch.seen,
         scratch.own,
         np.concatenate([index for index, _ in channels.values()]),
         np.concatenate([items for _, items in channels.values()]),
         np.cumsum([0] + [index.size for index, _ in channels.values()]),
-        rows,
-        len(channels) - 1,
+        _CHANNEL_ROWS,
         n_firms,
         pop.bounds,
-        ledger.flows.reshape(len(FLOWS), -1),
+        flows,
+    )
+    if first_seen.size * 16 >= scratch.seen.size:
+        unique = np.flatnonzero(scratch.seen != 0)
+    else:
+        unique = np.sort(first_seen)
+    user, firm, market, cell, seen, own, referred = kernels.touched_entries(
+        unique,
+        scratch.seen,
+        scratch.own,
+        referral_index,
+        n_firms,
+        pop.bounds,
+        flows,
         FLOWS.index("impressions"),
         FLOWS.index("reach"),
         FLOWS.index("referrals"),

@@ -206,6 +206,7 @@ def start_following(
         ledger.flows.reshape(len(FLOWS), -1),
         FLOWS.index("new_followers"),
     )
+    changed = np.unique(changed)
     model.organic_seen[changed] = model.organic_reach_of(changed)
 
 

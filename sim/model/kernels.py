@@ -440,31 +440,26 @@ def referred(givers, receivers, rates, customers, firm_bounds, active, customer_
 
 
 @numba.njit(cache=True)
-def gather_exposures(
+def add_exposures(
     seen_scratch,
     own_scratch,
     index,
     items,
     channel_bounds,
     flow_rows,
-    referral_channel,
     n_firms,
     market_bounds,
     flows,
-    impressions_row,
-    reach_row,
-    referrals_row,
 ):
-    """Today's touched entries from the exposure channels, in one pass.
+    """Sum today's exposures per entry in the scratch counters, in one pass.
 
     ``index`` and ``items`` hold every channel's (flat entry, items) pairs one channel
     after the other (channel c is ``channel_bounds[c]:channel_bounds[c + 1]``; entries
-    are distinct within a channel; channel 0 is the own posts). Each channel's items
-    are added to its flow row ``flow_rows[c]`` (when >= 0) of ``flows`` (flows x
-    cells, cell = firm x markets + market). Returns, per distinct entry ascending:
-    the entry, user, firm, market, cell, items seen, own posts seen and whether it
-    was referred (channel ``referral_channel``); and books the impressions, the
-    reach and the referrals. The scratch counters are zero before and after.
+    are distinct within a channel; channel 0 is the own posts, also counted in
+    ``own_scratch``). Each channel's items are added to its flow row ``flow_rows[c]``
+    (when >= 0) of ``flows`` (flows x cells, cell = firm x markets + market). Returns
+    the distinct entries, in the order first seen (:func:`touched_entries` takes them
+    sorted).
     """
     n_markets = market_bounds.size - 1
     distinct = np.empty(index.size, np.int64)
@@ -482,7 +477,28 @@ def gather_exposures(
             if row >= 0:
                 u = e // n_firms
                 flows[row, (e - u * n_firms) * n_markets + market_of(u, market_bounds)] += items[i]
-    entries = np.sort(distinct[:n])
+    return distinct[:n]
+
+
+@numba.njit(cache=True)
+def touched_entries(
+    entries,
+    seen_scratch,
+    own_scratch,
+    referrals,
+    n_firms,
+    market_bounds,
+    flows,
+    impressions_row,
+    reach_row,
+    referrals_row,
+):
+    """The touched entries (``entries``, distinct, ascending) with their user, firm,
+    market, cell, items seen and own posts seen (read from the scratch counters, which
+    are zero again after) and whether ``referrals`` (ascending) holds them; books the
+    impressions, the reach and the referrals per cell."""
+    n_markets = market_bounds.size - 1
+    n = entries.size
     user = np.empty(n, np.int64)
     firm = np.empty(n, np.int64)
     market = np.empty(n, np.int64)
@@ -504,12 +520,13 @@ def gather_exposures(
         own_scratch[e] = 0
         flows[impressions_row, c] += seen[i]
         flows[reach_row, c] += 1.0
-    for i in range(channel_bounds[referral_channel], channel_bounds[referral_channel + 1]):
-        k = np.searchsorted(entries, index[i])
-        if not referred[k]:
-            referred[k] = True
-            flows[referrals_row, cell[k]] += 1.0
-    return entries, user, firm, market, cell, seen, own, referred
+    k = 0
+    for j in range(referrals.size):
+        while entries[k] < referrals[j]:
+            k += 1
+        referred[k] = True
+        flows[referrals_row, cell[k]] += 1.0
+    return user, firm, market, cell, seen, own, referred
 
 
 @numba.njit(cache=True)
@@ -533,7 +550,7 @@ def told_by_ties(
 ):
     """Word of mouth's tellings (ascending positions over the aware entries' running
     tie totals ``running``) kept with ``uniforms`` x bound < b_s or b_w, as the flat
-    entries of the unaware, targeted listeners told: distinct, ascending
+    entries of the unaware, targeted listeners told, once per telling
     (:meth:`sim.model.awareness.WordOfMouth.tellings`)."""
     told = np.empty(telling.size, np.int64)
     n = 0
@@ -556,14 +573,7 @@ def told_by_ties(
         if active[e] and not aware[e]:
             told[n] = e
             n += 1
-    ordered = np.sort(told[:n])
-    out = np.empty(n, np.int64)
-    k = 0
-    for i in range(n):
-        if i == 0 or ordered[i] != ordered[i - 1]:
-            out[k] = ordered[i]
-            k += 1
-    return out[:k]
+    return told[:n]
 
 
 @numba.njit(cache=True)
@@ -686,7 +696,7 @@ def join(
 ):
     """Distinct flat entries ``joins`` start following (flow ``row``, the followers
     stock, the users' brands followed); ``left_users`` (one per unfollow) follow one
-    brand less. Returns the users whose brands followed changed, distinct, ascending."""
+    brand less. Returns the users whose brands followed changed (once per change)."""
     n_markets = market_bounds.size - 1
     changed = np.empty(joins.size + left_users.size, np.int64)
     for i in range(joins.size):
@@ -703,13 +713,7 @@ def join(
     for i in range(left_users.size):
         brands_followed[left_users[i]] -= 1
         changed[joins.size + i] = left_users[i]
-    ordered = np.sort(changed)
-    k = 0
-    for i in range(ordered.size):
-        if i == 0 or ordered[i] != ordered[i - 1]:
-            ordered[k] = ordered[i]
-            k += 1
-    return ordered[:k]
+    return changed
 
 
 @numba.njit(cache=True)
