@@ -718,8 +718,10 @@ def join(
 
 @numba.njit(cache=True)
 def book_purchases(
-    social_user,
-    social_firm,
+    user,
+    firm,
+    n_social,
+    first,
     choosers,
     chosen,
     step,
@@ -736,8 +738,8 @@ def book_purchases(
     flows,
     rows,
 ):
-    """Today's purchases: the social ones (``social_user``, ``social_firm``), then the
-    category choosers' (``chosen`` firm, or -1 for another brand).
+    """Today's purchases (``user``, ``firm``): the first ``n_social`` are social, the
+    rest the category choosers' who chose a brand (``chosen`` >= 0; -1: another brand).
 
     Every chooser's and buyer's custom with the brands of its market ends, then each
     purchase makes the buyer the brand's customer (flat ``customer``, firm-major
@@ -745,40 +747,22 @@ def book_purchases(
     purchases, notes the day of every chooser's and social buyer's purchase, and
     books the flows ``rows`` = (conversions, social_purchases, category_purchases,
     revenue, commission, new_customers, market_purchases) per cell, revenue and
-    commission per real person in purchase order. Returns the distinct entries
-    bought, ascending.
+    commission per real person in purchase order. A new customer is an entry's first
+    purchase (``first``: the first of each entry's) that was not its customer before.
     """
     n_firms, n_markets = customer_by_firm.shape[0], market_bounds.size - 1
-    n_social = social_user.size
-    n = n_social
-    for i in range(chosen.size):
-        if chosen[i] >= 0:
-            n += 1
-    user = np.empty(n, np.int64)
-    firm = np.empty(n, np.int64)
-    user[:n_social] = social_user
-    firm[:n_social] = social_firm
-    k = n_social
-    for i in range(chosen.size):
-        if chosen[i] >= 0:
-            user[k] = choosers[i]
-            firm[k] = chosen[i]
-            k += 1
-    entries = user * n_firms + firm
-    # New customers: not customers before today's purchases, counted once an entry.
-    ordered = np.argsort(entries, kind="mergesort")
+    n = user.size
     new_customer = np.zeros(n, np.bool_)
-    for j in range(n):
-        i = ordered[j]
-        if (j == 0 or entries[ordered[j - 1]] != entries[i]) and not customer[entries[i]]:
-            new_customer[i] = True
+    for j in range(first.size):
+        i = first[j]
+        new_customer[i] = not customer[user[i] * n_firms + firm[i]]
     # Every chooser's and buyer's purchase ends its custom with the market's brands.
     for group in range(2):
         source = choosers if group == 0 else user
         for i in range(source.size):
-            u = source[i]
             if group == 0 and chosen[i] >= 0:
                 continue  # a chooser who chose a brand is among the buyers
+            u = source[i]
             m = market_of(u, market_bounds)
             for f in range(n_firms):
                 if customer[u * n_firms + f]:
@@ -789,8 +773,8 @@ def book_purchases(
         u, f = user[i], firm[i]
         m = market_of(u, market_bounds)
         c = f * n_markets + m
-        if not customer[entries[i]]:
-            customer[entries[i]] = True
+        if not customer[u * n_firms + f]:
+            customer[u * n_firms + f] = True
             customer_by_firm[f, u] = True
             customers[c] += 1.0
         purchases_total[u] += 1
@@ -805,20 +789,9 @@ def book_purchases(
         flows[rows[4], c] += revenue * commission_rate[m] if social and shop[c] else 0.0
         if new_customer[i]:
             flows[rows[5], c] += 1.0
-    for i in range(choosers.size):
-        last_purchase[choosers[i]] = step
-        m = market_of(choosers[i], market_bounds)
+    for i in range(choosers.size + n_social):
+        u = choosers[i] if i < choosers.size else user[i - choosers.size]
+        last_purchase[u] = step
+        m = market_of(u, market_bounds)
         for f in range(n_firms):
             flows[rows[6], f * n_markets + m] += 1.0
-    for i in range(n_social):
-        last_purchase[social_user[i]] = step
-        m = market_of(social_user[i], market_bounds)
-        for f in range(n_firms):
-            flows[rows[6], f * n_markets + m] += 1.0
-    distinct = np.sort(entries)
-    k = 0
-    for i in range(n):
-        if i == 0 or distinct[i] != distinct[i - 1]:
-            distinct[k] = distinct[i]
-            k += 1
-    return distinct[:k]

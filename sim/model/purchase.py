@@ -227,9 +227,15 @@ def purchase(
     # Current customers: a purchase makes the buyer the brand's customer, no one else's;
     # every chooser's category purchase ends its custom with the brands of the market.
     # Counts, revenue and commission are booked in the same pass.
-    unique_entries = kernels.book_purchases(
-        social_user,
-        social_firm,
+    chose = chosen >= 0
+    user = np.concatenate([social_user, choosers[chose]])
+    firm = np.concatenate([social_firm, chosen[chose]])
+    unique_entries, first = np.unique(user * n_firms + firm, return_index=True)
+    kernels.book_purchases(
+        user,
+        firm,
+        social_user.size,
+        first,
         choosers,
         chosen,
         model.steps,
