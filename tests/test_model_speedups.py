@@ -196,3 +196,28 @@ def test_unfollows_have_the_probability_of_one_draw_per_follower():
     p, leaves = p[~certain], hits[entries[~certain]]
     z = (leaves - repeats * p) / np.sqrt(repeats * p * (1 - p))
     assert np.abs(z).max() < 5.0
+
+
+def test_average_clustering_is_networkx_bit_for_bit():
+    import random
+
+    import networkx as nx
+
+    from sim.model.guanxi import average_clustering
+
+    for seed in range(200):
+        draw = random.Random(seed)
+        graph = nx.gnp_random_graph(draw.randint(1, 25), draw.random(), seed=seed)
+        assert average_clustering(graph) == nx.average_clustering(graph)
+
+
+def test_edges_with_data_are_networkx_edges_in_order():
+    import networkx as nx
+
+    from sim.model.guanxi import edges_with_data
+
+    for seed in range(50):
+        graph = nx.gnp_random_graph(15, 0.3, seed=seed)
+        graph.remove_edges_from(list(graph.edges())[::3])
+        graph.add_edges_from([(14, 0), (3, 9)], strength=0.5)
+        assert list(edges_with_data(graph)) == list(graph.edges(data=True))

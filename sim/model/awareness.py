@@ -122,22 +122,25 @@ class WordOfMouth:
         if running.size == 0 or bound <= 0:
             return np.empty(0, np.int64)
         telling = bernoulli_successes(rng, int(running[-1]), bound)
-        position = np.searchsorted(running, telling, side="right")
-        entry = self.aware_entries.values[position]
-        speaker = entry // self.n_firms
-        slot = telling - (running[position] - self.tie_degree[speaker])
-        strong = slot < self.strong_degree[speaker]
-        keep = rng.random(telling.size) * bound < np.where(strong, strong_wom, weak_wom)
-        entry, speaker, slot, strong = entry[keep], speaker[keep], slot[keep], strong[keep]
-        listener = np.empty(entry.size, np.int64)
-        for matrix, chosen, offset in (
-            (self.network.strong, strong, slot),
-            (self.network.weak, ~strong, slot - self.strong_degree[speaker]),
-        ):
-            listener[chosen] = matrix.indices[matrix.indptr[speaker[chosen]] + offset[chosen]]
-        firm = entry - speaker * self.n_firms
-        told = listener * self.n_firms + firm
-        told = told[active.reshape(-1)[told] & ~population.aware.reshape(-1)[told]]
+        strong, weak = self.network.strong, self.network.weak
+        told = kernels.told_by_ties(
+            telling,
+            rng.random(telling.size),
+            bound,
+            strong_wom,
+            weak_wom,
+            running,
+            self.aware_entries.values,
+            self.tie_degree,
+            self.strong_degree,
+            strong.indptr,
+            strong.indices,
+            weak.indptr,
+            weak.indices,
+            active.reshape(-1),
+            population.aware.reshape(-1),
+            self.n_firms,
+        )
         return distinct(told)
 
     def note_aware(self, newly: np.ndarray) -> None:

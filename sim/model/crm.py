@@ -127,7 +127,7 @@ def update_crm_capability(model: MarketModel, ledger: Ledger) -> None:
         firm.interactions = captured
     capability = np.array([firm.crm_capability for firm in firms])
     knowledge = np.zeros(model.n_firms)
-    if spec.guanxi.enabled and model.guanxi.tie_count():
+    if spec.guanxi.enabled and model.guanxi.graph.number_of_edges():
         use = np.array([firm.social_media_use for firm in firms])
         reciprocity = np.array([firm.reciprocity for firm in firms])
         knowledge, value = knowledge_transfer(

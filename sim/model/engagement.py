@@ -28,13 +28,19 @@ import numpy as np
 
 from sim.model import kernels
 from sim.model.elementwise import sigmoid
-from sim.model.entries import Touched, per_entry, starts_of_runs
+from sim.model.entries import Touched, per_entry
 from sim.model.following import with_switching
+from sim.model.ledger import FLOWS
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
     from sim.model.model import MarketModel
     from sim.scenario import CrmSection, UsersSection
+
+# The flows consume_and_engage books, in the kernel's order.
+_FLOW_ROWS = np.array(
+    [FLOWS.index(name) for name in ("consumed", "consumers", "engagements", "engagers")]
+)
 
 
 def fit_kept[T](cultural_distance: T, localisation: T) -> T:
@@ -133,13 +139,10 @@ def consume_and_engage(
     attitude = pop.attitude.ravel()[touched.index]
     fit = touched_fit(model, touched)
     # Items each user sees today over all brands (touched entries are user-major).
-    starts = np.flatnonzero(starts_of_runs(touched.user))
-    per_user = np.add.reduceat(touched.seen, starts) if starts.size else touched.seen
-    items_seen = np.repeat(per_user, np.diff(starts, append=touched.user.size))
-    attending = attention_share(users.attention_capacity, items_seen)
-    consumed = kernels.binomial(
-        rng, touched.seen, consume_probability(users, dependency, fit, attitude, attending)
+    attending = attention_share(
+        users.attention_capacity, kernels.items_per_user(touched.user, touched.seen)
     )
+    p_consume = consume_probability(users, dependency, fit, attitude, attending)
     offset = np.array([m.engagement_offset for m in model.markets])
     p_engage = engage_probability(
         users,
@@ -152,13 +155,18 @@ def consume_and_engage(
         offset[touched.market],
         pop.switching[touched.user],
     )
-    engagements = kernels.binomial(rng, consumed, p_engage)
-    # Per-user totals (int32): values of the same dtype keep np.add.at on its fast path.
-    np.add.at(pop.consumed_total, touched.user, consumed.astype(np.int32))
-    engaged = engagements > 0
-    np.add.at(pop.engaged_total, touched.user[engaged], engagements[engaged].astype(np.int32))
-    ledger.add("consumed", touched.cell, consumed)
-    ledger.add("consumers", touched.cell, consumed > 0)
-    ledger.add("engagements", touched.cell, engagements)
-    ledger.add("engagers", touched.cell, engaged)
+    # Both draws, the users' totals and the flows in one compiled pass (the draws in
+    # the order of two binomial passes: every entry's consumption, then engagement).
+    consumed, engagements = kernels.consume_and_engage(
+        rng,
+        touched.seen,
+        p_consume,
+        p_engage,
+        touched.user,
+        touched.cell,
+        pop.consumed_total,
+        pop.engaged_total,
+        ledger.flows.reshape(len(FLOWS), -1),
+        _FLOW_ROWS,
+    )
     return fit, consumed, engagements

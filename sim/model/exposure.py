@@ -33,13 +33,26 @@ from sim.model.benefits import (
     policy_support_value,
     referral_probability,
 )
-from sim.model.entries import Heard, Touched, distinct, run_lengths, starts_of_runs, users_by_firm
+from sim.model.entries import Heard, Touched, run_lengths, starts_of_runs, users_by_firm
+from sim.model.ledger import FLOWS
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
     from sim.model.model import MarketModel
 
 EMPTY = np.empty(0, np.int64), np.empty(0, np.int64)
+# The exposure channels in the order of their random draws (own posts first, referrals
+# last) and the ledger flow each books its items in (-1: none).
+CHANNELS = (
+    "own",
+    "ad_impressions",
+    "cross_promotion_impressions",
+    "share_impressions",
+    "referrals",
+)
+_CHANNEL_ROWS = np.array(
+    [FLOWS.index(name) if name.endswith("_impressions") else -1 for name in CHANNELS], np.int64
+)
 
 
 def attention[T](attention_base: float, dependency: T) -> T:
@@ -107,11 +120,14 @@ def content_filter(
     avoided = np.zeros((model.n_firms, model.n_markets))
     if ties:
         institutional = np.array([m.institutional_weight for m in model.markets])
-        for giver, receiver, weight in ties:
-            home = model.home_market[giver]
-            avoided[receiver, home] += policy_support(
-                model.spec.guanxi.policy_support, weight, institutional[home]
-            )
+        givers, receivers, weights = _tie_arrays(ties)
+        home = np.asarray(model.home_market)[givers]
+        # Summed tie by tie, in the ties' order.
+        np.add.at(
+            avoided,
+            (receivers, home),
+            policy_support(model.spec.guanxi.policy_support, weights, institutional[home]),
+        )
         np.minimum(avoided, 1.0, out=avoided)
     return pass_share(filtered, avoided), filtered
 
@@ -125,14 +141,26 @@ def book_policy_support(
 ) -> None:
     """Value of policy support: filtered posts avoided x the receiver's cost of a post."""
     institutional = np.array([m.institutional_weight for m in model.markets])
-    for giver, receiver, weight in ties:
-        m = model.home_market[giver]
-        ledger.benefit[giver, receiver] += policy_support_value(
-            policy_support(model.spec.guanxi.policy_support, weight, institutional[m]),
-            filtered[receiver, m],
-            posts[receiver, m],
-            model.firm_by_index[receiver].cost_per_post,
-        )
+    givers, receivers, weights = _tie_arrays(ties)
+    home = np.asarray(model.home_market)[givers]
+    cost_per_post = np.array([model.firm_by_index[r].cost_per_post for r in receivers.tolist()])
+    # Booked tie by tie, in the ties' order.
+    np.add.at(
+        ledger.benefit,
+        (givers, receivers),
+        policy_support_value(
+            policy_support(model.spec.guanxi.policy_support, weights, institutional[home]),
+            filtered[receivers, home],
+            posts[receivers, home],
+            cost_per_post,
+        ),
+    )
+
+
+def _tie_arrays(ties: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ties as (givers, receivers, weights) arrays."""
+    givers, receivers, weights = zip(*ties, strict=True) if ties else ((), (), ())
+    return np.array(givers, np.int64), np.array(receivers, np.int64), np.array(weights, np.float64)
 
 
 def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.ndarray) -> Exposure:
@@ -169,26 +197,38 @@ def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.n
     referral_index, referral_source = _referrals(model, tie_columns)
     channels["referrals"] = (referral_index, np.ones(referral_index.size, np.int64))
 
-    scratch = model.scratch
-    for index, items in channels.values():
-        scratch.seen[index] += items
-    own_index, own_items = channels["own"]
-    scratch.own[own_index] = own_items
-    all_index = np.concatenate([index for index, _ in channels.values()])
-    if all_index.size * 16 >= scratch.seen.size:
+    # Sum the channels' items per entry, list the entries touched and book the
+    # channels' impressions, the reach and the referrals (two compiled passes; the
+    # entries sorted between them by numpy).
+    ledger["posts"][:] = posts
+    scratch, flows = model.scratch, ledger.flows.reshape(len(FLOWS), -1)
+    first_seen = kernels.add_exposures(
+        scratch.seen,
+        scratch.own,
+        np.concatenate([index for index, _ in channels.values()]),
+        np.concatenate([items for _, items in channels.values()]),
+        np.cumsum([0] + [index.size for index, _ in channels.values()]),
+        _CHANNEL_ROWS,
+        n_firms,
+        pop.bounds,
+        flows,
+    )
+    if first_seen.size * 16 >= scratch.seen.size:
         unique = np.flatnonzero(scratch.seen != 0)
     else:
-        unique = distinct(all_index)
-    seen = scratch.seen[unique].astype(np.int64)
-    own = scratch.own[unique].astype(np.int64)
-    scratch.seen[unique] = 0
-    scratch.own[own_index] = 0
-    referred = np.zeros(unique.size, bool)
-    referred[np.searchsorted(unique, referral_index)] = True
-
-    user = unique // n_firms
-    firm = unique - user * n_firms
-    market = pop.market[user]
+        unique = np.sort(first_seen)
+    user, firm, market, cell, seen, own, referred = kernels.touched_entries(
+        unique,
+        scratch.seen,
+        scratch.own,
+        referral_index,
+        n_firms,
+        pop.bounds,
+        flows,
+        FLOWS.index("impressions"),
+        FLOWS.index("reach"),
+        FLOWS.index("referrals"),
+    )
     touched = Touched(
         index=unique,
         user=user,
@@ -197,15 +237,9 @@ def expose(model: MarketModel, ledger: Ledger, posts: np.ndarray, ad_reach: np.n
         seen=seen,
         own_posts=own,
         referred=referred,
-        cell=firm * model.n_markets + market,
+        cell=cell,
     )
     become_aware(model, touched)
-    ledger["posts"][:] = posts
-    for name in ("ad_impressions", "cross_promotion_impressions", "share_impressions"):
-        ledger.add_entries(name, *channels[name])
-    ledger.add("impressions", touched.cell, touched.seen)
-    ledger.add("reach", touched.cell, None)
-    ledger.add("referrals", touched.cell, touched.referred)
     source = dict(zip(referral_index.tolist(), referral_source.tolist(), strict=True))
     return Exposure(touched, followers, heard, source)
 

@@ -11,7 +11,7 @@ Unfollow: every follower leaves at a base rate, more when annoyed today by the
 firm's own posts it saw (over-posting beyond the fatigue threshold, promotional
 posts, posts that do not fit its motives: the three reasons the surveys report,
 Sprout Social 2016) or with a negative attitude; the firm's CRM capability retains
-followers. Each unfollow is booked over its causes (:func:`book_causes`).
+followers. Each unfollow is booked over its causes (:func:`sim.model.kernels.leave`).
 
 Switching propensity (variety seeking, McAlister & Pessemier 1982): every user has
 a persistent trait s (mean 1, ``users.switching_dispersion`` its variance; see
@@ -35,9 +35,11 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from sim.model import kernels
 from sim.model.elementwise import sigmoid
 from sim.model.entries import Touched, per_entry
-from sim.model.kernels import doubled, first_success, next_success
+from sim.model.kernels import doubled, first_success, next_success_at
+from sim.model.ledger import FLOWS
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
@@ -120,6 +122,10 @@ _unfollow_probability = numba.njit(cache=True, inline="always")(unfollow_probabi
 
 
 CAUSES = ("base", "overposting", "promotion", "irrelevance", "attitude")
+# The flows kernels.leave books: each cause's share of the unfollows, then the unfollows.
+_LEAVE_ROWS = np.array(
+    [FLOWS.index(f"unfollows_{name}") for name in CAUSES] + [FLOWS.index("unfollows")]
+)
 
 
 def follow_and_unfollow(
@@ -159,12 +165,25 @@ def follow_and_unfollow(
     }
     annoyed = parts["overposting"] + parts["promotion"] + parts["irrelevance"]
     leaves = unfollows(model, touched, annoyed, followers)
-    book_causes(model, ledger, touched, parts, leaves)
-    following[leaves] = False
-    stocks.following_by_firm[leaves % model.n_firms, leaves // model.n_firms] = False
-    left = model.cells.total(model.cells.of_entries(leaves))
-    ledger["unfollows"] += left
-    stocks.followers -= left
+    # Book each unfollow over its causes in proportion to their parts of its probability
+    # (a leaver annoyed by promotions and by over-posting counts for both), clear it.
+    kernels.leave(
+        leaves,
+        touched.index,
+        parts["overposting"],
+        parts["promotion"],
+        parts["irrelevance"],
+        users.unfollow_base,
+        users.unfollow_per_negative_attitude,
+        pop.attitude.reshape(-1),
+        following,
+        stocks.following_by_firm,
+        stocks.followers.reshape(-1),
+        model.n_firms,
+        pop.bounds,
+        ledger.flows.reshape(len(FLOWS), -1),
+        _LEAVE_ROWS,
+    )
     start_following(model, ledger, touched.index[follows], leaves // model.n_firms)
 
 
@@ -174,44 +193,21 @@ def start_following(
     """Distinct flat entries ``joins`` (not following) start following; the brands
     followed, and the reach of every brand's posts, change for them and for
     ``left_users`` (one per unfollow booked already)."""
-    pop, stocks, n_firms = model.population, model.stocks, model.n_firms
-    user, firm = joins // n_firms, joins % n_firms
-    pop.following.reshape(-1)[joins] = True
-    stocks.following_by_firm[firm, user] = True
-    joined = model.cells.total(model.cells.of_entries(joins))
-    ledger["new_followers"] += joined
-    stocks.followers += joined
-    np.add.at(pop.brands_followed, user, np.int32(1))
-    np.add.at(pop.brands_followed, left_users, np.int32(-1))
-    changed = np.unique(np.concatenate([user, left_users]))
+    pop, stocks = model.population, model.stocks
+    changed = kernels.join(
+        joins,
+        left_users,
+        pop.following.reshape(-1),
+        stocks.following_by_firm,
+        stocks.followers.reshape(-1),
+        pop.brands_followed,
+        model.n_firms,
+        pop.bounds,
+        ledger.flows.reshape(len(FLOWS), -1),
+        FLOWS.index("new_followers"),
+    )
+    changed = np.unique(changed)
     model.organic_seen[changed] = model.organic_reach_of(changed)
-
-
-def book_causes(model, ledger, touched, parts, leaves) -> None:
-    """Book each unfollow over its causes in proportion to their parts of its
-    probability (a leaver annoyed by promotions and by over-posting counts for both)."""
-    if leaves.size == 0:
-        return
-    users = model.spec.users
-    attitude = model.population.attitude.reshape(-1)[leaves].astype(np.float64)
-    columns = {
-        "base": np.full(leaves.size, users.unfollow_base),
-        "overposting": np.zeros(leaves.size),
-        "promotion": np.zeros(leaves.size),
-        "irrelevance": np.zeros(leaves.size),
-        "attitude": users.unfollow_per_negative_attitude * np.maximum(0.0, -attitude),
-    }
-    position = np.searchsorted(touched.index, leaves)
-    position = np.minimum(position, max(touched.index.size - 1, 0))
-    seen = touched.index.size > 0
-    hit = touched.index[position] == leaves if seen else np.zeros(leaves.size, bool)
-    for name in ("overposting", "promotion", "irrelevance"):
-        columns[name][hit] = np.asarray(parts[name] * np.ones(touched.index.size))[position[hit]]
-    parts_of = np.stack([columns[c] for c in CAUSES])
-    share = parts_of / np.maximum(parts_of.sum(axis=0), 1e-300)
-    cells = model.cells.of_entries(leaves)
-    for k, name in enumerate(CAUSES):
-        ledger.add(f"unfollows_{name}", cells, share[k])
 
 
 def unfollows(model, touched, annoyed, followers) -> np.ndarray:
@@ -280,6 +276,7 @@ def unfollowing(
         )
         mine = followers[firm_bounds[f] : firm_bounds[f + 1]]
         next_base = first_success(rng, top)
+        log_q = np.log1p(-top)
         for i in range(mine.size):
             u = mine[i]
             s = switching[u]
@@ -287,7 +284,7 @@ def unfollowing(
             leaves = False
             if i == next_base:
                 leaves = b >= top or rng.random() * top < b
-                next_base = next_success(rng, i, top)
+                next_base = next_success_at(rng, i, top, log_q)
             key = f * n_users + u
             while j < fatigued_key.size and fatigued_key[j] < key:
                 j += 1

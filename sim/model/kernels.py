@@ -84,6 +84,19 @@ def next_success(rng, position: int, p: float) -> int:
     return position + rng.geometric(p)
 
 
+@numba.njit(cache=True, inline="always")
+def next_success_at(rng, position: int, p: float, log_q: float) -> int:
+    """:func:`next_success` with ``log_q`` = log1p(-p) given (a pass draws many gaps
+    at one rate): the same draw as ``rng.geometric(p)``, whose algorithms these are
+    (a search from p = 1/3 up, else inversion of an exponential), without computing
+    the logarithm again for each gap."""
+    if p >= 1.0:
+        return position + 1
+    if p >= 0.333333333333333333333333:
+        return position + rng.geometric(p)
+    return position + np.int64(np.ceil(-rng.standard_exponential() / log_q))
+
+
 @numba.njit(cache=True)
 def binomial(rng, n, p):
     """Binomial(n[i], p[i]) per entry (int64).
@@ -156,6 +169,7 @@ def listen(
     for x in range(share_reach.size):
         bound = max(bound, share_reach[x])
     next_share = first_success(rng, bound)
+    log_q = np.log1p(-bound)
     for k in range(speaking.size):
         e = speaking[k]
         s = e // n_firms
@@ -167,7 +181,7 @@ def listen(
             b = v >> shift
             c = 2 * ((v - (b << shift)) * n_firms + f)
             if triple == next_share:
-                next_share = next_success(rng, triple, bound)
+                next_share = next_success_at(rng, triple, bound, log_q)
                 if reach >= bound or rng.random() * bound < reach:
                     c += 1
                     n_shares += 1
@@ -194,7 +208,19 @@ def listen(
             if cell[p] & 1:
                 shares[x] = True
         base = (b << shift) * n_firms
-        for x in range(min(block_cells, n_users * n_firms - base)):
+        # Read the tallies out in cell order: by a scan of the block, or, for a block
+        # with few triples, by its triples' cells sorted (the same entries in the same
+        # order; a cell read out is zero again, so a repeated cell is passed over).
+        limit = min(block_cells, n_users * n_firms - base)
+        n_block = start[b + 1] - start[b]
+        sparse = n_block * 32 < limit
+        if sparse:
+            cells_here = np.empty(n_block, np.int64)
+            for j in range(n_block):
+                cells_here[j] = cell[start[b] + j] >> 1
+            cells_here.sort()
+        for j in range(n_block if sparse else limit):
+            x = cells_here[j] if sparse else j
             if count[x] == 0:
                 continue
             index[n_heard] = base + x
@@ -281,6 +307,7 @@ def own_posts_seen(
                 continue
             trials = k * users.size
             t = first_success(rng, bound)
+            log_q = np.log1p(-bound)
             last = -1
             while t < trials:
                 u = users[t // k]
@@ -296,7 +323,7 @@ def own_posts_seen(
                         items[n] = 1
                         n += 1
                         last = u
-                t = next_success(rng, t, bound)
+                t = next_success_at(rng, t, bound, log_q)
     return index[:n], items[:n]
 
 
@@ -314,6 +341,7 @@ def ad_reach(reach, market_bounds, following_by_firm, rng):
             p = reach[f, m]
             start, size = market_bounds[m], market_bounds[m + 1] - market_bounds[m]
             position = first_success(rng, p)
+            log_q = np.log1p(-p)
             while position < size:
                 u = start + position
                 if not following_by_firm[f, u]:
@@ -321,7 +349,7 @@ def ad_reach(reach, market_bounds, following_by_firm, rng):
                         found = doubled(found)
                     found[n] = u * n_firms + f
                     n += 1
-                position = next_success(rng, position, p)
+                position = next_success_at(rng, position, p, log_q)
     return found[:n]
 
 
@@ -364,6 +392,7 @@ def cross_promoted(
             bound = min(1.0, chance * seen_max[m])
             picked = 0
             position = first_success(rng, bound)
+            log_q = np.log1p(-bound)
             while position < users.size:
                 u = users[position]
                 seen = rng.random() * bound < min(1.0, chance * organic_seen[u])
@@ -373,7 +402,7 @@ def cross_promoted(
                     found[n] = u * n_firms + r
                     n += 1
                     picked += 1
-                position = next_success(rng, position, bound)
+                position = next_success_at(rng, position, bound, log_q)
             benefit[g, r] += price[m] * picked
     return found[:n]
 
@@ -395,6 +424,7 @@ def referred(givers, receivers, rates, customers, firm_bounds, active, customer_
         g, r = givers[t], receivers[t]
         mine = customers[firm_bounds[g] : firm_bounds[g + 1]]
         position = first_success(rng, rates[t])
+        log_q = np.log1p(-rates[t])
         while position < mine.size:
             u = mine[position]
             if active[u, r] and not customer_by_firm[r, u]:
@@ -405,5 +435,363 @@ def referred(givers, receivers, rates, customers, firm_bounds, active, customer_
                 index[n] = u * n_firms + r
                 source[n] = g
                 n += 1
-            position = next_success(rng, position, rates[t])
+            position = next_success_at(rng, position, rates[t], log_q)
     return index[:n], source[:n]
+
+
+@numba.njit(cache=True)
+def add_exposures(
+    seen_scratch,
+    own_scratch,
+    index,
+    items,
+    channel_bounds,
+    flow_rows,
+    n_firms,
+    market_bounds,
+    flows,
+):
+    """Sum today's exposures per entry in the scratch counters, in one pass.
+
+    ``index`` and ``items`` hold every channel's (flat entry, items) pairs one channel
+    after the other (channel c is ``channel_bounds[c]:channel_bounds[c + 1]``; entries
+    are distinct within a channel; channel 0 is the own posts, also counted in
+    ``own_scratch``). Each channel's items are added to its flow row ``flow_rows[c]``
+    (when >= 0) of ``flows`` (flows x cells, cell = firm x markets + market). Returns
+    the distinct entries, in the order first seen (:func:`touched_entries` takes them
+    sorted).
+    """
+    n_markets = market_bounds.size - 1
+    distinct = np.empty(index.size, np.int64)
+    n = 0
+    for c in range(channel_bounds.size - 1):
+        row = flow_rows[c]
+        for i in range(channel_bounds[c], channel_bounds[c + 1]):
+            e = index[i]
+            if seen_scratch[e] == 0:
+                distinct[n] = e
+                n += 1
+            seen_scratch[e] += items[i]
+            if c == 0:
+                own_scratch[e] = items[i]
+            if row >= 0:
+                u = e // n_firms
+                flows[row, (e - u * n_firms) * n_markets + market_of(u, market_bounds)] += items[i]
+    return distinct[:n]
+
+
+@numba.njit(cache=True)
+def touched_entries(
+    entries,
+    seen_scratch,
+    own_scratch,
+    referrals,
+    n_firms,
+    market_bounds,
+    flows,
+    impressions_row,
+    reach_row,
+    referrals_row,
+):
+    """The touched entries (``entries``, distinct, ascending) with their user, firm,
+    market, cell, items seen and own posts seen (read from the scratch counters, which
+    are zero again after) and whether ``referrals`` (ascending) holds them; books the
+    impressions, the reach and the referrals per cell."""
+    n_markets = market_bounds.size - 1
+    n = entries.size
+    user = np.empty(n, np.int64)
+    firm = np.empty(n, np.int64)
+    market = np.empty(n, np.int64)
+    cell = np.empty(n, np.int64)
+    seen = np.empty(n, np.int64)
+    own = np.empty(n, np.int64)
+    referred = np.zeros(n, np.bool_)
+    for i in range(n):
+        e = entries[i]
+        u = e // n_firms
+        f = e - u * n_firms
+        m = market_of(u, market_bounds)
+        user[i], firm[i], market[i] = u, f, m
+        c = f * n_markets + m
+        cell[i] = c
+        seen[i] = seen_scratch[e]
+        own[i] = own_scratch[e]
+        seen_scratch[e] = 0
+        own_scratch[e] = 0
+        flows[impressions_row, c] += seen[i]
+        flows[reach_row, c] += 1.0
+    k = 0
+    for j in range(referrals.size):
+        while entries[k] < referrals[j]:
+            k += 1
+        referred[k] = True
+        flows[referrals_row, cell[k]] += 1.0
+    return user, firm, market, cell, seen, own, referred
+
+
+@numba.njit(cache=True)
+def told_by_ties(
+    telling,
+    uniforms,
+    bound,
+    strong_wom,
+    weak_wom,
+    running,
+    aware_entries,
+    tie_degree,
+    strong_degree,
+    strong_indptr,
+    strong_indices,
+    weak_indptr,
+    weak_indices,
+    active,
+    aware,
+    n_firms,
+):
+    """Word of mouth's tellings (ascending positions over the aware entries' running
+    tie totals ``running``) kept with ``uniforms`` x bound < b_s or b_w, as the flat
+    entries of the unaware, targeted listeners told, once per telling
+    (:meth:`sim.model.awareness.WordOfMouth.tellings`)."""
+    told = np.empty(telling.size, np.int64)
+    n = 0
+    position = 0
+    for i in range(telling.size):
+        t = telling[i]
+        while running[position] <= t:
+            position += 1
+        entry = aware_entries[position]
+        speaker = entry // n_firms
+        slot = t - (running[position] - tie_degree[speaker])
+        strong = slot < strong_degree[speaker]
+        if not uniforms[i] * bound < (strong_wom if strong else weak_wom):
+            continue
+        if strong:
+            listener = strong_indices[strong_indptr[speaker] + slot]
+        else:
+            listener = weak_indices[weak_indptr[speaker] + slot - strong_degree[speaker]]
+        e = listener * n_firms + (entry - speaker * n_firms)
+        if active[e] and not aware[e]:
+            told[n] = e
+            n += 1
+    return told[:n]
+
+
+@numba.njit(cache=True)
+def consume_and_engage(
+    rng, seen, p_consume, p_engage, user, cell, consumed_total, engaged_total, flows, rows
+):
+    """Items consumed and engagements per touched entry, drawn as two :func:`binomial`
+    passes in this order (consumed of ``seen`` at ``p_consume``, then engagements of
+    those at ``p_engage``); adds each user's consumed and engaged items to its totals
+    and books the flows ``rows`` = (consumed, consumers, engagements, engagers) per
+    cell."""
+    n = seen.size
+    consumed = np.zeros(n, np.int64)
+    for i in range(n):
+        trials = seen[i]
+        if trials == 1:
+            consumed[i] = rng.random() < p_consume[i]
+        elif trials > 1:
+            consumed[i] = rng.binomial(trials, min(max(p_consume[i], 0.0), 1.0))
+    engagements = np.zeros(n, np.int64)
+    for i in range(n):
+        trials = consumed[i]
+        if trials == 1:
+            engagements[i] = rng.random() < p_engage[i]
+        elif trials > 1:
+            engagements[i] = rng.binomial(trials, min(max(p_engage[i], 0.0), 1.0))
+    for i in range(n):
+        c, u = cell[i], user[i]
+        consumed_total[u] += consumed[i]
+        engaged_total[u] += engagements[i]
+        flows[rows[0], c] += consumed[i]
+        flows[rows[2], c] += engagements[i]
+        if consumed[i] > 0:
+            flows[rows[1], c] += 1.0
+        if engagements[i] > 0:
+            flows[rows[3], c] += 1.0
+    return consumed, engagements
+
+
+@numba.njit(cache=True)
+def items_per_user(user, seen):
+    """Each entry's user's items seen today over all its entries (entries user-major)."""
+    n = user.size
+    out = np.empty(n, np.int64)
+    start = 0
+    for i in range(1, n + 1):
+        if i == n or user[i] != user[start]:
+            total = 0
+            for j in range(start, i):
+                total += seen[j]
+            for j in range(start, i):
+                out[j] = total
+            start = i
+    return out
+
+
+@numba.njit(cache=True)
+def leave(
+    leaves,
+    touched_index,
+    overposting,
+    promotion,
+    irrelevance,
+    base,
+    per_negative,
+    attitude,
+    following,
+    following_by_firm,
+    followers,
+    n_firms,
+    market_bounds,
+    flows,
+    rows,
+):
+    """The followers ``leaves`` (flat entries) unfollow: each unfollow is booked over
+    its causes in proportion to their parts of its probability, in the order of
+    :data:`sim.model.following.CAUSES` (``rows``: their flows, then ``unfollows``):
+    base, over-posting, promotion and irrelevance (today's parts of the touched entry,
+    0 when not touched), negative attitude (``per_negative`` x max(0, -attitude)).
+    Clears following, takes the leavers off the followers stock."""
+    n_markets = market_bounds.size - 1
+    n_touched = touched_index.size
+    parts = np.empty(5)
+    for i in range(leaves.size):
+        e = leaves[i]
+        u = e // n_firms
+        f = e - u * n_firms
+        c = f * n_markets + market_of(u, market_bounds)
+        parts[0] = base
+        parts[1] = parts[2] = parts[3] = 0.0
+        if n_touched > 0:
+            k = min(np.searchsorted(touched_index, e), n_touched - 1)
+            if touched_index[k] == e:
+                parts[1], parts[2], parts[3] = overposting[k], promotion[k], irrelevance[k]
+        parts[4] = per_negative * max(0.0, -np.float64(attitude[e]))
+        total = parts[0]
+        for j in range(1, 5):
+            total += parts[j]
+        total = max(total, 1e-300)
+        for j in range(5):
+            flows[rows[j], c] += parts[j] / total
+        flows[rows[5], c] += 1.0
+        followers[c] -= 1.0
+        following[e] = False
+        following_by_firm[f, u] = False
+
+
+@numba.njit(cache=True)
+def join(
+    joins,
+    left_users,
+    following,
+    following_by_firm,
+    followers,
+    brands_followed,
+    n_firms,
+    market_bounds,
+    flows,
+    row,
+):
+    """Distinct flat entries ``joins`` start following (flow ``row``, the followers
+    stock, the users' brands followed); ``left_users`` (one per unfollow) follow one
+    brand less. Returns the users whose brands followed changed (once per change)."""
+    n_markets = market_bounds.size - 1
+    changed = np.empty(joins.size + left_users.size, np.int64)
+    for i in range(joins.size):
+        e = joins[i]
+        u = e // n_firms
+        f = e - u * n_firms
+        c = f * n_markets + market_of(u, market_bounds)
+        following[e] = True
+        following_by_firm[f, u] = True
+        flows[row, c] += 1.0
+        followers[c] += 1.0
+        brands_followed[u] += 1
+        changed[i] = u
+    for i in range(left_users.size):
+        brands_followed[left_users[i]] -= 1
+        changed[joins.size + i] = left_users[i]
+    return changed
+
+
+@numba.njit(cache=True)
+def book_purchases(
+    user,
+    firm,
+    n_social,
+    first,
+    choosers,
+    chosen,
+    step,
+    customer,
+    customer_by_firm,
+    customers,
+    purchases_total,
+    last_purchase,
+    shop,
+    people_per_user,
+    prices,
+    commission_rate,
+    market_bounds,
+    flows,
+    rows,
+):
+    """Today's purchases (``user``, ``firm``): the first ``n_social`` are social, the
+    rest the category choosers' who chose a brand (``chosen`` >= 0; -1: another brand).
+
+    Every chooser's and buyer's custom with the brands of its market ends, then each
+    purchase makes the buyer the brand's customer (flat ``customer``, firm-major
+    ``customer_by_firm``, the ``customers`` stock per cell); counts each buyer's
+    purchases, notes the day of every chooser's and social buyer's purchase, and
+    books the flows ``rows`` = (conversions, social_purchases, category_purchases,
+    revenue, commission, new_customers, market_purchases) per cell, revenue and
+    commission per real person in purchase order. A new customer is an entry's first
+    purchase (``first``: the first of each entry's) that was not its customer before.
+    """
+    n_firms, n_markets = customer_by_firm.shape[0], market_bounds.size - 1
+    n = user.size
+    new_customer = np.zeros(n, np.bool_)
+    for j in range(first.size):
+        i = first[j]
+        new_customer[i] = not customer[user[i] * n_firms + firm[i]]
+    # Every chooser's and buyer's purchase ends its custom with the market's brands.
+    for group in range(2):
+        source = choosers if group == 0 else user
+        for i in range(source.size):
+            if group == 0 and chosen[i] >= 0:
+                continue  # a chooser who chose a brand is among the buyers
+            u = source[i]
+            m = market_of(u, market_bounds)
+            for f in range(n_firms):
+                if customer[u * n_firms + f]:
+                    customer[u * n_firms + f] = False
+                    customer_by_firm[f, u] = False
+                    customers[f * n_markets + m] -= 1.0
+    for i in range(n):
+        u, f = user[i], firm[i]
+        m = market_of(u, market_bounds)
+        c = f * n_markets + m
+        if not customer[u * n_firms + f]:
+            customer[u * n_firms + f] = True
+            customer_by_firm[f, u] = True
+            customers[c] += 1.0
+        purchases_total[u] += 1
+        social = i < n_social
+        revenue = people_per_user[m] * prices[f]
+        flows[rows[0], c] += 1.0
+        if social:
+            flows[rows[1], c] += 1.0
+        else:
+            flows[rows[2], c] += 1.0
+        flows[rows[3], c] += revenue
+        flows[rows[4], c] += revenue * commission_rate[m] if social and shop[c] else 0.0
+        if new_customer[i]:
+            flows[rows[5], c] += 1.0
+    for i in range(choosers.size + n_social):
+        u = choosers[i] if i < choosers.size else user[i - choosers.size]
+        last_purchase[u] = step
+        m = market_of(u, market_bounds)
+        for f in range(n_firms):
+            flows[rows[6], f * n_markets + m] += 1.0

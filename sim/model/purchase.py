@@ -35,17 +35,35 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model import kernels
 from sim.model.attitude import toward
 from sim.model.benefits import referral_value
 from sim.model.elementwise import clip
 from sim.model.entries import Touched, per_entry
 from sim.model.following import start_following, with_switching
+from sim.model.ledger import FLOWS
 from sim.model.sampling import bernoulli_successes
 
 if TYPE_CHECKING:
     from sim.model.ledger import Ledger
     from sim.model.model import MarketModel
     from sim.scenario import UsersSection
+
+# The flows kernels.book_purchases books, in its order.
+_PURCHASE_ROWS = np.array(
+    [
+        FLOWS.index(name)
+        for name in (
+            "conversions",
+            "social_purchases",
+            "category_purchases",
+            "revenue",
+            "commission",
+            "new_customers",
+            "market_purchases",
+        )
+    ]
+)
 
 
 def content_multiplier[T](
@@ -204,38 +222,42 @@ def purchase(
     visits, bought = social_purchases(model, touched, consumed)
     ledger.add("shop_visits", touched.cell, visits)
     social_user, social_firm = touched.user[bought], touched.firm[bought]
-    choosers, chosen, chooser_market = category_choices(model)
-    # Every chooser's category purchase ends its custom with the brands of the market.
-    switched = choosers[chosen < 0]
+    choosers, chosen, _ = category_choices(model)
+    prices = np.array([f.price for f in model.ordered_firms], np.float64)
+    # Current customers: a purchase makes the buyer the brand's customer, no one else's;
+    # every chooser's category purchase ends its custom with the brands of the market.
+    # Counts, revenue and commission are booked in the same pass.
     chose = chosen >= 0
     user = np.concatenate([social_user, choosers[chose]])
     firm = np.concatenate([social_firm, chosen[chose]])
-    social = np.concatenate([np.ones(social_user.size, bool), np.zeros(int(chose.sum()), bool)])
-    market = pop.market[user]
-    cell = firm * model.n_markets + market
-    shop = model.strategy.shop[firm, market] & social
-
-    # Current customers: a purchase makes the buyer the brand's customer, no one else's.
-    entries = user * n_firms + firm
-    customers = pop.customer.reshape(-1)
-    new_customer = ~customers[entries]
-    first_time = np.zeros(entries.size, bool)
-    first_time[np.unique(entries, return_index=True)[1]] = True
-    new_customer &= first_time
-    _end_custom(model, np.concatenate([switched, user]))
-    customers[entries] = True
-    model.stocks.customer_by_firm[firm, user] = True
-    model.stocks.customers += model.cells.total(model.cells.of_entries(np.unique(entries)))
-    np.add.at(pop.purchases_total, user, np.int32(1))
-    pop.last_purchase[choosers] = model.steps
-    pop.last_purchase[social_user] = model.steps
+    unique_entries, first = np.unique(user * n_firms + firm, return_index=True)
+    kernels.book_purchases(
+        user,
+        firm,
+        social_user.size,
+        first,
+        choosers,
+        chosen,
+        model.steps,
+        pop.customer.reshape(-1),
+        model.stocks.customer_by_firm,
+        model.stocks.customers.reshape(-1),
+        pop.purchases_total,
+        pop.last_purchase,
+        model.strategy.shop.reshape(-1),
+        model.people_per_user,
+        prices,
+        np.array([mk.shop_commission for mk in model.markets], np.float64),
+        pop.bounds,
+        ledger.flows.reshape(len(FLOWS), -1),
+        _PURCHASE_ROWS,
+    )
 
     # Experience: the buyer's attitude moves toward what it made of the product.
     users_spec = model.spec.users
-    quality = np.array([f.product_quality for f in model.ordered_firms])[firm]
-    unique_entries, first = np.unique(entries, return_index=True)
+    quality = np.array([f.product_quality for f in model.ordered_firms])
     current = pop.attitude.reshape(-1)[unique_entries].astype(np.float64)
-    felt = experience(quality[first], current, users_spec.expectation_weight)
+    felt = experience(quality[unique_entries % n_firms], current, users_spec.expectation_weight)
     model.stocks.set_attitude(
         pop, unique_entries, toward(current, felt, users_spec.experience_weight)
     )
@@ -249,22 +271,6 @@ def purchase(
     joins = unique_entries[not_following & (model.rng.random(unique_entries.size) < p_join)]
     start_following(model, ledger, joins, np.empty(0, np.int64))
 
-    # Money, per real person: price x people per simulated user; the shop's commission.
-    prices = np.array([f.price for f in model.ordered_firms])
-    people = model.people_per_user[market]
-    price = prices[firm]
-    revenue = people * price
-    commission_rate = np.array([mk.shop_commission for mk in model.markets])[market]
-    ledger.add("conversions", cell, None)
-    ledger.add("social_purchases", cell, social)
-    ledger.add("category_purchases", cell, ~social)
-    ledger.add("revenue", cell, revenue)
-    ledger.add("commission", cell, np.where(shop, revenue * commission_rate, 0.0))
-    ledger.add("new_customers", cell, new_customer)
-    market_total = np.bincount(chooser_market, minlength=model.n_markets).astype(float)
-    market_total += np.bincount(pop.market[social_user], minlength=model.n_markets)
-    ledger["market_purchases"] += market_total[None, :]
-
     # Referred social purchases are the referring partner's favour.
     referred = bought & touched.referred
     spent = model.people_per_user[touched.market[referred]] * prices[touched.firm[referred]]
@@ -273,19 +279,3 @@ def purchase(
         margin = model.firm_by_index[receiver].gross_margin
         ledger.benefit[referral_source[int(entry)], receiver] += referral_value(value, margin)
     return unique_entries
-
-
-def _end_custom(model: MarketModel, users: np.ndarray) -> None:
-    """These users stop being customers of every brand in their market."""
-    if users.size == 0:
-        return
-    pop, stocks = model.population, model.stocks
-    users = np.unique(users)
-    held = pop.customer[users]
-    if not held.any():
-        return
-    u, f = np.nonzero(held)
-    user = users[u]
-    pop.customer[user, f] = False
-    stocks.customer_by_firm[f, user] = False
-    stocks.customers -= model.cells.total(f * model.n_markets + pop.market[user])

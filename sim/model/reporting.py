@@ -183,8 +183,11 @@ def collect(model: MarketModel) -> None:
     datacollector.collect(model)
     datacollector.add_table_columns("firm_market", firm_market_columns(model))
     if model.steps % model.spec.model.edge_snapshot_interval == 0:
-        for row in model.guanxi.edge_rows():
-            datacollector.add_table_row("guanxi_edges", row)
+        rows = model.guanxi.edge_rows()
+        if rows:
+            datacollector.add_table_columns(
+                "guanxi_edges", {column: [row[column] for row in rows] for column in EDGE_COLUMNS}
+            )
 
 
 def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
@@ -224,28 +227,37 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     focal = [f.is_focal for f in ordered]
     market_names = [m.name for m in model.markets]
     firm_list, market_list = firm.tolist(), market.tolist()
+    customers = stocks.customers[firm, market]
+    # The numeric columns; when all are float64 (the model's), converted to Python
+    # numbers as one array.
+    numeric = {
+        "attitude_mean": metrics.attitude_mean[firm, market],
+        "attitude_sd": metrics.attitude_sd[firm, market],
+        "awareness": stocks.aware[firm, market] / np.maximum(model.market_size, 1)[market],
+        "followers": followers,
+        "customers": customers,
+        "people_per_user": people,
+        "followers_people": followers * people,
+        "customers_people": customers * people,
+        "follower_share": followers / size,
+        "customer_share": customers / size,
+        "sales_share": stocks.sales_share[firm, market],
+        **flows,
+        "engagement_rate": engagement_rate,
+        "marketing_cost": marketing_cost,
+        "customer_acquisition_cost": acquisition_cost,
+        "retention": retention,
+        "share_of_voice": share_of_voice,
+    }
+    arrays = [np.asarray(column) for column in numeric.values()]
+    if all(column.dtype == np.float64 for column in arrays):
+        values = np.stack(arrays).tolist()
+    else:
+        values = [column.tolist() for column in arrays]
     return {
         "step": [model.steps] * len(firm_list),
         "firm": [names[f] for f in firm_list],
         "market": [market_names[m] for m in market_list],
         "focal": [focal[f] for f in firm_list],
-        "attitude_mean": metrics.attitude_mean[firm, market].tolist(),
-        "attitude_sd": metrics.attitude_sd[firm, market].tolist(),
-        "awareness": (
-            stocks.aware[firm, market] / np.maximum(model.market_size, 1)[market]
-        ).tolist(),
-        "followers": followers.tolist(),
-        "customers": stocks.customers[firm, market].tolist(),
-        "people_per_user": people.tolist(),
-        "followers_people": (followers * people).tolist(),
-        "customers_people": (stocks.customers[firm, market] * people).tolist(),
-        "follower_share": (followers / size).tolist(),
-        "customer_share": (stocks.customers[firm, market] / size).tolist(),
-        "sales_share": stocks.sales_share[firm, market].tolist(),
-        **{name: values.tolist() for name, values in flows.items()},
-        "engagement_rate": engagement_rate.tolist(),
-        "marketing_cost": marketing_cost.tolist(),
-        "customer_acquisition_cost": acquisition_cost.tolist(),
-        "retention": retention.tolist(),
-        "share_of_voice": share_of_voice.tolist(),
+        **dict(zip(numeric, values, strict=True)),
     }
