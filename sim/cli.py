@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 
 # Modules that add subcommands: each has register(subparsers) setting func=handler.
 # They must stay light to import (handlers import what they need when they run).
-COMMANDS: tuple[str, ...] = ("sim.sweep.cli", "sim.ui_cli", "sim.validation.cli")
+COMMANDS: tuple[str, ...] = (
+    "sim.sweep.cli",
+    "sim.ui_cli",
+    "sim.validation.cli",
+    "sim.inference.cli",
+)
 
 # The console of every command, created on first use (``sim.cli.console`` or
 # get_console()): importing rich costs more than parsing the arguments.
