@@ -248,8 +248,9 @@ def prepare_directory(plan: CalibrationPlan, out: Path, resume: bool) -> None:
         saved = _read_run_file(out)
         if saved.get("digest") != plan.digest():
             raise CalibrationError(
-                f"--resume: {out} was started from a different calibration file; resume with "
-                f"the same file (a copy is in {out / FILE_COPY}) or use a new --out"
+                f"--resume: {out} was started from a different calibration (only [budget] may "
+                f"change); resume with the same file (a copy is in {out / FILE_COPY}) or use "
+                "a new --out"
             )
         if saved.get("seed") != plan.seed:
             raise CalibrationError(

@@ -174,8 +174,14 @@ class CalibrationPlan:
         return self.spec.distance
 
     def digest(self) -> str:
-        """Identifies the file's text: a resumed calibration must be started from it."""
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        """What a resumed calibration must share with its start: everything but the
+        budget (which may grow: more generations, more time) and the seed (checked
+        on its own)."""
+        import json
+
+        data = self.spec.model_dump(mode="json", exclude={"budget": True})
+        data["calibration"].pop("seed", None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- loading
