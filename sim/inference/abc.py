@@ -258,7 +258,10 @@ def prepare_directory(plan: CalibrationPlan, out: Path, resume: bool) -> None:
                 "use the same --seed"
             )
         return
-    if out.exists() and out.is_dir() and any(out.iterdir()):
+    # A directory holding only what a start writes before its database (killed at
+    # once) starts again.
+    started_only = {FILE_COPY, RUN_FILE}
+    if out.is_dir() and not {p.name for p in out.iterdir()} <= started_only:
         hint = "; continue it with --resume" if database.is_file() else ""
         raise CalibrationError(f"--out {out}: not empty{hint} (or choose a new directory)")
     ensure_writable_dir(out, f"--out {out}", CalibrationError)

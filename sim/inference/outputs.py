@@ -293,6 +293,11 @@ def report_text(
             if run is not None
             else "."
         ),
+        *(
+            [f"This run stopped early: {run.stopped_by}; `--resume` continues it."]
+            if run is not None and run.stopped_by
+            else []
+        ),
         "",
         "## What the data pinned down",
         "",
