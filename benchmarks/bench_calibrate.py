@@ -145,7 +145,8 @@ def coverage(args) -> dict:
                 hits[r.parameter].append(bool(inside))
                 ratios[r.parameter].append(float(r.width_ratio))
                 line.append(
-                    f"{r.parameter.split('.')[-1]} {'in' if inside else 'OUT'} "
+                    f"{r.parameter.split('.')[-1]} {truth[r.parameter]:.4g} "
+                    f"{'in' if inside else 'OUT'} [{r.posterior_q05:.4g}, {r.posterior_q95:.4g}] "
                     f"({r.width_ratio:.2f})"
                 )
             print(

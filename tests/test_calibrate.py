@@ -363,3 +363,46 @@ def test_outputs_can_be_rewritten(tmp_path):
     posterior = pd.read_parquet(out / "posterior.parquet")
     assert posterior.weight.sum() == pytest.approx(1.0)
     assert len(posterior) == 5
+
+
+def stored_generations(database: Path) -> int:
+    import sqlite3
+
+    if not database.is_file():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_killed_calibration_resumes(tmp_path):
+    """kill -9 after the first generation is stored: --resume keeps it and goes on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write_calibration(tmp_path, generations=3, population=4, days=14)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sim", "calibrate", str(path), "--out", str(out)]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while stored_generations(out / "history.db") < 1 and child.poll() is None:
+            assert time.monotonic() < deadline, "no generation stored in 300 s"
+            time.sleep(0.2)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    kept = stored_generations(out / "history.db")
+    assert kept >= 1
+    first = [p.parameter[PAID_REACH] for p in read_history(out).get_population(t=0).particles]
+    assert main(["calibrate", str(path), "--out", str(out), "--resume"]) == 0
+    history = read_history(out)
+    assert history.n_populations == 3
+    assert [p.parameter[PAID_REACH] for p in history.get_population(t=0).particles] == first
+    assert (out / "posterior.parquet").is_file()
