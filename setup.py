@@ -1,6 +1,7 @@
 """Build hook: the wheel carries the bundled scenarios and sweep files as package data.
 
-They live in the top-level ``scenarios/`` folder (their one source; a source checkout
+They (and the calibration example's observed CSV, ``scenarios/calibration/``) live
+in the top-level ``scenarios/`` folder (their one source; a source checkout
 and an editable install read them there). Building a wheel copies that folder's
 ``*.toml`` files into the package as ``sim/scenarios/`` (``sim/scenarios/sweeps/``
 for the sweep files), where :func:`sim.scenario._scenario_dir` finds them in an
@@ -18,14 +19,16 @@ TARGET = ("sim", "scenarios")
 
 
 class BuildPyWithScenarios(build_py):
-    """``build_py`` that also copies ``scenarios/**/*.toml`` into ``sim/scenarios/``."""
+    """``build_py`` that also copies ``scenarios/**/*.toml`` (and the calibration
+    example's ``*.csv``) into ``sim/scenarios/``."""
 
     def _scenario_files(self) -> list[tuple[Path, Path]]:
         if getattr(self, "editable_mode", False):  # an editable install reads scenarios/
             return []
         return [
             (source, Path(self.build_lib, *TARGET, source.relative_to(SOURCE)))
-            for source in sorted(SOURCE.rglob("*.toml"))
+            for source in sorted(SOURCE.rglob("*"))
+            if source.suffix in (".toml", ".csv")
         ]
 
     def run(self) -> None:

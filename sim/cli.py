@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "sim.optimise.cli",
     "sim.ui_cli",
     "sim.validation.cli",
+    "sim.inference.cli",
 )
 
 # The console of every command, created on first use (``sim.cli.console`` or
@@ -182,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS|local",
         help="run on Dask, as sweeps do: 'local' starts a LocalCluster; tcp://HOST:8786 "
         "uses a running scheduler",
+    )
+    comp.add_argument(
+        "--posterior",
+        type=out_dir,
+        metavar="DIR",
+        help="a `guanxi calibrate` output: each replication draws its parameters from this "
+        "posterior (seeded), so B - A includes parameter uncertainty",
     )
     comp.set_defaults(func=cmd_compare)
 
@@ -338,6 +346,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_same_design(base, a, b)
     steps = args.steps or base.model.steps
     seed = base.model.seed if args.seed is None else args.seed
+    posterior = pairs = None
+    if getattr(args, "posterior", None) is not None:
+        from sim.inference.posterior import load_posterior, posterior_pairs
+
+        posterior = load_posterior(args.posterior)
+        pairs = posterior_pairs(base, posterior, args.a, args.b, seed, args.reps)
     scheduler = args.scheduler
     if scheduler is not None and scheduler != "local":
         scheduler = scheduler_address(scheduler)
@@ -352,10 +366,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ):
         task = progress.add_task("replications", total=2 * args.reps)
         executor = None if engine is None else engine.executor
-        result = compare(a, b, args.reps, steps, seed, executor, lambda: progress.advance(task))
+        result = compare(
+            a, b, args.reps, steps, seed, executor, lambda: progress.advance(task), pairs
+        )
+    uncertainty = "" if posterior is None else ", parameters from the posterior"
     table = Table(
         title=f"{base.model.name}: focal firm '{a.focal_firm}', {args.reps} replications "
-        f"x {steps} days, common random numbers; mean [95% CI]",
+        f"x {steps} days, common random numbers{uncertainty}; mean [95% CI]",
         title_justify="left",
     )
     for header in ("outcome", "A", "B", "B - A"):
@@ -368,6 +385,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console = get_console()
     console.print(f"A: {' '.join(args.a) or '(base scenario)'}")
     console.print(f"B: {' '.join(args.b) or '(base scenario)'}")
+    if posterior is not None:
+        console.print(posterior.describe())
+        if posterior.scenario != base.model.name:
+            console.print(
+                f"note: the posterior was calibrated on scenario '{posterior.scenario}', "
+                f"compared here on '{base.model.name}'"
+            )
     console.print(table)
     return 0
 

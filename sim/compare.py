@@ -14,7 +14,7 @@ on the engines of sweeps (local worker processes or a Dask cluster,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -78,10 +78,18 @@ def compare(
     seed: int,
     executor: Executor | None = None,
     on_done: Callable[[], None] | None = None,
+    pairs: Sequence[tuple[Scenario, Scenario]] | None = None,
 ) -> Comparison:
-    """Run both variants ``reps`` times with common random numbers."""
+    """Run both variants ``reps`` times with common random numbers.
+
+    ``pairs``: the (A, B) scenarios of each replication, when they differ by
+    replication (parameters drawn from a posterior, :mod:`sim.inference.posterior`);
+    replication r of A and of B still share its seed.
+    """
     seeds = replication_seeds(seed, reps)
-    jobs = [(spec, steps, s) for s in seeds for spec in (a, b)]
+    if pairs is None:
+        pairs = [(a, b)] * reps
+    jobs = [(spec, steps, s) for s, pair in zip(seeds, pairs, strict=True) for spec in pair]
     if executor is None:
         results = []
         for job in jobs:

@@ -19,6 +19,10 @@ key                      what
 ``(2,)``                 a sweep's design sampler: LHS, Sobol, Morris (:data:`SWEEP_DESIGN`)
 ``(3,)``                 a sweep's sensitivity bootstrap (:data:`SWEEP_ANALYSIS`)
 ``("<experiment>", r)``  replication r of a validation experiment (V1-V8, robustness)
+``("calibrate", g, i)``  model seed of proposal i of generation g - 1 of ``guanxi
+                         calibrate``; ``"calibrate-proposal"``: its parameter draw;
+                         ``("calibrate-predictive", k)``: posterior-predictive run k
+``("posterior", r)``     replication r's posterior draw (``guanxi compare --posterior``)
 =======================  =========================================================
 
 These are the keys each use had before they shared this module, so comparisons,

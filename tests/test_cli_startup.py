@@ -34,6 +34,7 @@ HEAVY = (
     "matplotlib",
     "statsmodels",
     "SALib",
+    "pyabc",
     "dask",
     "distributed",
     "solara",

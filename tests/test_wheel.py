@@ -101,7 +101,9 @@ def install(wheel: Path, venv: Path) -> Path:
 def test_wheel_installs_and_runs_read_only(tmp_path):
     wheel = build_wheel(tmp_path)
     bundled = sorted(
-        p.relative_to(REPO / "scenarios") for p in (REPO / "scenarios").rglob("*.toml")
+        p.relative_to(REPO / "scenarios")
+        for p in (REPO / "scenarios").rglob("*")
+        if p.suffix in (".toml", ".csv")  # the calibration example's export too
     )
     with zipfile.ZipFile(wheel) as archive:
         for relative in bundled:
