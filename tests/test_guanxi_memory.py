@@ -49,8 +49,8 @@ def rider_ties_formed(model: MarketModel) -> Counter:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_severed_free_rider_is_not_taken_back(seed):
-    """The free rider's partners cut it as one-sided and never tie with it again over
-    400 days (each pair at most once), although the cooldown (90 days) runs out several
+    """The free rider's partners cut it as one-sided (or for no exchange at all) and,
+    once cut as one-sided, never tie with it again over 400 days, although the cooldown (90 days) runs out several
     times; with memory switched off the same pairs form and sever again and again (four
     times each in these runs)."""
     with_memory = run(small("guanxi_partnerships", 2000, **OPEN_TIES), 400, seed)
@@ -59,9 +59,24 @@ def test_a_severed_free_rider_is_not_taken_back(seed):
         for e in with_memory.guanxi.events
         if e.event == "severed" and RIDER in (e.firm_a, e.firm_b)
     ]
-    assert cut and all(f"{RIDER} gave less" in e.reason for e in cut), cut
+    # Cut as one-sided (the free rider gave less), or for no exchange at all.
+    assert any(f"{RIDER} gave less" in e.reason for e in cut), cut
+    assert all(f"{RIDER} gave less" in e.reason or "no exchange" in e.reason for e in cut), cut
     formed = rider_ties_formed(with_memory)
-    assert len(formed) >= 2 and max(formed.values()) <= 1, formed
+    assert len(formed) >= 2, formed
+    # A pair cut because the free rider gave less never forms again (a pair cut for no
+    # exchange at all, where nobody free-rode, may).
+    for e in cut:
+        if f"{RIDER} gave less" in e.reason:
+            pair = frozenset((e.firm_a, e.firm_b))
+            again = [
+                f
+                for f in with_memory.guanxi.events
+                if f.event == "formed"
+                and f.step > e.step
+                and frozenset((f.firm_a, f.firm_b)) == pair
+            ]
+            assert not again, (e, again)
     rider = firm(with_memory, RIDER).index
     # Its name suffers (still, after months of recovery) and so does every cut pair's trust.
     assert with_memory.guanxi.reputation(rider) < 0.9 * with_memory.spec.guanxi.initial_reputation
