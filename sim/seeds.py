@@ -34,7 +34,9 @@ An optimisation (:mod:`sim.optimise`) names its keys: ``("optimise-search", s, r
 is replication r in market state s for every candidate of the search (common random
 numbers), ``("optimise-robustness", s, r)`` the same in the re-evaluation of its
 Pareto set; ``("optimise-search-states",)`` and ``("optimise-robustness-states",)``
-draw the market states, ``("optimise-sampler", g)`` seeds NSGA-II in generation g
+draw the market states (with a calibration posterior, ``("optimise-search-posterior",)``
+and ``("optimise-robustness-posterior",)`` derive the base seed of its draws, state s
+being the posterior's draw s), ``("optimise-sampler", g)`` seeds NSGA-II in generation g
 (mod 2^32, numpy's RandomState) and ``("optimise-bootstrap",)`` the bootstrap.
 """
 

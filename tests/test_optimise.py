@@ -252,3 +252,88 @@ def test_report_and_discover_on_an_optimisation(tmp_path, capsys):
     assert code == 2 and "--strategy S9: allowed: S1" in capsys.readouterr().err
     code = main(["discover", str(out), "--outcome", "attitude", "--below", "-5"])
     assert code == 2 and "no run has attitude@30 below it" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- a posterior
+PAID_REACH = "firms.ours.strategies.china.paid_reach"
+REACH = "markets.china.organic_reach"
+
+
+def fake_posterior(folder: Path, scenario: str = "china_entry", path: str = REACH) -> Path:
+    """A finished calibration's directory as `guanxi calibrate` leaves it (particles, run.json)."""
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {path: [0.06, 0.1, 0.15], "weight": [0.2, 0.3, 0.5], "distance": [1.0, 1.0, 1.0]}
+    ).to_parquet(folder / "posterior.parquet")
+    (folder / "run.json").write_text(f'{{"scenario": "{scenario}", "name": "fake"}}')
+    return folder
+
+
+def posterior_file(
+    folder: Path, seed: int = 1, uncertainties: bool = False, key: bool = True
+) -> Path:
+    """The synthetic optimisation with ``posterior = "post"`` (unless not ``key``: then
+    --posterior gives it), with its sampled reach or not."""
+    text = SYNTHETIC.format(seed=seed, population=4, generations=2)
+    if not uncertainties:
+        text = text.split("[[uncertainties]]")[0]
+    if key:
+        text = text.replace(
+            'scenario = "china_entry"', 'scenario = "china_entry"\nposterior = "post"'
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "syn.toml").write_text(text)
+    return folder / "syn.toml"
+
+
+def test_market_states_from_a_posterior_are_seeded_and_within_its_support(tmp_path):
+    from sim.optimise.search import FINAL_DIR, market_states
+
+    fake_posterior(tmp_path / "post")
+    plan = load_optimisation(posterior_file(tmp_path))
+    search = market_states(plan, SEARCH_DIR)
+    final = market_states(plan, FINAL_DIR)
+    assert len(search) == 3 and len(final) == 4
+    assert search == market_states(load_optimisation(posterior_file(tmp_path)), SEARCH_DIR)
+    assert {s[REACH] for s in search + final} <= {0.06, 0.1, 0.15}
+    assert len({s[REACH] for s in search + final}) > 1  # a draw per state, not one for all
+    option = load_optimisation(
+        posterior_file(tmp_path / "option", key=False), posterior=tmp_path / "post"
+    )
+    assert market_states(option, FINAL_DIR) == final  # --posterior DIR: the same draws
+    reseeded = load_optimisation(
+        posterior_file(tmp_path / "option", seed=7, key=False), posterior=tmp_path / "post"
+    )
+    assert (
+        market_states(reseeded, SEARCH_DIR) != search or market_states(reseeded, FINAL_DIR) != final
+    )  # another seed, other draws
+    # combined with a sampled uncertainty: both in every state
+    fake_posterior(tmp_path / "both" / "post", path=PAID_REACH)
+    both = load_optimisation(posterior_file(tmp_path / "both", uncertainties=True))
+    for state in market_states(both, SEARCH_DIR):
+        assert 0.05 <= state[REACH] <= 0.2 and state[PAID_REACH] in {0.06, 0.1, 0.15}
+
+
+def test_an_optimisation_over_a_posterior_reports_it_and_checks_it_on_resume(tmp_path):
+    from sim.optimise.report import write_report
+    from sim.optimise.search import FINAL_DIR, read_runs
+    from sim.optimise.spec import OptimiseError
+
+    post = fake_posterior(tmp_path / "post")
+    plan = load_optimisation(posterior_file(tmp_path))
+    out = tmp_path / "out"
+    prepare_directory(plan, out, resume=False)
+    with InlineEngine() as engine:
+        run_search(plan, out, engine, run_function=synthetic_run)
+        table = search_table(plan, out)
+        candidates = pareto_candidates(plan, table)
+        records = reevaluate(plan, out, engine, candidates, table, run_function=synthetic_run)
+    write_report(plan, out, table, robust_table(plan, candidates, table, records), records)
+    text = (out / "pareto.md").read_text()
+    assert "uncertainty from a calibration posterior" in text and REACH in text
+    runs = pd.DataFrame(list(read_runs(out / FINAL_DIR).values()))
+    assert set(runs[REACH]) <= {0.06, 0.1, 0.15}
+    prepare_directory(load_optimisation(posterior_file(tmp_path)), out, resume=True)
+    pd.DataFrame({REACH: [0.3], "weight": [1.0]}).to_parquet(post / "posterior.parquet")
+    with pytest.raises(OptimiseError, match="the calibration posterior differs"):
+        prepare_directory(load_optimisation(posterior_file(tmp_path)), out, resume=True)

@@ -214,3 +214,46 @@ path = "firms.ours.seeks_partners"
     assert found["firms.ours.strategies.china.posts_per_day"] == FloatDistribution(
         0.0, 8.0, step=0.25
     )
+
+
+def _posterior_case(tmp_path: Path, case: str) -> list[str]:
+    """An optimisation file and the extra arguments of one bad-posterior case."""
+    from tests.test_optimise import PAID_REACH, REACH, fake_posterior, posterior_file
+
+    path = posterior_file(tmp_path, uncertainties=case == "clash")
+    if case == "missing":
+        return [str(path)]
+    (tmp_path / "post").mkdir() if case == "empty" else None
+    if case == "scenario":
+        fake_posterior(tmp_path / "post", scenario="germany_entry")
+    if case in ("clash", "both"):
+        fake_posterior(tmp_path / "post", path=REACH if case == "clash" else PAID_REACH)
+    if case == "both":
+        return [str(path), "--posterior", str(tmp_path / "post")]
+    return [str(path)]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing", "optimisation.posterior"),
+        ("empty", "no posterior.parquet"),
+        ("scenario", "calibrated on scenario 'germany_entry'"),
+        ("clash", "is both an uncertainty and a parameter of the posterior"),
+        ("both", "optimisation.posterior and --posterior both given"),
+    ],
+)
+def test_bad_posteriors_give_one_line_and_exit_2(tmp_path, capsys, case, expected):
+    args = _posterior_case(tmp_path, case)
+    code, err = run_cli(capsys, "optimise", *args, "--out", str(tmp_path / "out"))
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert expected in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_posterior_option_of_no_directory(tmp_path, capsys):
+    path = tmp_path / "syn.toml"
+    path.write_text(GOOD)
+    code, err = run_cli(capsys, "optimise", str(path), "--posterior", str(tmp_path / "nothing"))
+    assert code == 2 and err.count("\n") == 1 and "--posterior" in err and "not a directory" in err

@@ -38,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resume", action="store_true", help="continue the optimisation in DIR after a stop"
     )
     opt.add_argument("--seed", type=seed_int, help="seed (default: the file's optimisation.seed)")
+    opt.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="DIR",
+        help="a `guanxi calibrate --out` DIR: each market state's parameters are drawn from "
+        "its posterior (seeded), as well as any [[uncertainties]]",
+    )
     opt.set_defaults(func=cmd_optimise)
 
     disc = subparsers.add_parser(
@@ -86,10 +93,12 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         scheduler_address(args.scheduler)
     if args.scheduler not in (None, "local") and args.workers:
         raise GuanxiError("--workers: not used with --scheduler ADDRESS (the cluster has its own)")
-    plan = load_optimisation(args.file, seed=args.seed)
+    plan = load_optimisation(args.file, seed=args.seed, posterior=args.posterior)
     out = args.out or Path("runs") / resolve_optimisation_path(args.file).stem
     console = get_console()
     per = plan.scenarios * plan.replications
+    if plan.posterior is not None:
+        console.print(plan.posterior.describe())
     console.print(
         f"optimise {plan.name}: {plan.generations} generations x {plan.population} candidates, "
         f"each {plan.scenarios} market states x {plan.replications} replications "
@@ -141,6 +150,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
             f"optimisation stopped; finished runs are saved in {out}: continue with "
             f"`guanxi optimise {args.file} --out {out} --resume`"
             + (f" --seed {args.seed}" if args.seed is not None else "")
+            + (f" --posterior {args.posterior}" if args.posterior is not None else "")
         )
         return 130
     finally:

@@ -103,6 +103,7 @@ def _optimisation_cases(folder: Path, outcome: str, strategy: str | None):
     frame = pd.DataFrame(list(records.values()))
     frame = frame[frame.status == "ok"]
     uncertain = [u["path"] for u in manifest["uncertainties"]]
+    uncertain += (manifest.get("posterior") or {}).get("paths", [])
     levers = [d["path"] for d in manifest["decisions"]]
     labels = {}
     if (folder / "pareto.parquet").is_file():

@@ -225,6 +225,13 @@ def markdown(plan: OptimisationPlan, robust: pd.DataFrame) -> str:
         for f in plan.uncertainties:
             rng = f"{f.low:g} to {f.high:g}" if f.values is None else ", ".join(map(str, f.values))
             lines.append(f"- `{f.path}`: {rng} ({f.distribution})")
+    if plan.posterior is not None:
+        lines += [
+            "",
+            "Market uncertainty from a calibration posterior: each market state's "
+            + plan.posterior.describe()
+            + " (a particle drawn by weight, seeded).",
+        ]
     if plan.constraints:
         lines += ["", "Limits every strategy keeps:", ""]
         for c in plan.constraints:

@@ -77,21 +77,56 @@ class Progress:
 def market_states(plan: OptimisationPlan, phase: str) -> list[dict[str, Any]]:
     """The sampled market states (uncertain parameter values) of a phase: a Latin
     hypercube from the sweeps' sampler, drawn with its own key; fresh for the
-    re-evaluation."""
+    re-evaluation. With a calibration posterior, state s also takes the parameters of
+    :meth:`Posterior.draw` ``(base, s)``, whose base seed is derived for the phase
+    (key ``("optimise-<phase>-posterior",)``)."""
     count = plan.scenarios if phase == SEARCH_DIR else plan.final_scenarios
-    if not plan.uncertainties:
+    if not plan.uncertainties and plan.posterior is None:
         return [{}]
-    from sim.sweep.design import build_design
-    from sim.sweep.spec import DesignSection
+    states: list[dict[str, Any]] = [{} for _ in range(count)]
+    if plan.uncertainties:
+        from sim.sweep.design import build_design
+        from sim.sweep.spec import DesignSection
 
-    design = build_design(
-        plan.uncertainties,
-        DesignSection(method="lhs", samples=count),
-        derive_rng(plan.seed, f"optimise-{phase}-states"),
-        plan.source,
-    )
-    paths = [f.path for f in plan.uncertainties]
-    return [dict(zip(paths, point, strict=True)) for point in design.points]
+        design = build_design(
+            plan.uncertainties,
+            DesignSection(method="lhs", samples=count),
+            derive_rng(plan.seed, f"optimise-{phase}-states"),
+            plan.source,
+        )
+        paths = [f.path for f in plan.uncertainties]
+        states = [dict(zip(paths, point, strict=True)) for point in design.points]
+    if plan.posterior is not None:
+        base = derive_seed(plan.seed, f"optimise-{phase}-posterior")
+        for state, drawn in zip(states, plan.posterior.draws(base, count), strict=True):
+            state.update(drawn)
+    return states
+
+
+def uncertain_paths(plan: OptimisationPlan) -> list[str]:
+    """The market parameters that vary between states: sampled, then from the posterior."""
+    drawn = list(plan.posterior.paths) if plan.posterior is not None else []
+    return [f.path for f in plan.uncertainties] + drawn
+
+
+def posterior_data(plan: OptimisationPlan) -> dict[str, Any] | None:
+    """What the manifest records of the posterior (its file's digest is checked on --resume)."""
+    import hashlib
+
+    from sim.inference.posterior import POSTERIOR_FILE
+
+    posterior = plan.posterior
+    if posterior is None:
+        return None
+    digest = hashlib.sha256((posterior.directory / POSTERIOR_FILE).read_bytes()).hexdigest()
+    return {
+        "directory": str(posterior.directory),
+        "posterior_sha256": digest,
+        "scenario": posterior.scenario,
+        "calibration": str(posterior.info.get("name", "?")),
+        "particles": len(posterior.samples),
+        "paths": list(posterior.paths),
+    }
 
 
 def run_seed(plan: OptimisationPlan, phase: str, state: int, replication: int) -> int:
@@ -119,11 +154,12 @@ def manifest_data(plan: OptimisationPlan) -> dict[str, Any]:
         "decisions": [d.describe() for d in plan.decisions],
         "uncertainties": [f.describe() for f in plan.uncertainties],
         "objectives": [o.__dict__ | {"key": o.key} for o in plan.objectives],
+        "posterior": posterior_data(plan),
         "market_states": {p: market_states(plan, p) for p in (SEARCH_DIR, FINAL_DIR)},
     }
 
 
-IDENTITY = ("text", "overrides", "seed", "base_scenario_sha256", "version")
+IDENTITY = ("text", "overrides", "seed", "base_scenario_sha256", "version", "posterior_sha256")
 
 
 def prepare_directory(plan: OptimisationPlan, out: Path, resume: bool) -> None:
@@ -136,11 +172,14 @@ def prepare_directory(plan: OptimisationPlan, out: Path, resume: bool) -> None:
             raise OptimiseError(f"--resume: {out} holds no optimisation ({MANIFEST} missing)")
         old = json.loads(manifest.read_text())
         new = manifest_data(plan)
+        for data in (old, new):  # the posterior's file, or None without one
+            data["posterior_sha256"] = (data.get("posterior") or {}).get("posterior_sha256")
         for key in IDENTITY:
             if old.get(key) != new.get(key):
                 what = {
                     "text": "the optimisation file",
                     "base_scenario_sha256": "the base scenario",
+                    "posterior_sha256": "the calibration posterior",
                 }
                 raise OptimiseError(
                     f"--resume: {out} holds another optimisation ({what.get(key, key)} "
@@ -260,7 +299,7 @@ def _row(plan, key: RunKey, decisions, state, extra, result) -> dict[str, Any]:
         "seed": run_seed(plan, key.phase, key.state, key.replication),
         **extra,
         **{d.path: decisions[d.path] for d in plan.decisions},
-        **{f.path: state.get(f.path) for f in plan.uncertainties},
+        **{path: state.get(path) for path in uncertain_paths(plan)},
     }
     ok = result is not None and result.status == "ok"
     for objective in plan.objectives:

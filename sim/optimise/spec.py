@@ -46,7 +46,10 @@ pydantic like a sweep file (:mod:`sim.sweep.spec`); every failure is one
 
 Decisions and uncertainties are checked against the scenario schema with the sweep's
 factor rules (:func:`sim.sweep.factors.resolve_factor`); the market states are a
-Latin hypercube drawn with the one seed scheme (:mod:`sim.seeds`).
+Latin hypercube drawn with the one seed scheme (:mod:`sim.seeds`). With
+``posterior = "DIR"`` in ``[optimisation]`` (relative to the file) or ``--posterior
+DIR``, each market state also takes a seeded draw of a finished calibration's
+posterior (:mod:`sim.inference.posterior`), on the optimisation's scenario.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -65,6 +68,9 @@ from sim.errors import GuanxiError
 from sim.parameters import describe_validation_error, get_value, parse_assignment
 from sim.scenario import SCENARIO_DIR, Scenario, scenario_from_data, suggest
 from sim.sweep.factors import Factor
+
+if TYPE_CHECKING:
+    from sim.inference.posterior import Posterior
 
 OPTIMISATION_DIR = SCENARIO_DIR / "optimisations"
 MAX_FILE_BYTES = 1_000_000
@@ -101,6 +107,11 @@ class OptimisationSection(_Table):
     )
     final_candidates: int = Field(
         12, ge=1, le=1000, description="At most this many Pareto candidates are re-evaluated."
+    )
+    posterior: str | None = Field(
+        None,
+        description="A `guanxi calibrate --out` directory (relative to this file): each "
+        "market state's parameters are a seeded draw from its posterior.",
     )
     fixed: dict[str, Any] = Field(default_factory=dict)
 
@@ -252,6 +263,7 @@ class OptimisationPlan:
     final_replications: int
     final_candidates: int
     constants: dict[str, float]  # constraint terms that are not decisions: base values
+    posterior: Posterior | None = None  # market states drawn from a calibration posterior
 
     @property
     def outcomes(self) -> tuple[str, ...]:
@@ -287,7 +299,10 @@ def resolve_optimisation_path(name_or_path: str | Path) -> Path:
 
 
 def load_optimisation(
-    name_or_path: str | Path, overrides: Sequence[str] = (), seed: int | None = None
+    name_or_path: str | Path,
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    posterior: str | Path | None = None,
 ) -> OptimisationPlan:
     """Read, validate and resolve an optimisation file (one :class:`OptimiseError` line)."""
     from sim.scenario import read_limited
@@ -314,7 +329,7 @@ def load_optimisation(
     except ValidationError as exc:
         message = describe_validation_error(exc, raw, OptimisationFile, LIST_KEYS)
         raise OptimiseError(f"{source}: {message}") from None
-    return resolve(spec, source, text, path.parent, tuple(overrides), path.stem, seed)
+    return resolve(spec, source, text, path.parent, tuple(overrides), path.stem, seed, posterior)
 
 
 def resolve(
@@ -325,6 +340,7 @@ def resolve(
     overrides: tuple[str, ...] = (),
     default_name: str = "optimisation",
     seed: int | None = None,
+    posterior_dir: str | Path | None = None,
 ) -> OptimisationPlan:
     from sim.sweep.outcomes import available_outcomes
     from sim.sweep.spec import SweepError, check_parameter_path
@@ -354,6 +370,16 @@ def resolve(
         raise OptimiseError(
             f"{source}: '{sorted(both)[0]}' is both a decision and an uncertainty; keep one"
         )
+
+    posterior = _posterior(section.posterior, posterior_dir, folder, source, base, base_data)
+    if posterior is not None:
+        for kind, paths in (("a decision", decisions), ("an uncertainty", uncertainties)):
+            clash = sorted({p.path for p in paths} & set(posterior.paths))
+            if clash:
+                raise OptimiseError(
+                    f"{source}: '{clash[0]}' is both {kind} and a parameter of the posterior "
+                    f"in {posterior.directory}; keep one"
+                )
 
     steps = section.steps
     horizons = [o.horizon for o in spec.objectives if o.horizon is not None]
@@ -413,12 +439,13 @@ def resolve(
 
     final_scenarios = section.final_scenarios or 2 * section.scenarios
     final_replications = section.final_replications or 2 * section.replications
-    if not uncertainties and (section.scenarios > 1 or (section.final_scenarios or 1) > 1):
+    uncertain = bool(uncertainties) or posterior is not None
+    if not uncertain and (section.scenarios > 1 or (section.final_scenarios or 1) > 1):
         raise OptimiseError(
-            f"{source}: optimisation.scenarios: without [[uncertainties]] there is one market "
-            "state; set scenarios = 1 (and final_scenarios) and use replications"
+            f"{source}: optimisation.scenarios: without [[uncertainties]] or a posterior there "
+            "is one market state; set scenarios = 1 (and final_scenarios) and use replications"
         )
-    if not uncertainties:
+    if not uncertain:
         final_scenarios = 1
     n_runs = section.population * section.generations * section.scenarios * section.replications
     n_runs += section.final_candidates * final_scenarios * final_replications
@@ -445,7 +472,43 @@ def resolve(
         final_replications=final_replications,
         final_candidates=section.final_candidates,
         constants=constants,
+        posterior=posterior,
     )
+
+
+def _posterior(
+    in_file: str | None,
+    option: str | Path | None,
+    folder: Path,
+    source: str,
+    base: Scenario,
+    base_data: dict[str, Any],
+) -> Posterior | None:
+    """The calibration posterior of ``optimisation.posterior`` or ``--posterior`` (one line if unusable)."""
+    if in_file is None and option is None:
+        return None
+    if in_file is not None and option is not None:
+        raise OptimiseError(
+            f"{source}: optimisation.posterior and --posterior both given; keep one"
+        )
+    from sim.inference.posterior import check_paths, load_posterior
+    from sim.inference.spec import CalibrationError
+
+    if in_file is not None:
+        directory, where = folder / in_file, f"{source}: optimisation.posterior"
+    else:
+        directory, where = Path(option), "--posterior"  # type: ignore[arg-type]
+    try:
+        posterior = load_posterior(directory, where)
+        check_paths(posterior, base_data, f"{where} {directory}")
+    except CalibrationError as exc:
+        raise OptimiseError(str(exc)) from None
+    if posterior.scenario != base.model.name:
+        raise OptimiseError(
+            f"{where} {directory}: calibrated on scenario '{posterior.scenario}', but this "
+            f"optimisation is on '{base.model.name}'; use a posterior of its scenario"
+        )
+    return posterior
 
 
 def _base_scenario_data(spec: OptimisationFile, source: str, folder: Path) -> tuple[dict, str]:
