@@ -73,6 +73,49 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
     return Path(text)
 
 
+def resolve_bundled_file(
+    name_or_path: str | Path, bundled: Mapping[str, Path], kind: str, error: type[Exception]
+) -> Path:
+    """A path that exists, else a bundled file's name; ``error`` in one line otherwise
+    (sweep, optimisation and calibration files)."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    if str(name_or_path) in bundled:
+        return bundled[str(name_or_path)]
+    raise error(f"{path}: no such {kind} file; bundled: {', '.join(bundled) or 'none'}")
+
+
+def base_scenario_data(
+    named: str | None,
+    inline: dict[str, Any] | None,
+    source: str,
+    folder: Path,
+    key: str,
+    error: type[Exception],
+) -> tuple[dict[str, Any], str]:
+    """The base scenario of a sweep or optimisation file: ``key`` names a bundled
+    scenario or a file (beside the file first), or an inline ``[scenario]`` table is
+    given; exactly one of the two. Returns the raw data and where it came from."""
+    if named is not None and inline is not None:
+        raise error(f"{source}: {key} and an inline [scenario] table both given; keep one")
+    if inline is not None:
+        return inline, f"{source} [scenario]"
+    if named is None:
+        raise error(
+            f"{source}: {key}: missing; name a bundled scenario (e.g. 'baseline'), "
+            "a scenario file, or give an inline [scenario] table"
+        )
+    beside = folder / named
+    path = beside if beside.is_file() else resolve_scenario_path(named)
+    if not path.is_file():
+        raise error(
+            f"{source}: {key}: '{named}' is not a file (beside the file or from here) nor a "
+            f"bundled scenario; bundled: {', '.join(bundled_scenarios())}"
+        )
+    return read_scenario_file(path), str(path)
+
+
 def read_scenario_file(path: Path) -> dict[str, Any]:
     """Parse a scenario file into raw data; every failure is one ScenarioError line.
 

@@ -61,10 +61,9 @@ from sim.parameters import PathError, check_path, describe_validation_error
 from sim.scenario import (
     SCENARIO_DIR,
     Scenario,
-    bundled_scenarios,
+    base_scenario_data,
     read_limited,
-    read_scenario_file,
-    resolve_scenario_path,
+    resolve_bundled_file,
     scenario_from_data,
 )
 
@@ -191,14 +190,8 @@ def bundled_calibrations() -> dict[str, Path]:
 
 
 def resolve_calibration_path(name_or_path: str | Path) -> Path:
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = bundled_calibrations()
-    if str(name_or_path) in bundled:
-        return bundled[str(name_or_path)]
-    raise CalibrationError(
-        f"{path}: no such calibration file; bundled: {', '.join(bundled) or 'none'}"
+    return resolve_bundled_file(
+        name_or_path, bundled_calibrations(), "calibration", CalibrationError
     )
 
 
@@ -241,7 +234,9 @@ def load_calibration(name_or_path: str | Path, seed: int | None = None) -> Calib
     folder = path.parent
     cal = spec.calibration
 
-    raw_base, base_source = _scenario_data(cal.scenario, folder, source)
+    raw_base, base_source = base_scenario_data(
+        cal.scenario, None, source, folder, "calibration.scenario", CalibrationError
+    )
     for dotted, value in cal.fixed.items():
         _check_path(raw_base, dotted, value, f"{source}: calibration.fixed.{dotted}")
     base = scenario_from_data(raw_base, base_source, dict(cal.fixed))
@@ -296,14 +291,3 @@ def _check_path(raw: Mapping[str, Any], dotted: str, value: Any, where: str) -> 
         check_path(raw, dotted, value)
     except PathError as exc:
         raise CalibrationError(f"{where}: {exc.reason}") from None
-
-
-def _scenario_data(named: str, folder: Path, source: str) -> tuple[dict, str]:
-    beside = folder / named
-    path = beside if beside.is_file() else resolve_scenario_path(named)
-    if not path.is_file():
-        raise CalibrationError(
-            f"{source}: calibration.scenario: '{named}' is not a file (beside the calibration "
-            f"file or from here) nor a bundled scenario; bundled: {', '.join(bundled_scenarios())}"
-        )
-    return read_scenario_file(path), str(path)

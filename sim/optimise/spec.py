@@ -66,7 +66,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import GuanxiError
 from sim.parameters import describe_validation_error, get_value, parse_assignment
-from sim.scenario import SCENARIO_DIR, Scenario, scenario_from_data, suggest
+from sim.scenario import (
+    SCENARIO_DIR,
+    Scenario,
+    base_scenario_data,
+    resolve_bundled_file,
+    scenario_from_data,
+    suggest,
+)
 from sim.sweep.factors import Factor
 
 if TYPE_CHECKING:
@@ -287,14 +294,8 @@ def bundled_optimisations() -> dict[str, Path]:
 
 
 def resolve_optimisation_path(name_or_path: str | Path) -> Path:
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = bundled_optimisations()
-    if str(name_or_path) in bundled:
-        return bundled[str(name_or_path)]
-    raise OptimiseError(
-        f"{path}: no such optimisation file; bundled: {', '.join(bundled) or 'none'}"
+    return resolve_bundled_file(
+        name_or_path, bundled_optimisations(), "optimisation", OptimiseError
     )
 
 
@@ -346,7 +347,14 @@ def resolve(
     from sim.sweep.spec import SweepError, check_parameter_path
 
     section = spec.optimisation
-    raw_base, base_source = _base_scenario_data(spec, source, folder)
+    raw_base, base_source = base_scenario_data(
+        spec.optimisation.scenario,
+        spec.scenario,
+        source,
+        folder,
+        "optimisation.scenario",
+        OptimiseError,
+    )
     try:
         fixed: dict[str, Any] = {}
         for dotted, value in section.fixed.items():
@@ -509,32 +517,6 @@ def _posterior(
             f"optimisation is on '{base.model.name}'; use a posterior of its scenario"
         )
     return posterior
-
-
-def _base_scenario_data(spec: OptimisationFile, source: str, folder: Path) -> tuple[dict, str]:
-    """The base scenario's data: ``optimisation.scenario`` or an inline ``[scenario]``."""
-    from sim.scenario import bundled_scenarios, read_scenario_file, resolve_scenario_path
-
-    named, inline = spec.optimisation.scenario, spec.scenario
-    if named is not None and inline is not None:
-        raise OptimiseError(
-            f"{source}: optimisation.scenario and an inline [scenario] table both given; keep one"
-        )
-    if inline is not None:
-        return inline, f"{source} [scenario]"
-    if named is None:
-        raise OptimiseError(
-            f"{source}: optimisation.scenario: missing; name a bundled scenario (e.g. "
-            "'china_entry'), a scenario file, or give an inline [scenario] table"
-        )
-    beside = folder / named
-    path = beside if beside.is_file() else resolve_scenario_path(named)
-    if not path.is_file():
-        raise OptimiseError(
-            f"{source}: optimisation.scenario: '{named}' is not a file nor a bundled "
-            f"scenario; bundled: {', '.join(bundled_scenarios())}"
-        )
-    return read_scenario_file(path), str(path)
 
 
 def _reason(exc: Exception) -> str:

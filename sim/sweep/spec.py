@@ -65,9 +65,8 @@ from sim.parameters import (
 )
 from sim.scenario import (
     SCENARIO_DIR,
-    bundled_scenarios,
-    read_scenario_file,
-    resolve_scenario_path,
+    base_scenario_data,
+    resolve_bundled_file,
     scenario_from_data,
     suggest,
 )
@@ -168,13 +167,7 @@ def bundled_sweeps() -> dict[str, Path]:
 
 def resolve_sweep_path(name_or_path: str | Path) -> Path:
     """A bundled sweep's name or a path to a TOML file."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = bundled_sweeps()
-    if str(name_or_path) in bundled:
-        return bundled[str(name_or_path)]
-    raise SweepError(f"{path}: no such sweep file; bundled sweeps: {', '.join(bundled) or 'none'}")
+    return resolve_bundled_file(name_or_path, bundled_sweeps(), "sweep", SweepError)
 
 
 def load_sweep(name_or_path: str | Path, overrides: Iterable[str] = ()) -> SweepPlan:
@@ -231,7 +224,9 @@ def resolve(
     from sim.sweep.outcomes import available_outcomes
 
     sweep = spec.sweep
-    raw_base, base_source = _base_scenario_data(spec, source, folder)
+    raw_base, base_source = base_scenario_data(
+        spec.sweep.scenario, spec.scenario, source, folder, "sweep.scenario", SweepError
+    )
     fixed: dict[str, Any] = {}
     for dotted, value in sweep.fixed.items():
         check_parameter_path(raw_base, dotted, value, f"{source}: sweep.fixed.{dotted}")
@@ -298,29 +293,6 @@ def resolve(
         record=sweep.record,
         common_random_numbers=sweep.common_random_numbers,
     )
-
-
-def _base_scenario_data(spec: SweepFile, source: str, folder: Path) -> tuple[dict, str]:
-    named, inline = spec.sweep.scenario, spec.scenario
-    if named is not None and inline is not None:
-        raise SweepError(
-            f"{source}: sweep.scenario and an inline [scenario] table both given; keep one"
-        )
-    if inline is not None:
-        return inline, f"{source} [scenario]"
-    if named is None:
-        raise SweepError(
-            f"{source}: sweep.scenario: missing; name a bundled scenario (e.g. 'baseline'), "
-            "a scenario file, or give an inline [scenario] table"
-        )
-    beside = folder / named
-    path = beside if beside.is_file() else resolve_scenario_path(named)
-    if not path.is_file():
-        raise SweepError(
-            f"{source}: sweep.scenario: '{named}' is not a file (beside the sweep file or "
-            f"from here) nor a bundled scenario; bundled: {', '.join(bundled_scenarios())}"
-        )
-    return read_scenario_file(path), str(path)
 
 
 def check_parameter_path(raw: Mapping[str, Any], dotted: str, value: Any, where: str) -> None:
