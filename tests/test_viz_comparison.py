@@ -188,3 +188,10 @@ def test_a_cancelled_job_stops_its_worker_processes(monkeypatch):
 
 def _worker_processes(pool) -> list:
     return list((getattr(pool._pool, "_processes", None) or {}).values())
+
+
+def test_short_comparisons_stay_in_the_thread_and_long_ones_use_every_core(monkeypatch):
+    monkeypatch.setattr(comparison_module, "available_cores", lambda: 2)
+    assert comparison_module.comparison_workers(request(reps=3, steps=15)) == 1
+    assert comparison_module.comparison_workers(request(reps=10, steps=365)) == 2
+    assert comparison_module.comparison_workers(request(reps=1, steps=3000)) == 2

@@ -410,8 +410,19 @@ def _run_on(
     return [future.result() for future in futures]
 
 
+# Simulated days (of 10,000 users or fewer; more users count pro rata) below which a
+# comparison runs in the page's thread: starting worker processes and loading the
+# model's compiled loops in each takes 3-4 s, which a shorter comparison (under
+# about 15 s of work) would not win back.
+PROCESSES_FROM_DAYS = 4_000
+
+
 def comparison_workers(request: ComparisonRequest) -> int:
-    """Worker processes for a comparison: one per core, no more than it has runs."""
+    """Worker processes for a comparison: one per core, no more than it has runs,
+    and none (run in the thread) when it is too short to gain from them."""
+    days = 2 * request.reps * request.steps * max(1.0, request.base.model.n_users / 10_000)
+    if days < PROCESSES_FROM_DAYS:
+        return 1
     return max(1, min(available_cores(), 2 * request.reps))
 
 
