@@ -132,7 +132,7 @@ def test_background_job_reports_done_cancelled_and_errors():
     assert job.state == "done" and job.result is not None and updates
 
     slow = ComparisonJob(request(reps=20, steps=200), lambda: None).start()
-    wait_for(lambda: slow.progress > 0, what="progress")
+    wait_for(lambda: slow.running, what="the comparison to run")
     slow.cancel()
     slow.join(60)
     assert slow.state == "cancelled" and slow.result is None

@@ -141,12 +141,17 @@ def _control(
             help_icon()
     elif parameter.kind == "choice":
         with rv.Html(tag="div", style_="display: flex; align-items: center"):
-            solara.Select(
+            rv.Select(
                 label=parameter.label,
-                values=list(parameter.choices),
-                value=str(value),
-                on_value=commit,
+                items=[
+                    {"text": describe_value(parameter.path, choice, currency), "value": choice}
+                    for choice in parameter.choices
+                ],
+                v_model=str(value),
+                on_v_model=commit,
                 dense=True,
+                hide_details=True,
+                attributes={"data-testid": test_id(parameter.path, scope)},
             )
             help_icon()
     elif parameter.fits_slider(value):
