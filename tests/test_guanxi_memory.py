@@ -6,14 +6,12 @@ depends on the size of the benefits, only on who gives what to whom.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from sim.model import MarketModel
-from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import run, small
 
 RIDER = "free_rider"
@@ -234,54 +232,3 @@ def test_blame_follows_effort_not_the_size_of_favours():
     )
     assert guanxi.trust(tea.index, studio.index) > guanxi.trust(tea.index, rider.index)
     assert guanxi.reputation(studio.index) == spec.initial_reputation
-
-
-# ---------------------------------------------------------------- a chosen partner
-def test_a_chosen_partner_is_tied_from_day_0_and_only_then():
-    chosen = MarketModel(small("china_entry", firms__ours__partner="local_leader"), rng=1)
-    ours, leader = firm(chosen, "ours"), firm(chosen, "local_leader")
-    assert chosen.guanxi.graph.has_edge(ours.index, leader.index)
-    assert chosen.guanxi.tie_count() == 1
-    assert [(e.step, e.event) for e in chosen.guanxi.events] == [(0, "formed")]
-    assert MarketModel(small("china_entry"), rng=1).guanxi.tie_count() == 0
-    # Named by both sides, the pair is one tie.
-    both = small(
-        "china_entry", firms__ours__partner="local_leader", firms__local_leader__partner="ours"
-    )
-    assert both.chosen_partnerships() == [("ours", "local_leader")]
-
-
-def test_a_chosen_local_partner_shows_our_posts_to_its_followers():
-    """Verification of the wiring: with a tie from day 0 and nothing else (no searches,
-    no evaluation), the partner cross-promotes us in China from the first days; with
-    no partner nobody does."""
-
-    def cross_promotion(partner: str) -> float:
-        spec = small("china_entry", firms__ours__partner=partner, **FIXED_TIES)
-        model = run(spec, 20)
-        frame = model.datacollector.get_table_dataframe("firm_market")
-        ours = frame[(frame.firm == "ours") & (frame.market == "china")]
-        return float(ours.cross_promotion_impressions.sum())
-
-    assert cross_promotion("local_leader") > 0
-    assert cross_promotion("") == 0
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"firms.ours.partner": "nobody"}, "firms.ours.partner: 'nobody' is not another firm"),
-        ({"firms.ours.partner": "ours"}, "firms.ours.partner: 'ours' is not another firm"),
-        (
-            {"firms.ours.partner": "local_leader", "guanxi.enabled": False},
-            "a chosen partner needs guanxi.enabled = true",
-        ),
-        (
-            {"firms.ours.partner": "local_leader", "guanxi.max_partners": 0},
-            "firms.ours: 1 partners chosen before the start (local_leader); allowed: at most",
-        ),
-    ],
-)
-def test_a_chosen_partner_is_checked(overrides, message):
-    with pytest.raises(ScenarioError, match=re.escape(message)):
-        load_scenario("china_entry", overrides)

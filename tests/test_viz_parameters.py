@@ -12,7 +12,6 @@ from viz.parameters import (
     Parameter,
     assignment,
     coerce,
-    firm_parameters,
     global_parameters,
     guanxi_parameters,
     humanise,
@@ -116,24 +115,3 @@ def test_coerce_and_labels():
     parameter = Parameter("model.n_users", "n_users", "N users", "", "users", "int", 10, 1e6)
     assert coerce(parameter, 500.0) == 500 and isinstance(coerce(parameter, 500.0), int)
     assert humanise("content_mix.relational") == "Content mix: relational"
-
-
-def test_our_chosen_partner_is_a_choice_of_the_other_firms_in_business_words():
-    from viz.labels import action, describe_change
-
-    firms = [f.name for f in load_scenario("china_entry").firms]
-    [partner] = [p for p in firm_parameters("ours", firms) if p.field == "partner"]
-    assert partner.kind == "choice"
-    assert partner.choices == ("", "local_leader", "local_challenger", "western_peer")
-    assert all(p.field != "partner" for p in firm_parameters("ours"))  # no firms: no choice
-    path = "firms.ours.partner"
-    assert describe_change(path, "local_leader", "ours") == (
-        "Our partner chosen before the start: Local leader"
-    )
-    assert describe_change(path, "", "ours").endswith(": none")
-    assert action(path, "", "local_leader", "ours") == (
-        "Starting with Local leader as a guanxi partner"
-    )
-    # Every choice is accepted by the schema.
-    for choice in partner.choices:
-        load_scenario("china_entry", {path: choice})

@@ -100,7 +100,7 @@ def VariantEditor(
             ).key(f"{name}-{focal}-{market}")
         Section(
             "Our firm (partner-seeking, prices, costs)",
-            lambda: panel(firm_parameters(focal, [f.name for f in session.spec.firms])),
+            lambda: panel(firm_parameters(focal)),
             test_id=f"{name}:section-firm",
         ).key(f"{name}-{focal}-firm")
         Section(

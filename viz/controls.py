@@ -141,17 +141,12 @@ def _control(
             help_icon()
     elif parameter.kind == "choice":
         with rv.Html(tag="div", style_="display: flex; align-items: center"):
-            rv.Select(
+            solara.Select(
                 label=parameter.label,
-                items=[
-                    {"text": describe_value(parameter.path, choice, currency), "value": choice}
-                    for choice in parameter.choices
-                ],
-                v_model=str(value),
-                on_v_model=commit,
+                values=list(parameter.choices),
+                value=str(value),
+                on_value=commit,
                 dense=True,
-                hide_details=True,
-                attributes={"data-testid": test_id(parameter.path, scope)},
             )
             help_icon()
     elif parameter.fits_slider(value):

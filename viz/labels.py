@@ -37,7 +37,6 @@ STRATEGY_NOUNS = {
 FIELD_NOUNS = {
     "guanxi.enabled": "Guanxi ties between firms",
     "seeks_partners": "seeks guanxi partners",
-    "partner": "partner chosen before the start",
     "model.n_users": "Simulated users",
     "model.seed": "Seed",
     "model.steps": "Days simulated",
@@ -109,8 +108,6 @@ def describe_value(path: str, value: Any, currency: str = "EUR") -> str:
         return f"ads reach {value:.1%} of non-followers a day"
     if field.startswith("content_mix.") and isinstance(value, int | float):
         return f"weight {_number(float(value))}"
-    if field == "partner" and isinstance(value, str):
-        return firm_name(value, "") if value else "none"
     if isinstance(value, bool):
         if field in ("shop", "seeks_partners", "adaptive"):
             return "yes" if value else "no"
@@ -186,10 +183,6 @@ def action(path: str, old: Any, new: Any, focal: str, currency: str = "EUR") -> 
             )
     if path == "guanxi.enabled" and isinstance(new, bool):
         return "Allowing guanxi ties" if new else "Turning guanxi ties off"
-    if ours and field == "partner" and isinstance(new, str):
-        if new:
-            return f"Starting with {firm_name(new, focal)} as a guanxi partner"
-        return "Starting without a chosen guanxi partner"
     if ours and field == "seeks_partners" and isinstance(new, bool):
         return "Seeking guanxi partners" if new else "Not seeking guanxi partners"
     if isinstance(new, int | float) and isinstance(old, int | float) and not isinstance(new, bool):

@@ -237,25 +237,9 @@ def strategy_parameters(firm: str, market: str, key_only: bool = True) -> list[P
     return [p for p in every if p.field in KEY_STRATEGY] if key_only else every
 
 
-def firm_parameters(firm: str, firms: Sequence[str] = ()) -> list[Parameter]:
-    """Firm-level parameters (economics, CRM, guanxi behaviour) of ``firm``; with the
-    scenario's ``firms``, also its chosen partner (none, or one of the others)."""
-    every = [p for p in table_parameters(FirmSection, f"firms.{firm}.") if p.field not in ("name",)]
-    others = tuple(name for name in firms if name != firm)
-    if others:
-        info = FirmSection.model_fields["partner"]
-        every.append(
-            Parameter(
-                path=f"firms.{firm}.partner",
-                field="partner",
-                label="Chosen partner",
-                help=info.description or "",
-                unit="",
-                kind="choice",
-                choices=("", *others),
-            )
-        )
-    return every
+def firm_parameters(firm: str) -> list[Parameter]:
+    """Firm-level parameters (economics, CRM, guanxi behaviour) of ``firm``."""
+    return [p for p in table_parameters(FirmSection, f"firms.{firm}.") if p.field not in ("name",)]
 
 
 def market_parameters(market: str) -> list[Parameter]:

@@ -142,10 +142,6 @@ class GuanxiNetwork:
         n = self.model.n_firms
         self.trust_matrix = np.full((n, n), spec.initial_trust)
         self.reputations = np.full(n, spec.initial_reputation)
-        # Partners chosen before the start (firms.X.partner) are tied on day 0.
-        by_name = {firm.name: firm for firm in self.model.firms}
-        for a, b in self.model.spec.chosen_partnerships():
-            self.form(by_name[a], by_name[b])
 
     # ------------------------------------------------------------------ queries
     def partners(self, firm: int) -> list[int]:

@@ -86,45 +86,7 @@ class Scenario(Section):
                 f"model.focal_firm: '{self.model.focal_firm}' is not a firm; allowed: "
                 f"{', '.join(f.name for f in self.firms)}"
             )
-        self._check_chosen_partners()
         return self
-
-    def _check_chosen_partners(self) -> None:
-        """``firms.X.partner`` names another firm, guanxi is on, and no firm starts
-        with more ties than ``guanxi.max_partners``."""
-        names = [f.name for f in self.firms]
-        ties: dict[str, set[str]] = {name: set() for name in names}
-        for firm in self.firms:
-            if not firm.partner:
-                continue
-            others = [name for name in names if name != firm.name]
-            if firm.partner not in others:
-                raise ValueError(
-                    f"firms.{firm.name}.partner: '{firm.partner}' is not another firm; "
-                    f"allowed: {', '.join(others)} or empty"
-                )
-            if not self.guanxi.enabled:
-                raise ValueError(
-                    f"firms.{firm.name}.partner: a chosen partner needs guanxi.enabled = true"
-                )
-            ties[firm.name].add(firm.partner)
-            ties[firm.partner].add(firm.name)
-        for name, partners in ties.items():
-            if len(partners) > self.guanxi.max_partners:
-                raise ValueError(
-                    f"firms.{name}: {len(partners)} partners chosen before the start "
-                    f"({', '.join(sorted(partners))}); allowed: at most guanxi.max_partners "
-                    f"= {self.guanxi.max_partners}"
-                )
-
-    def chosen_partnerships(self) -> list[tuple[str, str]]:
-        """The pairs tied from day 0 (``firms.X.partner``), each once, in firm order."""
-        pairs: list[tuple[str, str]] = []
-        for firm in self.firms:
-            pair = (firm.name, firm.partner)
-            if firm.partner and pair not in pairs and pair[::-1] not in pairs:
-                pairs.append(pair)
-        return pairs
 
     @property
     def focal_firm(self) -> str:

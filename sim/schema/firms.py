@@ -145,13 +145,6 @@ class FirmSection(Section):
     reciprocity: float = param(
         1.0, "How fully the firm returns favours to its partners (0 = free rider).", ge=0, le=1
     )
-    partner: str = param(
-        "",
-        "A partner chosen before the start (another firm's name; empty: none): the two "
-        "firms have a guanxi tie from day 0, which then lives like any other tie "
-        "(strengthens with use, is severed if it stops paying or one side free-rides). "
-        "Needs guanxi enabled.",
-    )
     strategies: list[StrategySection] = Field(
         ..., min_length=1, description="One strategy per target market."
     )
