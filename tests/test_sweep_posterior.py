@@ -15,6 +15,7 @@ import pytest
 from sim.cli import main
 from sim.inference.posterior import load_posterior
 from sim.sweep.engines import LocalEngine
+from sim.sweep.report import write_report
 from sim.sweep.run import RunSettings, execute_run, run_sweep
 from sim.sweep.spec import SweepError, load_sweep
 from sim.sweep.store import SweepStore, resume_command
@@ -99,6 +100,8 @@ def test_replications_run_at_the_posterior_draws(tmp_path):
         [r, d[PAID_REACH], d[ORGANIC_REACH]] for r, d in enumerate(draws)
     ]
     assert manifest["fingerprint"]["posterior"] == recorded["posterior_sha256"]
+    write_report(tmp_path / "out", tmp_path / "report")
+    assert f"calibration posterior in {post}" in (tmp_path / "report" / "summary.md").read_text()
 
 
 def test_same_results_on_one_and_two_workers_and_from_the_file_key(tmp_path):
