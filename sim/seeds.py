@@ -22,7 +22,8 @@ key                      what
 ``("calibrate", g, i)``  model seed of proposal i of generation g - 1 of ``guanxi
                          calibrate``; ``"calibrate-proposal"``: its parameter draw;
                          ``("calibrate-predictive", k)``: posterior-predictive run k
-``("posterior", r)``     replication r's posterior draw (``guanxi compare --posterior``)
+``("posterior", r)``     replication r's posterior draw (``guanxi compare --posterior``;
+                         ``guanxi sweep --posterior``: replication r of every point)
 =======================  =========================================================
 
 These are the keys each use had before they shared this module, so comparisons,

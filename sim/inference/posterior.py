@@ -48,6 +48,23 @@ class Posterior:
     def draws(self, base_seed: int, reps: int) -> list[dict[str, float]]:
         return [self.draw(base_seed, r) for r in range(reps)]
 
+    def manifest_data(self) -> dict[str, Any]:
+        """What a sweep's or an optimisation's manifest records of the posterior.
+
+        ``posterior_sha256`` (of ``posterior.parquet``) identifies it on ``--resume``.
+        """
+        import hashlib
+
+        digest = hashlib.sha256((self.directory / POSTERIOR_FILE).read_bytes()).hexdigest()
+        return {
+            "directory": str(self.directory),
+            "posterior_sha256": digest,
+            "scenario": self.scenario,
+            "calibration": str(self.info.get("name", "?")),
+            "particles": len(self.samples),
+            "paths": list(self.paths),
+        }
+
     def describe(self) -> str:
         return (
             f"parameters drawn from the posterior in {self.directory} ({len(self.samples)} "
@@ -97,6 +114,42 @@ def check_paths(posterior: Posterior, scenario_data: Mapping[str, Any], where: s
             check_path(scenario_data, dotted, 0.0)
         except PathError as exc:
             raise CalibrationError(f"{where}: parameter {dotted}: {exc.reason}") from None
+
+
+def resolve_posterior(
+    in_file: str | None,
+    option: str | Path | None,
+    folder: Path,
+    source: str,
+    key: str,
+    base,
+    error: type[Exception],
+) -> Posterior | None:
+    """The posterior of a file's ``key`` (relative to ``folder``) or of ``--posterior``.
+
+    For sweeps and optimisations: ``None`` without either; else the posterior, checked
+    against the base scenario ``base`` (its parameters are paths of it; calibrated on
+    it, by name). Any problem is one ``error`` line.
+    """
+    if in_file is None and option is None:
+        return None
+    if in_file is not None and option is not None:
+        raise error(f"{source}: {key} and --posterior both given; keep one")
+    if in_file is not None:
+        directory, where = folder / in_file, f"{source}: {key}"
+    else:
+        directory, where = Path(option), "--posterior"  # type: ignore[arg-type]
+    try:
+        posterior = load_posterior(directory, where)
+        check_paths(posterior, base.model_dump(mode="json"), f"{where} {directory}")
+    except CalibrationError as exc:
+        raise error(str(exc)) from None
+    if posterior.scenario != base.model.name:
+        raise error(
+            f"{where} {directory}: calibrated on scenario '{posterior.scenario}', but this "
+            f"{key.split('.')[0]} is on '{base.model.name}'; use a posterior of its scenario"
+        )
+    return posterior
 
 
 def posterior_pairs(

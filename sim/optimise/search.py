@@ -111,22 +111,7 @@ def uncertain_paths(plan: OptimisationPlan) -> list[str]:
 
 def posterior_data(plan: OptimisationPlan) -> dict[str, Any] | None:
     """What the manifest records of the posterior (its file's digest is checked on --resume)."""
-    import hashlib
-
-    from sim.inference.posterior import POSTERIOR_FILE
-
-    posterior = plan.posterior
-    if posterior is None:
-        return None
-    digest = hashlib.sha256((posterior.directory / POSTERIOR_FILE).read_bytes()).hexdigest()
-    return {
-        "directory": str(posterior.directory),
-        "posterior_sha256": digest,
-        "scenario": posterior.scenario,
-        "calibration": str(posterior.info.get("name", "?")),
-        "particles": len(posterior.samples),
-        "paths": list(posterior.paths),
-    }
+    return None if plan.posterior is None else plan.posterior.manifest_data()
 
 
 def run_seed(plan: OptimisationPlan, phase: str, state: int, replication: int) -> int:

@@ -379,7 +379,17 @@ def resolve(
             f"{source}: '{sorted(both)[0]}' is both a decision and an uncertainty; keep one"
         )
 
-    posterior = _posterior(section.posterior, posterior_dir, folder, source, base, base_data)
+    from sim.inference.posterior import resolve_posterior
+
+    posterior = resolve_posterior(
+        section.posterior,
+        posterior_dir,
+        folder,
+        source,
+        "optimisation.posterior",
+        base,
+        OptimiseError,
+    )
     if posterior is not None:
         for kind, paths in (("a decision", decisions), ("an uncertainty", uncertainties)):
             clash = sorted({p.path for p in paths} & set(posterior.paths))
@@ -482,41 +492,6 @@ def resolve(
         constants=constants,
         posterior=posterior,
     )
-
-
-def _posterior(
-    in_file: str | None,
-    option: str | Path | None,
-    folder: Path,
-    source: str,
-    base: Scenario,
-    base_data: dict[str, Any],
-) -> Posterior | None:
-    """The calibration posterior of ``optimisation.posterior`` or ``--posterior`` (one line if unusable)."""
-    if in_file is None and option is None:
-        return None
-    if in_file is not None and option is not None:
-        raise OptimiseError(
-            f"{source}: optimisation.posterior and --posterior both given; keep one"
-        )
-    from sim.inference.posterior import check_paths, load_posterior
-    from sim.inference.spec import CalibrationError
-
-    if in_file is not None:
-        directory, where = folder / in_file, f"{source}: optimisation.posterior"
-    else:
-        directory, where = Path(option), "--posterior"  # type: ignore[arg-type]
-    try:
-        posterior = load_posterior(directory, where)
-        check_paths(posterior, base_data, f"{where} {directory}")
-    except CalibrationError as exc:
-        raise OptimiseError(str(exc)) from None
-    if posterior.scenario != base.model.name:
-        raise OptimiseError(
-            f"{where} {directory}: calibrated on scenario '{posterior.scenario}', but this "
-            f"optimisation is on '{base.model.name}'; use a posterior of its scenario"
-        )
-    return posterior
 
 
 def _reason(exc: Exception) -> str:

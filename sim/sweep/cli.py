@@ -11,7 +11,7 @@ from sim.errors import GuanxiError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the sweep commands to the ``guanxi`` parser."""
-    from sim.cli import add_set_option, positive_int
+    from sim.cli import add_set_option, out_dir, positive_int
 
     sweep = subparsers.add_parser(
         "sweep",
@@ -55,6 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "or cluster; an invalid scenario fails again)",
     )
     add_set_option(sweep, help_text="override a base-scenario parameter, e.g. model.n_users=2000")
+    sweep.add_argument(
+        "--posterior",
+        type=out_dir,
+        metavar="DIR",
+        help="a `guanxi calibrate` output: replication r of every design point runs at "
+        "posterior draw r (seeded; the point's own values win), instead of sweep.posterior",
+    )
     sweep.set_defaults(func=cmd_sweep)
 
     report = subparsers.add_parser(
@@ -85,7 +92,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         scheduler_address(args.scheduler)  # a malformed address fails before anything starts
     if args.scheduler is None:
         start_worker_server()
-    plan = load_sweep(args.sweep, args.overrides)
+    plan = load_sweep(args.sweep, args.overrides, args.posterior)
     out = args.out or Path("runs") / resolve_sweep_path(args.sweep).stem
     if args.scheduler not in (None, "local") and args.workers:
         raise GuanxiError("--workers: not used with --scheduler ADDRESS (the cluster has its own)")
@@ -97,6 +104,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"sweep {plan.name}: {plan.method} design, {len(plan.points):,} points x "
         f"{plan.replications} replications = {plan.n_runs:,} runs of {plan.steps} days"
     )
+    if plan.posterior is not None:
+        console.print(plan.posterior.describe())
     # Check DIR before starting any worker, write to it once the engine is up.
     SweepStore.create(out, plan, resume=args.resume, check_only=True)
     # `kill PID` (SIGTERM) stops the sweep like Ctrl-C: workers stopped, the line

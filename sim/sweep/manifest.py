@@ -44,6 +44,17 @@ def manifest_data(plan: SweepPlan) -> dict[str, Any]:
         "steps, record and outcomes": sha256_json([plan.steps, plan.record, list(plan.outcomes)]),
         "package version": package_version(),
     }
+    posterior = None
+    if plan.posterior is not None:
+        paths = list(plan.posterior.paths)
+        posterior = plan.posterior.manifest_data() | {
+            "option": plan.posterior_option,  # --posterior DIR, or None: sweep.posterior
+            "draws": {  # replication r's parameter values (before the design point's)
+                "columns": ["replication", *paths],
+                "rows": [[r, *(d[p] for p in paths)] for r, d in enumerate(plan.posterior_draws)],
+            },
+        }
+    parts["posterior"] = None if posterior is None else posterior["posterior_sha256"]
     return {
         "format": FORMAT,
         "package": "guanxi-sim",
@@ -59,6 +70,7 @@ def manifest_data(plan: SweepPlan) -> dict[str, Any]:
         "seed": plan.seed,
         "record": plan.record,
         "common_random_numbers": plan.common_random_numbers,
+        "posterior": posterior,
         "outcomes": list(plan.outcomes),
         "base_scenario_sha256": plan.base_hash(),
         "base_scenario": plan.base_data(),
@@ -90,9 +102,11 @@ def check_same_sweep(old: Mapping[str, Any], new: Mapping[str, Any], where: str)
     for part, value in new_parts.items():
         if old_parts.get(part) != value:
             was, now = str(old_parts.get(part))[:12], str(value)[:12]
+            same = "--posterior" if part == "posterior" else "--set"
             raise SweepError(
                 f"{where}: resume refused: it holds a different sweep: the {part} differs "
-                f"({was} there, {now} here); use the same sweep file and --set, or another --out"
+                f"({was} there, {now} here); use the same sweep file and {same}, or another "
+                "--out"
             )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from sim.seeds import SWEEP_COMMON, SWEEP_DESIGN, SWEEP_RUNS, derive_rng, derive_seed
 
 if TYPE_CHECKING:
+    from sim.inference.posterior import Posterior
     from sim.scenario import Scenario
     from sim.sweep.factors import Factor
     from sim.sweep.spec import SweepFile
@@ -59,6 +60,8 @@ class SweepPlan:
     seed: int
     record: str
     common_random_numbers: bool
+    posterior: Posterior | None = None  # replication r runs at the posterior's draw r
+    posterior_option: str | None = None  # --posterior DIR as given (None: sweep.posterior)
 
     @property
     def n_runs(self) -> int:
@@ -70,6 +73,26 @@ class SweepPlan:
 
     def point_parameters(self, point: int) -> dict[str, Any]:
         return dict(zip(self.parameters, self.points[point], strict=True))
+
+    @cached_property
+    def posterior_draws(self) -> tuple[dict[str, float], ...]:
+        """Replication r's parameters from the posterior (none without one).
+
+        Draw r of :meth:`Posterior.draw` under the sweep seed (key ``("posterior", r)``,
+        as ``guanxi compare --posterior``): the same at every design point, whatever
+        the engine or the number of workers.
+        """
+        if self.posterior is None:
+            return ()
+        return tuple(self.posterior.draws(self.seed, self.replications))
+
+    def run_parameters(self, run: Run) -> dict[str, Any]:
+        """What a run sets on the base scenario: its posterior draw, then its design point.
+
+        The design point's own values win where both set a parameter.
+        """
+        drawn = self.posterior_draws[run.replication] if self.posterior is not None else {}
+        return {**drawn, **self.point_parameters(run.point)}
 
     @cached_property
     def seeds(self) -> np.ndarray:

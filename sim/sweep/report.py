@@ -231,9 +231,16 @@ def _summary_markdown(store: SweepStore, summary: pd.DataFrame, frame: pd.DataFr
         f"{manifest['replications']} replications, {manifest['steps']} days per run, "
         f"sweep seed {manifest['seed']}; {len(frame)} runs recorded, {failed} failed.",
         "Each cell: mean over replications [95% confidence interval].",
-        "",
-        markdown_table(table),
     ]
+    posterior = manifest.get("posterior")
+    if posterior:
+        lines.append(
+            f"Replication r of every point ran at draw r of the calibration posterior in "
+            f"{posterior['directory']} ('{posterior['calibration']}', "
+            f"{posterior['particles']} particles): {', '.join(posterior['paths'])}; "
+            "the intervals include that parameter uncertainty."
+        )
+    lines += ["", markdown_table(table)]
     return "\n".join(lines)
 
 

@@ -128,9 +128,7 @@ def run_sweep(
             if run is None:
                 exhausted = True
                 break
-            future = engine.executor.submit(
-                run_function, settings, run, plan.point_parameters(run.point)
-            )
+            future = engine.executor.submit(run_function, settings, run, plan.run_parameters(run))
             in_flight[future] = run
         if not in_flight:
             break

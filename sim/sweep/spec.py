@@ -30,6 +30,11 @@ the key and what is allowed::
     high = 0.9
     levels = 3                   # grid: 3 evenly spaced values
 
+With ``posterior = "DIR"`` in ``[sweep]`` (a ``guanxi calibrate --out`` directory,
+relative to the file) or ``--posterior DIR``, replication r of every design point
+runs at posterior draw r (:meth:`sim.inference.posterior.Posterior.draw` under the
+sweep seed); the design point's own values win where both set a parameter.
+
 Instead of ``sweep.scenario`` a sweep may carry its base scenario inline as a
 ``[scenario]`` table (``[scenario.model]``, ``[[scenario.markets]]``, ...).
 
@@ -116,6 +121,12 @@ class SweepSection(_Table):
     fixed: dict[str, Any] = Field(
         default_factory=dict, description="Dotted-path overrides of the base scenario."
     )
+    posterior: str | None = Field(
+        None,
+        min_length=1,
+        description="A `guanxi calibrate --out` directory (relative to the sweep file): "
+        "replication r of every design point takes the parameters of posterior draw r.",
+    )
 
 
 class DesignSection(_Table):
@@ -170,8 +181,12 @@ def resolve_sweep_path(name_or_path: str | Path) -> Path:
     return resolve_bundled_file(name_or_path, bundled_sweeps(), "sweep", SweepError)
 
 
-def load_sweep(name_or_path: str | Path, overrides: Iterable[str] = ()) -> SweepPlan:
+def load_sweep(
+    name_or_path: str | Path, overrides: Iterable[str] = (), posterior: str | Path | None = None
+) -> SweepPlan:
     """Read, validate and resolve a sweep file; ``overrides`` are ``--set`` assignments.
+
+    ``posterior`` is ``--posterior DIR`` (instead of ``sweep.posterior`` in the file).
 
     Raises :class:`SweepError` (or :class:`~sim.scenario.ScenarioError` for the base
     scenario file) with one line naming the file, key and what is allowed.
@@ -192,7 +207,9 @@ def load_sweep(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Sweep
     except ValidationError as exc:
         raise SweepError(f"{source}: {_describe(exc, raw)}") from None
     overrides = tuple(overrides)
-    return resolve(spec, source, text, path.parent, overrides, default_name=path.stem)
+    return resolve(
+        spec, source, text, path.parent, overrides, default_name=path.stem, posterior=posterior
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -217,6 +234,7 @@ def resolve(
     folder: Path,
     overrides: Sequence[str] = (),
     default_name: str = "sweep",
+    posterior: str | Path | None = None,
 ) -> SweepPlan:
     """Check a validated sweep file against its base scenario and build its design."""
     from sim.sweep.design import build_design
@@ -237,6 +255,11 @@ def resolve(
         fixed[dotted] = value
     base = scenario_from_data(raw_base, base_source, fixed)
     base_data = base.model_dump(mode="json")
+    from sim.inference.posterior import resolve_posterior
+
+    drawn_from = resolve_posterior(
+        sweep.posterior, posterior, folder, source, "sweep.posterior", base, SweepError
+    )
 
     factors = tuple(
         resolve_factor(p, spec.design.method, base_data, source) for p in spec.parameters
@@ -292,6 +315,8 @@ def resolve(
         seed=sweep.seed,
         record=sweep.record,
         common_random_numbers=sweep.common_random_numbers,
+        posterior=drawn_from,
+        posterior_option=None if posterior is None else str(posterior),
     )
 
 

@@ -374,4 +374,6 @@ def resume_command(store: SweepStore) -> str:
     """The ``guanxi sweep ... --resume`` command that continues the sweep in ``store``."""
     source = store.manifest.get("sweep_file") or "SWEEP"
     sets = "".join(f" --set {item}" for item in store.manifest.get("overrides", []))
+    option = (store.manifest.get("posterior") or {}).get("option")
+    sets += f" --posterior {option}" if option else ""
     return f"guanxi sweep {source} --out {store.root}{sets} --resume"
