@@ -31,7 +31,9 @@ from viz.figures import COMPARE_MEANINGS
 from viz.labels import describe_changes, market_name
 from viz.parameters import assignment, firm_parameters, guanxi_parameters, strategy_parameters
 from viz.png import chart_png
+from viz.posterior_view import PosteriorCard
 from viz.report import comparison_report, comparison_stamp_text
+from viz.report_pdf import comparison_report_pdf
 from viz.sidebar import Banner, test_ids
 from viz.state import ExploreSession
 from viz.ticks import Ticks
@@ -315,6 +317,16 @@ def ComparisonCard(record: ComparisonRecord, current: bool, charts_open: bool):
             children=[f"{record.design}; scenario {result.request.base.model.name}"],
             style_="font-size: 12px; color: #555",
         )
+        if result.parameter_uncertainty:
+            rv.Html(
+                tag="div",
+                children=[
+                    "Results include parameter uncertainty (calibration posterior "
+                    f"{result.request.posterior.directory})"
+                ],
+                attributes=test_ids(f"uncertainty-{record.number}"),
+                style_="font-size: 13px; font-weight: 600; color: #6a1b9a",
+            )
         rv.Html(
             tag="ul",
             children=[rv.Html(tag="li", children=[line]) for line in record.caveats],
@@ -343,7 +355,8 @@ def Charts(result: ComparisonResult):
 
 @solara.component
 def ReportDownload(records: list[ComparisonRecord], filename: str, test_id: str):
-    """One click: a self-contained HTML report of these comparisons (charts inside)."""
+    """One click: a self-contained HTML report of these comparisons (charts inside),
+    and beside it the same report as a PDF file (drawn when clicked)."""
     with solara.FileDownload(
         lambda: comparison_report(records), filename=filename, mime_type="text/html"
     ):
@@ -353,6 +366,18 @@ def ReportDownload(records: list[ComparisonRecord], filename: str, test_id: str)
             outlined=True,
             small=True,
             attributes=test_ids(test_id),
+        )
+    with solara.FileDownload(
+        lambda: comparison_report_pdf(records),
+        filename=filename.removesuffix(".html") + ".pdf",
+        mime_type="application/pdf",
+    ):
+        solara.Button(
+            "Report (PDF)",
+            icon_name="mdi-file-pdf-box",
+            outlined=True,
+            small=True,
+            attributes=test_ids(f"{test_id}-pdf"),
         )
 
 
@@ -375,6 +400,7 @@ def CompareTab(ticks: Ticks, compare_revision: int, config_revision: int):
     )
     if session.compare_error:
         Banner(session.compare_error, "compare-error")
+    PosteriorCard(session, compare_revision, refresh)
     with solara.GridFixed(columns=2):
         VariantEditor(session, compare_revision, config_revision, "A", refresh)
         VariantEditor(session, compare_revision, config_revision, "B", refresh)

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from viz.state import ExploreSession
+if TYPE_CHECKING:  # viz.state imports the comparison, which uses these hooks
+    from viz.state import ExploreSession
 
 
 @dataclass(frozen=True)
