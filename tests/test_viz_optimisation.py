@@ -68,6 +68,7 @@ def test_the_cli_files_are_written_and_read_back_as_points(front_dir):
     option = pareto_option(front)
     assert len(option["series"][0]["data"]) == len(front.points)
     assert "Attitude in China against Profit" in option["title"]["text"]
+    assert option["xAxis"]["name"] == "Profit (EUR): 25th percentile over market states, day 60"
     row = front.table.iloc[0]
     assert " to " in estimate_text(row, "profit@60")
     assert standing_words({"standing": "dominated", "dominated_by": "S2"}) == "beaten by S2"

@@ -143,6 +143,8 @@ class ParetoFront:
     objectives: tuple[tuple[str, str, bool], ...]  # (column key, title, minimise)
     table: pd.DataFrame
     points: tuple[ParetoPoint, ...]
+    # how each objective is measured, in words ("25th percentile over market states, day 60")
+    details: tuple[str, ...] = ()
 
     def lever_words(self, point: ParetoPoint) -> str:
         return describe_changes(point.overrides, self.focal, self.currency)
@@ -187,6 +189,7 @@ def load_front(text: str | Path) -> ParetoFront:
         raise GuanxiError(f"{where}: {PARETO_FILE} has no column '{missing[0]}'")
     if table.empty:
         raise GuanxiError(f"{where}: {PARETO_FILE} holds no strategy")
+    details = tuple(_measured(o) for o in manifest["objectives"])
     focal = str(base.get("model", {}).get("focal_firm") or _focal(base))
     currency = str(base.get("model", {}).get("currency", "EUR"))
     points = []
@@ -204,7 +207,20 @@ def load_front(text: str | Path) -> ParetoFront:
         objectives=objectives,
         table=table,
         points=tuple(points),
+        details=details,
     )
+
+
+def _measured(objective: Mapping[str, Any]) -> str:
+    """How an objective is measured, in words."""
+    robustness = objective.get("robustness")
+    if robustness == "percentile":
+        how = f"{float(objective.get('percentile', 0)):g}th percentile over market states"
+    elif robustness == "regret":
+        how = "worst-case shortfall from the best strategy"
+    else:
+        how = "mean over market states"
+    return f"{how}, day {objective.get('horizon')}"
 
 
 def _focal(base: Mapping[str, Any]) -> str:

@@ -58,10 +58,14 @@ def pareto_option(front: ParetoFront) -> dict[str, Any]:
     else:
         y_key, y_title = x_key, x_title
     data = [
-        [float(row[x_key]), float(row[y_key]), str(row["strategy"])]
+        {"name": str(row["strategy"]), "value": [float(row[x_key]), float(row[y_key])]}
         for _, row in table.iterrows()
         if row[x_key] == row[x_key] and row[y_key] == row[y_key]
     ]
+    x_detail = front.details[0] if front.details else ""
+    y_detail = front.details[1] if len(front.details) > 1 else x_detail
+    x_unit = f" ({front.currency})" if "profit" in x_key or "revenue" in x_key else ""
+    y_unit = f" ({front.currency})" if "profit" in y_key or "revenue" in y_key else ""
     return {
         "title": {
             "text": f"Pareto front: {y_title} against {x_title}",
@@ -69,30 +73,31 @@ def pareto_option(front: ParetoFront) -> dict[str, Any]:
             "left": "center",
             "textStyle": {"fontSize": 14},
         },
-        "grid": {"left": 90, "right": 40, "top": 70, "bottom": 60},
-        "tooltip": {"trigger": "item"},
+        "grid": {"left": 90, "right": 60, "top": 70, "bottom": 60, "containLabel": False},
+        "animation": False,
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c}"},
         "xAxis": {
             "type": "value",
             "scale": True,
-            "name": f"{x_title} ({front.currency})" if "profit" in x_key else x_title,
+            "name": f"{x_title}{x_unit}: {x_detail}",
             "nameLocation": "middle",
             "nameGap": 32,
         },
         "yAxis": {
             "type": "value",
             "scale": True,
-            "name": y_title,
+            "name": f"{y_title}{y_unit}: {y_detail}",
             "nameLocation": "middle",
-            "nameGap": 60,
+            "nameGap": 62,
         },
         "series": [
             {
                 "type": "scatter",
                 "name": "strategies",
-                "symbolSize": 14,
+                "symbolSize": 16,
                 "data": data,
                 "itemStyle": {"color": "#1f77b4"},
-                "label": {"show": True, "formatter": "{@[2]}", "position": "right"},
+                "label": {"show": True, "formatter": "{b}", "position": "right", "fontSize": 13},
             }
         ],
     }
@@ -237,7 +242,12 @@ def FrontView(session: ExploreSession, front: ParetoFront, refresh: Callable[[],
             attributes=test_ids("meaning-pareto"),
             style_="font-size: 12px; color: #444; padding: 0 8px 4px",
         )
-        titles = [title for _, title, _ in front.objectives]
+        titles = [
+            f"{title} ({detail})" if detail else title
+            for (_, title, _), detail in zip(
+                front.objectives, front.details or [""] * len(front.objectives), strict=True
+            )
+        ]
         head = rv.Html(
             tag="thead",
             children=[
