@@ -67,13 +67,16 @@ class PdfWriter:
     def _finish_page(self) -> None:
         if self.figure is None:
             return
-        self.figure.text(
-            MARGIN / A4[0],
-            0.35 / A4[1],
-            f"{self.footer}   page {self.page_number}",
-            fontsize=6.5,
-            color="#666",
-        )
+        columns = int(self.width / (0.5 * 6.5 / POINTS))
+        lines = textwrap.wrap(f"{self.footer}   page {self.page_number}", columns)
+        for index, line in enumerate(lines):
+            self.figure.text(
+                MARGIN / A4[0],
+                (0.45 - 0.11 * index) / A4[1],
+                line,
+                fontsize=6.5,
+                color="#666",
+            )
         self.pages.savefig(self.figure)
         self.figure = None
 

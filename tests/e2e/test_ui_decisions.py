@@ -80,7 +80,9 @@ def test_posterior_comparison_says_it_includes_parameter_uncertainty(
         assert chart.evaluate(CHART_TITLE).endswith("includes parameter uncertainty")
     session.by_id("posterior-status").scroll_into_view_if_needed()
     session.screenshot("posterior")
-    session.screenshot("posterior-comparison", session.by_id("comparison-1"))
+    session.by_id("verdict-1").scroll_into_view_if_needed()
+    page.mouse.wheel(0, -120)
+    session.screenshot("posterior-comparison")
 
     with page.expect_download() as download_info:
         session.by_id("report-1").click()
