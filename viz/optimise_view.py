@@ -129,7 +129,7 @@ def RunCard(session: ExploreSession, compare_revision: int, refresh: Callable[[]
                 value=PRESETS[preset.value].label,
                 on_value=lambda label: label and preset.set(labels[label]),
                 dense=True,
-                style="min-width: 30em",
+                style="min-width: 20em; max-width: 100%",
             )
         with solara.Row(gap="8px", style="align-items: center"):
             solara.Button(

@@ -118,6 +118,7 @@ def test_optimisation_in_the_background_with_cancel_and_a_pick_into_compare(open
     session.step(1)
     page.get_by_role("tab", name="Optimise").click()
     page.locator("[data-testid=optimise-status][data-state=running]").wait_for()
+    page.wait_for_timeout(1000)  # the tab's slide-in transition
     session.screenshot("optimise-running")
     session.by_id("btn-optimise-cancel").click()
     page.locator("[data-testid=optimise-status][data-state=cancelled]").wait_for(timeout=60_000)
