@@ -236,6 +236,12 @@ def new_output_folder(name: str, root: Path | None = None) -> Path:
     return (root or data_folder()) / UI_RUNS / f"{name}-{stamp}"
 
 
+def planned_runs(plan) -> int:
+    """Runs of the search and of the re-evaluation at most (infeasible ones count as done)."""
+    search = plan.n_trials * plan.scenarios * plan.replications
+    return search + plan.final_candidates * plan.final_scenarios * plan.final_replications
+
+
 def run_optimisation(
     plan,
     out: Path,
@@ -258,8 +264,7 @@ def run_optimisation(
             raise OptimisationCancelled
 
     search_runs = plan.n_trials * plan.scenarios * plan.replications
-    final_runs = plan.final_candidates * plan.final_scenarios * plan.final_replications
-    total = search_runs + final_runs
+    total = planned_runs(plan)
     run_function = run_function or functools.partial(execute_run, on_step=check)
     prepare_directory(plan, out, False)
     engine = ThreadEngine()
@@ -299,7 +304,7 @@ class OptimisationJob:
         self.plan = plan
         self.out = out
         self.done = 0
-        self.total = 1
+        self.total = planned_runs(plan)
         self.phase = "starting"
         self.state = "running"  # running, done, cancelled, error
         self.front: ParetoFront | None = None
