@@ -28,7 +28,7 @@ from viz.echarts import chart_height, chart_option
 from viz.echarts_widget import FigureEcharts
 from viz.explore import PngDownload
 from viz.figures import COMPARE_MEANINGS
-from viz.labels import describe_changes, market_name
+from viz.labels import describe_changes, firm_name, market_name
 from viz.parameters import assignment, firm_parameters, guanxi_parameters, strategy_parameters
 from viz.png import chart_png
 from viz.posterior_view import PosteriorCard
@@ -105,11 +105,45 @@ def VariantEditor(
             lambda: panel(firm_parameters(focal)),
             test_id=f"{name}:section-firm",
         ).key(f"{name}-{focal}-firm")
+        LocalPartnerSelect(session, name, change)
         Section(
             "Guanxi (on/off, partners, what ties bring)",
             lambda: panel(guanxi_parameters()),
             test_id=f"{name}:section-guanxi",
         ).key(f"{name}-guanxi")
+
+
+def local_partner_choices(spec) -> dict[str, str]:
+    """Words -> firm name of the firms our business may choose as local partner (at
+    home in a market we target), "none" first."""
+    focal = next(f for f in spec.firms if f.name == spec.focal_firm)
+    targets = {strategy.market for strategy in focal.strategies}
+    choices = {"none": ""}
+    for firm in spec.firms:
+        if firm.name != focal.name and firm.home_market in targets:
+            words = f"{firm_name(firm.name, focal.name)} ({market_name(firm.home_market)})"
+            choices[words] = firm.name
+    return choices
+
+
+@solara.component
+def LocalPartnerSelect(
+    session: ExploreSession, name: str, change: Callable[[str, Any], str | None]
+):
+    """A chosen local partner (``firms.<ours>.local_partner``): a guanxi tie from day 0."""
+    spec = session.spec
+    path = f"firms.{spec.focal_firm}.local_partner"
+    choices = local_partner_choices(spec)
+    current = session.compare_value(name, path)
+    shown = next((words for words, firm in choices.items() if firm == current), "none")
+    with rv.Html(tag="div", attributes=test_ids(f"{name}:local-partner"), style_="padding: 0 8px"):
+        solara.Select(
+            "Our chosen local partner (a guanxi tie from day 0)",
+            values=list(choices),
+            value=shown,
+            on_value=lambda words: words and change(path, choices[words]),
+            dense=True,
+        )
 
 
 @solara.component

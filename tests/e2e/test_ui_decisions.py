@@ -157,3 +157,25 @@ def test_optimisation_in_the_background_with_cancel_and_a_pick_into_compare(open
     for each in (session, other):
         assert_stayed_local(each, outbound)
         assert each.errors == []
+
+
+def test_a_chosen_local_partner_in_compare(open_session, outbound):
+    """B takes China leader as our local partner (a guanxi tie from day 0)."""
+    session = open_session(query="set=model.n_users%3D1000")
+    page = session.page
+    page.get_by_role("tab", name="Compare A vs B").click()
+    set_design(page, 2, 10)
+    session.by_id("B:local-partner").locator(".v-select").click()
+    page.get_by_role("option", name="China leader (China)").click()
+    session.by_id("variant-B-changes").filter(
+        has_text="Our chosen local partner: China leader"
+    ).wait_for()
+    page.wait_for_url(re.compile(r"b=firms\.ours\.local_partner%3D"))  # in the address
+    session.by_id("btn-compare-run").click()
+    page.locator("[data-testid=compare-status][data-state=done]").wait_for(timeout=120_000)
+    verdict = session.by_id("verdict-1").inner_text()
+    assert verdict.startswith("Taking China leader as our local guanxi partner from day 0")
+    session.by_id("variant-B-changes").scroll_into_view_if_needed()
+    session.screenshot("local-partner")
+    assert_stayed_local(session, outbound)
+    assert session.errors == []
