@@ -153,3 +153,16 @@ def test_the_session_keeps_results_under_their_own_posterior(posterior_dir):
     assert session.current_comparison() is None  # another setting: no result shown
     assert session.load_posterior(str(posterior_dir))  # the same posterior again
     assert session.current_comparison() is not None
+
+
+def test_the_posterior_travels_in_the_address(posterior_dir, tmp_path):
+    from viz.url import session_from_query, state_query
+
+    session = small_session(n_users=200)
+    assert session.load_posterior(str(posterior_dir))
+    query = state_query(session)
+    assert "posterior=" in query
+    again = session_from_query(query)
+    assert again.posterior == session.posterior and again.error is None
+    missing = session_from_query(f"posterior={tmp_path / 'gone'}")
+    assert missing.posterior is None and "Posterior folder" in missing.error
