@@ -62,6 +62,7 @@ def test_posterior_comparison_says_it_includes_parameter_uncertainty(
     session.by_id("btn-posterior-load").click()
     page.locator("[data-testid=posterior-status][data-state=loaded]").wait_for()
     assert "China market: organic reach" in status.inner_text()
+    page.wait_for_url(re.compile(r"posterior=%2F"))  # the folder is in the address
     assert session.by_id("posterior-error").count() == 0
 
     set_design(page, 2, 5)
@@ -118,7 +119,9 @@ def test_optimisation_in_the_background_with_cancel_and_a_pick_into_compare(open
     session.step(1)
     page.get_by_role("tab", name="Optimise").click()
     page.locator("[data-testid=optimise-status][data-state=running]").wait_for()
-    page.wait_for_timeout(1000)  # the tab's slide-in transition
+    # Once the first runs are in (the first may compile the model's loops in this process).
+    session.by_id("optimise-status").filter(has_text="search, generation").wait_for(timeout=120_000)
+    page.wait_for_timeout(300)  # the progress bar's transition
     session.screenshot("optimise-running")
     session.by_id("btn-optimise-cancel").click()
     page.locator("[data-testid=optimise-status][data-state=cancelled]").wait_for(timeout=60_000)
