@@ -1,5 +1,6 @@
-"""Hooks for what other issues will add to the UI: a calibration posterior and an
-optimisation's Pareto set. Neither is built yet; these are the seams they plug into.
+"""Hooks for a calibration posterior and an optimisation's Pareto set in the UI:
+the seams they plug into (used by :mod:`viz.posterior`,
+:mod:`viz.comparison` and :mod:`viz.optimisation`).
 
 **Pareto set (optimisation issue).** An optimiser returns points, each a set of
 strategy changes (dotted ``--set`` paths, as everywhere in the UI) with the
