@@ -132,3 +132,26 @@ def test_cancel_reaches_the_model_run_in_progress(tmp_path):
     updates.append(job.state)
     assert job.state == "cancelled" and job.done < job.total
     assert not (tmp_path / "run" / "pareto.parquet").exists()
+
+
+def test_the_optimise_tab_shows_a_loaded_front_and_picks_into_b(front_dir):
+    import ipyvuetify as v
+    import solara
+
+    from tests.viz_support import all_by_test_id, by_test_id, open_tab, wait_for
+    from viz.app import Explorer
+    from viz.echarts_widget import GuardedEchartsWidget
+
+    session = small_session(n_users=200)
+    assert session.load_pareto(str(front_dir))
+    box, rc = solara.render(Explorer(session), handle_error=False)
+    try:
+        open_tab(rc, "Optimise")
+        wait_for(lambda: len(all_by_test_id(rc, v.SimpleTable, "pareto-table")) == 1)
+        chart = by_test_id(rc, GuardedEchartsWidget, "chart-pareto")
+        assert chart.option["series"][0]["data"][0]["name"] == "S1"
+        by_test_id(rc, v.Btn, "use-B-S1").click()
+        wait_for(lambda: session.compare.b != {})
+        assert "now Compare's strategy B" in session.optimise_message
+    finally:
+        rc.close()
