@@ -134,6 +134,29 @@ def test_pool_replaces_a_dead_worker_and_retries(tmp_path):
         pool.shutdown()
 
 
+def test_a_run_that_cannot_start_fails_instead_of_waiting_forever(monkeypatch):
+    """If no worker process can start (here: the pool's submit raises), the run's
+    future fails with the reason and the pool keeps dispatching."""
+    pool = ResilientProcessPool(1)
+    try:
+        calls = []
+
+        def refuse(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("cannot start a worker process")
+            return real_submit(*args, **kwargs)
+
+        real_submit = pool._pool.submit
+        monkeypatch.setattr(pool._pool, "submit", refuse)
+        first, second = pool.submit(square, 3), pool.submit(square, 4)
+        with pytest.raises(RuntimeError, match="cannot start a worker process"):
+            first.result(timeout=60)
+        assert second.result(timeout=120) == 16
+    finally:
+        pool.shutdown()
+
+
 def test_a_run_whose_worker_dies_is_retried_with_the_same_result(tiny, tmp_path):
     path, one = tiny
     dying = functools.partial(run_dying_once, str(tmp_path), 3)

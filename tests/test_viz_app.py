@@ -262,7 +262,7 @@ def test_a_changed_b_never_shows_the_old_result_as_its_own(page):
     )
     session.set_compare_design(reps=30, steps=300)
     by_test_id(rc, v.Btn, "btn-compare-run").click()
-    wait_for(lambda: session.compare_job.progress > 0, what="progress")
+    wait_for(lambda: session.compare_job.running, what="the comparison to run")
     session.cancel_comparison()
     session.compare_job.join(60)
     wait_for(
@@ -297,7 +297,8 @@ def test_comparison_can_be_cancelled(page):
     open_tab(rc, "Compare A vs B")
     session.set_compare_design(reps=30, steps=300)
     by_test_id(rc, v.Btn, "btn-compare-run").click()
-    wait_for(lambda: session.compare_job.progress > 0, what="progress")
+    # (Long comparisons run in worker processes: progress grows as runs finish.)
+    wait_for(lambda: session.compare_job.running, what="the comparison to run")
     # The page hears of the running job from the worker thread: wait for its render.
     wait_for(
         lambda: by_test_id(rc, v.Btn, "btn-compare-cancel").disabled is False,
@@ -335,7 +336,7 @@ def test_everything_zip_is_drawn_in_the_background_while_the_run_steps(page, mon
     (a Step waited 12.8 s). Now its charts are drawn in a thread with progress, and
     the live run steps meanwhile."""
     session, rc = page
-    slow = 0.2  # per chart: about 2.6 s for the ZIP's 13 images
+    slow = 0.5  # per chart: about 6.5 s for the ZIP's 13 images
 
     def slow_png(chart, stamp=""):
         time.sleep(slow)
@@ -349,9 +350,8 @@ def test_everything_zip_is_drawn_in_the_background_while_the_run_steps(page, mon
     job = session.export_job
     wait_for(lambda: job.progress > 0, what="ZIP progress")
     assert job.running
-    started = time.perf_counter()
     session.step()  # not held up by the drawing: done while the ZIP is still drawn
-    assert job.running and time.perf_counter() - started < 1.0
+    assert job.running and session.day == 2
     wait_for(
         lambda: by_test_id(rc, v.Html, "zip-status").attributes["data-state"] == "running",
         what="the progress line",

@@ -10,7 +10,9 @@ import pytest
 from sim.compare import OUTCOMES, compare
 from sim.errors import GuanxiError
 from sim.stats import mean_ci
+from sim.sweep.workers import ResilientProcessPool
 from tests.viz_support import small_session, wait_for
+from viz import comparison as comparison_module
 from viz.comparison import (
     SERIES_TITLES,
     ComparisonCancelled,
@@ -130,7 +132,7 @@ def test_background_job_reports_done_cancelled_and_errors():
     assert job.state == "done" and job.result is not None and updates
 
     slow = ComparisonJob(request(reps=20, steps=200), lambda: None).start()
-    wait_for(lambda: slow.progress > 0, what="progress")
+    wait_for(lambda: slow.running, what="the comparison to run")
     slow.cancel()
     slow.join(60)
     assert slow.state == "cancelled" and slow.result is None
@@ -145,3 +147,51 @@ def test_background_job_reports_done_cancelled_and_errors():
 def test_design_is_checked():
     with pytest.raises(GuanxiError, match="replications"):
         request(reps=0).variants()
+
+
+def test_worker_processes_give_the_same_numbers_as_one_thread():
+    """The page runs replications in worker processes; each run depends only on its
+    scenario and seed, so the result is the serial one bit for bit."""
+    req = request(reps=2, steps=12)
+    serial = run_comparison(req)
+    seen = []
+    with ResilientProcessPool(2) as pool:
+        parallel = run_comparison(req, on_progress=seen.append, executor=pool)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0) and len(seen) <= 4
+    for mine, theirs in zip(
+        serial.runs_a + serial.runs_b, parallel.runs_a + parallel.runs_b, strict=True
+    ):
+        assert mine.seed == theirs.seed and mine.final == theirs.final
+        for key in SERIES_TITLES:
+            np.testing.assert_array_equal(mine.series[key], theirs.series[key])
+
+
+def test_a_cancelled_job_stops_its_worker_processes(monkeypatch):
+    started = []
+    real_pool = comparison_module.ResilientProcessPool
+
+    def recording_pool(*args, **kwargs):
+        pool = real_pool(*args, **kwargs)
+        started.append(pool)
+        return pool
+
+    monkeypatch.setattr(comparison_module, "comparison_workers", lambda _request: 2)
+    monkeypatch.setattr(comparison_module, "ResilientProcessPool", recording_pool)
+    job = ComparisonJob(request(reps=4, steps=400), lambda: None).start()
+    wait_for(lambda: started and _worker_processes(started[0]), what="worker processes")
+    workers = _worker_processes(started[0])
+    job.cancel()
+    job.join(60)
+    assert job.state == "cancelled" and job.result is None
+    wait_for(lambda: not any(p.is_alive() for p in workers), what="workers to stop")
+
+
+def _worker_processes(pool) -> list:
+    return list((getattr(pool._pool, "_processes", None) or {}).values())
+
+
+def test_short_comparisons_stay_in_the_thread_and_long_ones_use_every_core(monkeypatch):
+    monkeypatch.setattr(comparison_module, "available_cores", lambda: 2)
+    assert comparison_module.comparison_workers(request(reps=3, steps=15)) == 1
+    assert comparison_module.comparison_workers(request(reps=10, steps=365)) == 2
+    assert comparison_module.comparison_workers(request(reps=1, steps=3000)) == 2

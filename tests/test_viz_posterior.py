@@ -166,3 +166,24 @@ def test_the_posterior_travels_in_the_address(posterior_dir, tmp_path):
     assert again.posterior == session.posterior and again.error is None
     missing = session_from_query(f"posterior={tmp_path / 'gone'}")
     assert missing.posterior is None and "Posterior folder" in missing.error
+
+
+def test_worker_runs_over_a_posterior_match_the_serial_ones(posterior_dir):
+    """The page's worker processes get each replication's drawn A and B (bit for bit)."""
+    from sim.sweep.workers import ResilientProcessPool
+
+    session = small_session(n_users=200)
+    assert session.load_posterior(str(posterior_dir))
+    session.set_compare_parameter("B", "guanxi.enabled", False)
+    session.set_compare_design(reps=2, steps=3, seed=9)
+    request = session.compare_request()
+    serial = run_comparison(request)
+    pool = ResilientProcessPool(2)
+    try:
+        pooled = run_comparison(request, executor=pool)
+    finally:
+        pool.terminate()
+    for mine, theirs in zip(
+        serial.runs_a + serial.runs_b, pooled.runs_a + pooled.runs_b, strict=True
+    ):
+        assert mine.final == theirs.final

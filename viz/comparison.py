@@ -7,9 +7,14 @@ one seed scheme of :mod:`sim.seeds`; end outcomes from
 replication r of A and of B share a seed, so B - A
 reflects the strategies rather than chance. The UI also needs each replication's
 path over time, to draw mean and 95% CI bands per day, so each run's series are
-kept (:func:`replicate`). Runs go one after the other in the caller's (background)
-thread, reporting progress per simulated day and stopping at the next day once
-cancelled.
+kept (:func:`replicate`).
+
+Where the runs go: in the caller's (background) thread one after the other,
+reporting progress per simulated day and stopping at the next day once cancelled;
+or, given an executor (the page's :class:`ComparisonJob` starts one worker process
+per core, :func:`comparison_workers`), all at once, reporting progress per finished
+run and stopping the workers once cancelled. Each run depends only on its scenario
+and seed, so both give the same numbers bit for bit.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +34,11 @@ from sim.compare import OUTCOMES, Comparison, outcome_labels, replication_seeds,
 from sim.errors import GuanxiError
 from sim.model import MarketModel
 from sim.parameters import get_value
+from sim.resources import available_cores
 from sim.runner import firm_market_frame, focal_outcomes, model_frame, run_model
 from sim.scenario import Scenario
 from sim.stats import mean_ci
+from sim.sweep.workers import WORKER_PRELOAD, ResilientProcessPool
 from viz.figures import Chart, band_chart
 from viz.hooks import PosteriorSource, posterior_overrides
 from viz.labels import assumption_labels, describe_changes, market_name
@@ -378,17 +386,36 @@ def run_comparison(
     request: ComparisonRequest,
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    executor: Executor | None = None,
 ) -> ComparisonResult:
-    """Run R replications of A and B with common random numbers, day by day.
+    """Run R replications of A and B with common random numbers.
 
-    ``on_progress`` gets the share of simulated days done (0..1), at most once per
-    percent; setting ``cancel`` stops the work at the next simulated day with
-    :class:`ComparisonCancelled`.
+    Without ``executor``, day by day in this thread: ``on_progress`` gets the share
+    of simulated days done (0..1), at most once per percent, and setting ``cancel``
+    stops the work at the next simulated day with :class:`ComparisonCancelled`.
+    With one, every run is submitted at once: ``on_progress`` gets the share of runs
+    done as they finish, and ``cancel`` cancels what has not started (the owner of
+    the executor stops the running ones) and raises :class:`ComparisonCancelled`.
     """
     a, b = request.variants()
     pairs = request.replication_variants()
     seeds = replication_seeds(request.seed, request.reps)
-    total = 2 * request.reps * request.steps
+    # A0, B0, A1, B1, ...: with a posterior, replication r's A and B at draw r
+    jobs = [(spec, seed) for seed, pair in zip(seeds, pairs, strict=True) for spec in pair]
+    if executor is None:
+        runs = _run_here(jobs, request.steps, on_progress, cancel)
+    else:
+        runs = _run_on(executor, jobs, request.steps, on_progress, cancel)
+    return ComparisonResult(request, a, b, seeds, runs[0::2], runs[1::2])
+
+
+def _run_here(
+    jobs: list[tuple[Scenario, int]],
+    steps: int,
+    on_progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+) -> list[Replication]:
+    total = len(jobs) * steps
     done = 0
     reported = -1
 
@@ -402,15 +429,57 @@ def run_comparison(
             reported = percent
             on_progress(done / total)
 
-    runs_a, runs_b = [], []
-    for seed, (spec_a, spec_b) in zip(seeds, pairs, strict=True):
-        runs_a.append(replicate(spec_a, request.steps, seed, tick))
-        runs_b.append(replicate(spec_b, request.steps, seed, tick))
-    return ComparisonResult(request, a, b, seeds, runs_a, runs_b)
+    return [replicate(spec, steps, seed, tick) for spec, seed in jobs]
+
+
+# Seconds between looks at the cancel flag while runs execute elsewhere.
+_POLL_S = 0.2
+
+
+def _run_on(
+    executor: Executor,
+    jobs: list[tuple[Scenario, int]],
+    steps: int,
+    on_progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+) -> list[Replication]:
+    futures = [executor.submit(replicate, spec, steps, seed) for spec, seed in jobs]
+    pending = set(futures)
+    while pending:
+        if cancel is not None and cancel.is_set():
+            for future in futures:
+                future.cancel()
+            raise ComparisonCancelled("comparison cancelled")
+        finished, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
+        for future in finished:
+            future.result()  # a run's error stops the comparison here
+        if finished and on_progress is not None:
+            on_progress(1.0 - len(pending) / len(futures))
+    return [future.result() for future in futures]
+
+
+# Simulated days (of 10,000 users or fewer; more users count pro rata) below which a
+# comparison runs in the page's thread: starting worker processes and loading the
+# model's compiled loops in each takes 3-4 s, which a shorter comparison (under
+# about 15 s of work) would not win back.
+PROCESSES_FROM_DAYS = 4_000
+
+
+def comparison_workers(request: ComparisonRequest) -> int:
+    """Worker processes for a comparison: one per core, no more than it has runs,
+    and none (run in the thread) when it is too short to gain from them."""
+    days = 2 * request.reps * request.steps * max(1.0, request.base.model.n_users / 10_000)
+    if days < PROCESSES_FROM_DAYS:
+        return 1
+    return max(1, min(available_cores(), 2 * request.reps))
 
 
 class ComparisonJob:
     """A comparison running in a background thread, with progress, cancel and outcome.
+
+    Its runs execute in worker processes, one per core (:func:`comparison_workers`),
+    started for the comparison and stopped when it ends or is cancelled; with one
+    core, in the background thread itself.
 
     ``on_update`` is called (from the worker thread) whenever progress or state
     changes, so the page can re-render; the page itself stays responsive.
@@ -451,8 +520,14 @@ class ComparisonJob:
         self._on_update()
 
     def _run(self) -> None:
+        pool = None
         try:
-            self.result = run_comparison(self.request, self._progress, self._cancel)
+            if comparison_workers(self.request) > 1:
+                self.request.variants()  # refuse bad input before starting processes
+                pool = ResilientProcessPool(
+                    comparison_workers(self.request), preload=(*WORKER_PRELOAD, __name__)
+                )
+            self.result = run_comparison(self.request, self._progress, self._cancel, pool)
             self.state = "done"
         except ComparisonCancelled:
             self.state = "cancelled"
@@ -462,4 +537,6 @@ class ComparisonJob:
             logger.exception("comparison failed")
             self.error, self.state = f"comparison failed: {exc}", "error"
         finally:
+            if pool is not None:
+                pool.terminate()  # the workers stop now, whether done, cancelled or failed
             self._on_update()

@@ -183,10 +183,14 @@ class ResilientProcessPool(Executor):
                 return  # cancelled before it started
             job.started = True
         try:
-            inner = self._pool.submit(job.fn, *job.args, **job.kwargs)
-        except BrokenProcessPool:
-            self._replace(self._pool)
-            inner = self._pool.submit(job.fn, *job.args, **job.kwargs)
+            try:
+                inner = self._pool.submit(job.fn, *job.args, **job.kwargs)
+            except BrokenProcessPool:
+                self._replace(self._pool)
+                inner = self._pool.submit(job.fn, *job.args, **job.kwargs)
+        except Exception as error:  # e.g. no worker process could start: the run fails,
+            job.outer.set_exception(error)  # and the dispatcher lives on (no silent hang)
+            return
         job.pool = self._pool
         self._running[inner] = job
         inner.add_done_callback(lambda done: self._events.put(("done", done)))
