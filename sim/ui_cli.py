@@ -41,6 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="open a browser tab (default: only when a desktop session is present)",
     )
+    ui.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of calibration and optimisation results the UI lists, and where "
+        "optimisations started in the UI write (default: $GUANXI_UI_DATA, else ./runs)",
+    )
     ui.set_defaults(func=cmd_ui)
 
 
@@ -107,6 +115,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     # SameSite=Lax session cookies, which is right, but warns at every first visit.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     check_port_free(args.host, args.port)
+    if getattr(args, "data", None) is not None:
+        if args.data.exists() and not args.data.is_dir():
+            raise GuanxiError(f"--data {args.data}: not a folder")
+        os.environ["GUANXI_UI_DATA"] = str(args.data)  # read by viz.posterior.data_folder
     open_browser = has_desktop() if args.open_browser is None else args.open_browser
     from solara.__main__ import run
 

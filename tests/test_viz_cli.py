@@ -63,3 +63,23 @@ def test_a_busy_port_is_one_clear_line(capsys, monkeypatch):
         assert main(["ui", "--port", str(port), "--no-open"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("guanxi: error: --host 127.0.0.1") and err.count("\n") == 1
+
+
+def test_the_data_folder_is_chosen_with_data(tmp_path, monkeypatch, capsys):
+    from viz.posterior import DATA_ENV, data_folder
+
+    assert build_parser().parse_args(["ui", "--data", str(tmp_path)]).data == tmp_path
+    assert build_parser().parse_args(["ui"]).data is None
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    assert data_folder().name == "runs"
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    assert data_folder() == tmp_path
+    for name in OFFLINE_ENVIRONMENT:  # `guanxi ui` sets these; restore them afterwards
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["ui", "--port", str(port), "--no-open", "--data", str(a_file)]) == 2
+    assert f"--data {a_file}: not a folder" in capsys.readouterr().err

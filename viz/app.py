@@ -25,6 +25,7 @@ import solara.server.settings  # noqa: E402
 from viz.compare_view import CompareTab  # noqa: E402
 from viz.explore import ExploreTab  # noqa: E402
 from viz.export_view import ExportTab  # noqa: E402
+from viz.optimise_view import OptimiseTab  # noqa: E402
 from viz.sidebar import (  # noqa: E402
     Banner,
     ChangesCard,
@@ -124,6 +125,8 @@ def Explorer(session: ExploreSession):
                 ExploreTab(ticks, revision, config)
             with solara.lab.Tab("Compare A vs B", icon_name="mdi-scale-balance"):
                 CompareTab(ticks, compare, config)
+            with solara.lab.Tab("Optimise", icon_name="mdi-chart-scatter-plot"):
+                OptimiseTab(ticks, compare, config)
             with solara.lab.Tab("Export", icon_name="mdi-download"):
                 ExportTab(ticks, revision, compare, export)
 

@@ -28,10 +28,12 @@ from viz.echarts import chart_height, chart_option
 from viz.echarts_widget import FigureEcharts
 from viz.explore import PngDownload
 from viz.figures import COMPARE_MEANINGS
-from viz.labels import describe_changes, market_name
+from viz.labels import describe_changes, firm_name, market_name
 from viz.parameters import assignment, firm_parameters, guanxi_parameters, strategy_parameters
 from viz.png import chart_png
+from viz.posterior_view import PosteriorCard
 from viz.report import comparison_report, comparison_stamp_text
+from viz.report_pdf import comparison_report_pdf
 from viz.sidebar import Banner, test_ids
 from viz.state import ExploreSession
 from viz.ticks import Ticks
@@ -103,11 +105,45 @@ def VariantEditor(
             lambda: panel(firm_parameters(focal)),
             test_id=f"{name}:section-firm",
         ).key(f"{name}-{focal}-firm")
+        LocalPartnerSelect(session, name, change)
         Section(
             "Guanxi (on/off, partners, what ties bring)",
             lambda: panel(guanxi_parameters()),
             test_id=f"{name}:section-guanxi",
         ).key(f"{name}-guanxi")
+
+
+def local_partner_choices(spec) -> dict[str, str]:
+    """Words -> firm name of the firms our business may choose as local partner (at
+    home in a market we target), "none" first."""
+    focal = next(f for f in spec.firms if f.name == spec.focal_firm)
+    targets = {strategy.market for strategy in focal.strategies}
+    choices = {"none": ""}
+    for firm in spec.firms:
+        if firm.name != focal.name and firm.home_market in targets:
+            words = f"{firm_name(firm.name, focal.name)} ({market_name(firm.home_market)})"
+            choices[words] = firm.name
+    return choices
+
+
+@solara.component
+def LocalPartnerSelect(
+    session: ExploreSession, name: str, change: Callable[[str, Any], str | None]
+):
+    """A chosen local partner (``firms.<ours>.local_partner``): a guanxi tie from day 0."""
+    spec = session.spec
+    path = f"firms.{spec.focal_firm}.local_partner"
+    choices = local_partner_choices(spec)
+    current = session.compare_value(name, path)
+    shown = next((words for words, firm in choices.items() if firm == current), "none")
+    with rv.Html(tag="div", attributes=test_ids(f"{name}:local-partner"), style_="padding: 0 8px"):
+        solara.Select(
+            "Our chosen local partner (a guanxi tie from day 0)",
+            values=list(choices),
+            value=shown,
+            on_value=lambda words: words and change(path, choices[words]),
+            dense=True,
+        )
 
 
 @solara.component
@@ -315,6 +351,16 @@ def ComparisonCard(record: ComparisonRecord, current: bool, charts_open: bool):
             children=[f"{record.design}; scenario {result.request.base.model.name}"],
             style_="font-size: 12px; color: #555",
         )
+        if result.parameter_uncertainty:
+            rv.Html(
+                tag="div",
+                children=[
+                    "Results include parameter uncertainty (calibration posterior "
+                    f"{result.request.posterior.directory})"
+                ],
+                attributes=test_ids(f"uncertainty-{record.number}"),
+                style_="font-size: 13px; font-weight: 600; color: #6a1b9a",
+            )
         rv.Html(
             tag="ul",
             children=[rv.Html(tag="li", children=[line]) for line in record.caveats],
@@ -343,7 +389,8 @@ def Charts(result: ComparisonResult):
 
 @solara.component
 def ReportDownload(records: list[ComparisonRecord], filename: str, test_id: str):
-    """One click: a self-contained HTML report of these comparisons (charts inside)."""
+    """One click: a self-contained HTML report of these comparisons (charts inside),
+    and beside it the same report as a PDF file (drawn when clicked)."""
     with solara.FileDownload(
         lambda: comparison_report(records), filename=filename, mime_type="text/html"
     ):
@@ -353,6 +400,18 @@ def ReportDownload(records: list[ComparisonRecord], filename: str, test_id: str)
             outlined=True,
             small=True,
             attributes=test_ids(test_id),
+        )
+    with solara.FileDownload(
+        lambda: comparison_report_pdf(records),
+        filename=filename.removesuffix(".html") + ".pdf",
+        mime_type="application/pdf",
+    ):
+        solara.Button(
+            "Report (PDF)",
+            icon_name="mdi-file-pdf-box",
+            outlined=True,
+            small=True,
+            attributes=test_ids(f"{test_id}-pdf"),
         )
 
 
@@ -375,6 +434,7 @@ def CompareTab(ticks: Ticks, compare_revision: int, config_revision: int):
     )
     if session.compare_error:
         Banner(session.compare_error, "compare-error")
+    PosteriorCard(session, compare_revision, refresh)
     with solara.GridFixed(columns=2):
         VariantEditor(session, compare_revision, config_revision, "A", refresh)
         VariantEditor(session, compare_revision, config_revision, "B", refresh)

@@ -40,6 +40,7 @@ from sim.scenario import Scenario
 from sim.stats import mean_ci
 from sim.sweep.workers import WORKER_PRELOAD, ResilientProcessPool
 from viz.figures import Chart, band_chart
+from viz.hooks import PosteriorSource, posterior_overrides
 from viz.labels import assumption_labels, describe_changes, market_name
 from viz.parameters import assignment
 from viz.stamp import version
@@ -59,6 +60,8 @@ SERIES_TITLES: dict[str, str] = {
     "ties": "Guanxi ties",
 }
 VARIANTS = ("A", "B", "B - A")
+#: Said on every chart of a comparison run over a calibration posterior.
+UNCERTAINTY_NOTE = "includes parameter uncertainty"
 logger = logging.getLogger(__name__)
 MAX_REPLICATIONS = 100
 
@@ -84,6 +87,26 @@ class ComparisonRequest:
     seed: int
     # the changes from the scenario file that ``base`` already holds (for reports)
     scenario_changes: Mapping[str, Any] = field(default_factory=dict)
+    # a calibration posterior (viz.hooks.PosteriorSource): replication r of A and of B
+    # runs with draw r under the variant's own changes
+    posterior: PosteriorSource | None = None
+
+    def replication_variants(self) -> list[tuple[Scenario, Scenario]]:
+        """(A, B) of each replication: the variants themselves, or with a posterior,
+        the base at draw r under A's and B's own changes (which win; as
+        ``guanxi compare --posterior``)."""
+        a, b = self.variants()
+        if self.posterior is None:
+            return [(a, b)] * self.reps
+        pairs = []
+        for r, draw in enumerate(self.posterior.draws(self.reps, self.seed)):
+            pairs.append(
+                (
+                    variant(self.base, posterior_overrides(draw, self.a_overrides), f"A, draw {r}"),
+                    variant(self.base, posterior_overrides(draw, self.b_overrides), f"B, draw {r}"),
+                )
+            )
+        return pairs
 
     def variants(self) -> tuple[Scenario, Scenario]:
         """Validated scenarios A and B (raises ScenarioError with one line)."""
@@ -185,8 +208,15 @@ class ComparisonResult:
             self._bands[key] = {"A": mean_band(a), "B": mean_band(b), "B - A": mean_band(b - a)}
         return self._bands[key]
 
+    @property
+    def parameter_uncertainty(self) -> bool:
+        """The replications drew the model's parameters from a calibration posterior."""
+        return self.request.posterior is not None
+
     def chart(self, key: str) -> Chart:
         title = series_title(key, self.a.model.currency)
+        if self.parameter_uncertainty:
+            title += f"; {UNCERTAINTY_NOTE}"
         return band_chart(f"compare_{key}", title, self.days, self.bands(key))
 
     def bands_frame(self) -> pd.DataFrame:
@@ -260,6 +290,7 @@ def comparison_stamp(request: ComparisonRequest) -> dict[str, Any]:
         "b_set": "; ".join(assignment(k, v) for k, v in request.b_overrides.items()),
         "days": request.steps,
         "base_seed": request.seed,
+        "posterior": str(request.posterior.directory) if request.posterior is not None else "",
         "version": version(),
     }
 
@@ -308,8 +339,10 @@ class ComparisonRecord:
                     len(result.seeds),
                     {market_name(m): p for m, p in people.items()},
                     assumption_labels(base, changed),
+                    parameter_uncertainty=request.posterior is not None,
                 )
-            ),
+            )
+            + posterior_caveat(request),
         )
 
     @property
@@ -319,6 +352,19 @@ class ComparisonRecord:
             f"{len(self.result.seeds)} replications x {request.steps:,} days, "
             f"base seed {request.seed}"
         )
+
+
+def posterior_caveat(request: ComparisonRequest) -> tuple[str, ...]:
+    """Which calibration the parameters were drawn from, in business words (or nothing)."""
+    posterior = request.posterior
+    if posterior is None:
+        return ()
+    describe = getattr(posterior, "describe", None)
+    what = describe(request.base.focal_firm) if describe else posterior.name
+    return (
+        f"Results include parameter uncertainty: replication r of A and of B both use "
+        f"draw r of the calibration posterior ({what}); A's and B's own changes win.",
+    )
 
 
 def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -352,8 +398,10 @@ def run_comparison(
     the executor stops the running ones) and raises :class:`ComparisonCancelled`.
     """
     a, b = request.variants()
+    pairs = request.replication_variants()
     seeds = replication_seeds(request.seed, request.reps)
-    jobs = [(spec, seed) for seed in seeds for spec in (a, b)]  # A0, B0, A1, B1, ...
+    # A0, B0, A1, B1, ...: with a posterior, replication r's A and B at draw r
+    jobs = [(spec, seed) for seed, pair in zip(seeds, pairs, strict=True) for spec in pair]
     if executor is None:
         runs = _run_here(jobs, request.steps, on_progress, cancel)
     else:

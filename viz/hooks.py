@@ -1,5 +1,6 @@
-"""Hooks for what other issues will add to the UI: a calibration posterior and an
-optimisation's Pareto set. Neither is built yet; these are the seams they plug into.
+"""Hooks for a calibration posterior and an optimisation's Pareto set in the UI:
+the seams they plug into (used by :mod:`viz.posterior`,
+:mod:`viz.comparison` and :mod:`viz.optimisation`).
 
 **Pareto set (optimisation issue).** An optimiser returns points, each a set of
 strategy changes (dotted ``--set`` paths, as everywhere in the UI) with the
@@ -23,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from viz.state import ExploreSession
+if TYPE_CHECKING:  # viz.state imports the comparison, which uses these hooks
+    from viz.state import ExploreSession
 
 
 @dataclass(frozen=True)

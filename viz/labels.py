@@ -37,6 +37,7 @@ STRATEGY_NOUNS = {
 FIELD_NOUNS = {
     "guanxi.enabled": "Guanxi ties between firms",
     "seeks_partners": "seeks guanxi partners",
+    "local_partner": "chosen local partner",
     "model.n_users": "Simulated users",
     "model.seed": "Seed",
     "model.steps": "Days simulated",
@@ -106,6 +107,9 @@ def describe_value(path: str, value: Any, currency: str = "EUR") -> str:
         return f"answers {value:.0%} of comments"
     if field == "paid_reach" and isinstance(value, int | float):
         return f"ads reach {value:.1%} of non-followers a day"
+    if field == "local_partner" and isinstance(value, str):
+        # a firm's name; the focal firm's own name cannot be chosen (the schema says so)
+        return firm_name(value, "") if value else "none"
     if field.startswith("content_mix.") and isinstance(value, int | float):
         return f"weight {_number(float(value))}"
     if isinstance(value, bool):
@@ -183,6 +187,10 @@ def action(path: str, old: Any, new: Any, focal: str, currency: str = "EUR") -> 
             )
     if path == "guanxi.enabled" and isinstance(new, bool):
         return "Allowing guanxi ties" if new else "Turning guanxi ties off"
+    if ours and field == "local_partner" and isinstance(new, str):
+        if new:
+            return f"Taking {describe_value(path, new)} as our local guanxi partner from day 0"
+        return "Having no chosen local partner"
     if ours and field == "seeks_partners" and isinstance(new, bool):
         return "Seeking guanxi partners" if new else "Not seeking guanxi partners"
     if isinstance(new, int | float) and isinstance(old, int | float) and not isinstance(new, bool):

@@ -45,7 +45,8 @@ def comparison_stamp_text(result: ComparisonResult) -> str:
         request.base.model.name,
         {},
         request.seed,
-        f"A: {a} | B: {b} | {len(result.seeds)} reps x {request.steps} days",
+        f"A: {a} | B: {b} | {len(result.seeds)} reps x {request.steps} days"
+        + (f" | posterior {request.posterior.name}" if request.posterior is not None else ""),
     )
 
 
@@ -84,7 +85,7 @@ def _table(record: ComparisonRecord) -> str:
     )
 
 
-def _command(record: ComparisonRecord) -> str:
+def command(record: ComparisonRecord) -> str:
     request = record.result.request
     parts = [f"guanxi compare {request.base.model.name}.toml"]
     if request.a_overrides:
@@ -96,6 +97,10 @@ def _command(record: ComparisonRecord) -> str:
             "--b " + " ".join(f"'{assignment(k, v)}'" for k, v in request.b_overrides.items())
         )
     parts.append(f"--reps {len(record.result.seeds)} --steps {request.steps} --seed {request.seed}")
+    if request.posterior is not None:
+        parts.append(
+            f"--posterior {getattr(request.posterior, 'directory', request.posterior.name)}"
+        )
     return " ".join(parts)
 
 
@@ -113,6 +118,12 @@ def _section(record: ComparisonRecord, charts: bool) -> str:
         + "<br>"
         + html.escape(record.design)
         + "</p>",
+        (
+            '<p class="uncertainty"><b>Results include parameter uncertainty</b> (parameters '
+            "drawn from a calibration posterior).</p>"
+            if result.parameter_uncertainty
+            else ""
+        ),
         "<h3>Caveats</h3><ul>"
         + "".join(f"<li>{html.escape(line)}</li>" for line in record.caveats)
         + "</ul>",
@@ -128,12 +139,38 @@ def _section(record: ComparisonRecord, charts: bool) -> str:
             out.append(f'<img alt="{html.escape(key)}" src="{uri}">')
     out.append(
         "<h3>To reproduce</h3><pre>"
-        + html.escape(_command(record))
+        + html.escape(command(record))
         + '</pre><p class="small">Run on the scenario below (as set in the UI).</p>'
         + f'<p class="small stamp">{html.escape(stamp)}</p>'
     )
     out.append("</section>")
     return "\n".join(out)
+
+
+def report_question(records: Sequence[ComparisonRecord], question: str = "") -> str:
+    """The question a report answers: the one given, else one read from the comparisons."""
+    if question:
+        return question
+    subject = records[0].subject
+    if len(records) == 1:
+        return f"What does {subject[:1].lower() + subject[1:]} do to our business?"
+    return "Which of these decisions helps our business, and by how much?"
+
+
+def uncertainty_note(records: Sequence[ComparisonRecord]) -> str:
+    """Said in the method when any comparison drew parameters from a posterior."""
+    drawn = [r.number for r in records if r.result.parameter_uncertainty]
+    if not drawn:
+        return ""
+    which = (
+        "All comparisons"
+        if len(drawn) == len(records)
+        else ("Comparison" + ("s " if len(drawn) > 1 else " ") + ", ".join(map(str, drawn)))
+    )
+    return (
+        f" {which} drew the model's parameters from a calibration posterior (replication r "
+        "of A and of B both use draw r): their results include parameter uncertainty."
+    )
 
 
 def comparison_report(
@@ -143,13 +180,7 @@ def comparison_report(
     if not records:
         raise ValueError("no comparison to report")
     first = records[0].result.request.base
-    if not question:
-        subject = records[0].subject
-        question = (
-            f"What does {subject[:1].lower() + subject[1:]} do to our business?"
-            if len(records) == 1
-            else "Which of these decisions helps our business, and by how much?"
-        )
+    question = report_question(records, question)
     model = first.model
     markets = ", ".join(market.name.replace("_", " ").title() for market in first.markets)
     scenario_toml = first.to_toml()
@@ -175,7 +206,7 @@ def comparison_report(
         + "</ol>",
         *[_section(record, charts) for record in records],
         "<h2>Method</h2>",
-        f"<p>{html.escape(METHOD)}</p>",
+        f"<p>{html.escape(METHOD + uncertainty_note(records))}</p>",
         "<h2>Reproduce</h2>",
         f"<p>guanxi-sim {html.escape(version())}. The scenario as set when the comparisons "
         "ran (load it with <code>guanxi run FILE.toml</code> or the UI's upload):</p>",

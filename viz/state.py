@@ -18,10 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sim.compare import variant
 from sim.errors import GuanxiError
+from sim.inference.posterior import check_paths
 from sim.model import MarketModel
 from sim.scenario import (
     MAX_SCENARIO_BYTES,
@@ -40,7 +42,16 @@ from viz.comparison import (
 )
 from viz.exports import ZipJob, zip_snapshot
 from viz.history import RunHistory
+from viz.hooks import apply_pareto_point
+from viz.optimisation import (
+    OptimisationJob,
+    ParetoFront,
+    load_front,
+    new_output_folder,
+    preset_plan,
+)
 from viz.parameters import MAX_UI_USERS, assignment, scenario_value
+from viz.posterior import CalibrationPosterior, open_posterior
 from viz.stamp import stamp_text
 
 T = TypeVar("T")
@@ -78,6 +89,14 @@ class ExploreSession:
         self.refusals: dict[str, Any] = {}
         self.export_job: ZipJob | None = None  # the "Everything" ZIP being drawn
         self.export_revision = 0
+        # A calibration posterior for Compare (viz.posterior), and an optimisation run
+        # or loaded from the UI with its Pareto front (viz.optimisation).
+        self.posterior: CalibrationPosterior | None = None
+        self.posterior_error: str | None = None
+        self.optimise_job: OptimisationJob | None = None
+        self.pareto: ParetoFront | None = None
+        self.optimise_error: str | None = None
+        self.optimise_message: str | None = None
         self._install(raw, source, label, {})
 
     @classmethod
@@ -138,6 +157,14 @@ class ExploreSession:
                 self.refusals = {}
                 self.compare_error = None
                 self.compare_revision += 1
+            posterior = getattr(self, "posterior", None)
+            if posterior is not None:
+                try:
+                    check_paths(posterior.posterior, spec.model_dump(mode="json"), "Posterior")
+                except GuanxiError as exc:
+                    self.posterior = None
+                    self.posterior_error = f"Posterior set aside for this scenario: {exc}"
+                    self.compare_revision += 1
             self.raw, self.source, self.label = raw, source, label
             self.base, self.spec, self.overrides = base, spec, dict(overrides)
             self.error = None
@@ -297,6 +324,7 @@ class ExploreSession:
             steps=settings.steps or self.spec.model.steps,
             seed=self.spec.model.seed if settings.seed is None else settings.seed,
             scenario_changes=dict(self.overrides),
+            posterior=self.posterior,
         )
 
     def start_comparison(self, on_update: Callable[[], None]) -> bool:
@@ -348,6 +376,97 @@ class ExploreSession:
     def _compare_fail(self, message: str) -> bool:
         with self.lock:
             self.compare_error = message
+            self.compare_revision += 1
+        return False
+
+    # ------------------------------------------------------------------ posterior
+    def load_posterior(self, folder: str) -> bool:
+        """Use the calibration posterior in ``folder`` in Compare; False (and
+        :attr:`posterior_error`, one line) if it cannot be used, keeping the one loaded."""
+        try:
+            posterior = open_posterior(folder, self.spec.model_dump(mode="json"))
+        except GuanxiError as exc:
+            with self.lock:
+                self.posterior_error = str(exc)
+                self.compare_revision += 1
+            return False
+        with self.lock:
+            self.posterior, self.posterior_error = posterior, None
+            self.compare_revision += 1
+        return True
+
+    def clear_posterior(self) -> None:
+        with self.lock:
+            self.posterior, self.posterior_error = None, None
+            self.compare_revision += 1
+
+    # ------------------------------------------------------------------ optimise
+    def start_optimisation(
+        self,
+        name: str,
+        preset: str,
+        on_update: Callable[[], None],
+        out: Path | None = None,
+    ) -> bool:
+        """Run optimisation ``name`` (bundled or a path) with a budget preset in the
+        background; False (and :attr:`optimise_error`) if it cannot start."""
+        try:
+            plan = preset_plan(name, preset)
+        except GuanxiError as exc:
+            return self._optimise_fail(str(exc))
+        self.cancel_optimisation()
+
+        def update() -> None:
+            with self.lock:
+                if job.state == "done" and job.front is not None and not job.recorded:
+                    job.recorded = True
+                    self.pareto = job.front
+                self.compare_revision += 1
+            on_update()
+
+        job = OptimisationJob(plan, out or new_output_folder(plan.name), update)
+        with self.lock:
+            self.optimise_job, self.optimise_error, self.optimise_message = job, None, None
+            self.compare_revision += 1
+        job.start()
+        return True
+
+    def cancel_optimisation(self) -> None:
+        job = self.optimise_job
+        if job is not None and job.running:
+            job.cancel()
+
+    def load_pareto(self, folder: str) -> bool:
+        """Show the Pareto front of an optimisation's results folder; False (and
+        :attr:`optimise_error`) if it cannot be read."""
+        try:
+            front = load_front(folder)
+        except GuanxiError as exc:
+            return self._optimise_fail(str(exc))
+        with self.lock:
+            self.pareto, self.optimise_error, self.optimise_message = front, None, None
+            self.compare_revision += 1
+        return True
+
+    def pick_pareto_point(self, label: str, variant_name: str) -> bool:
+        """Put strategy ``label`` of the front into Compare's A or B (all or nothing)."""
+        front = self.pareto
+        point = next((p for p in front.points if p.label == label), None) if front else None
+        if point is None:
+            return self._optimise_fail(f"no strategy '{label}' on the front shown")
+        if not apply_pareto_point(self, point, variant_name):
+            return self._optimise_fail(
+                f"Strategy {label} was not put into {variant_name}: {self.compare_error}"
+            )
+        with self.lock:
+            self.optimise_error = None
+            self.optimise_message = f"Strategy {label} is now Compare's strategy {variant_name}."
+            self.compare_revision += 1
+        return True
+
+    def _optimise_fail(self, message: str) -> bool:
+        with self.lock:
+            self.optimise_error, self.optimise_message = message, None
             self.compare_revision += 1
         return False
 

@@ -6,7 +6,9 @@
   the address then holds only the changes, and says ``scenario=upload``);
 * ``set``: one change of the scenario (left column), as ``guanxi run --set`` takes it;
 * ``a``, ``b``: one change of strategy A or B in the Compare tab;
-* ``reps``, ``days``, ``cseed``: the comparison's replications, days and base seed.
+* ``reps``, ``days``, ``cseed``: the comparison's replications, days and base seed;
+* ``posterior``: the folder of the calibration posterior loaded in Compare (opened
+  again, and checked, like a typed folder).
 
 Assignments are written by :func:`viz.parameters.assignment` and read by
 :func:`sim.parameters.parse_assignment`, the CLI's strict reader: the address is
@@ -42,6 +44,8 @@ def state_query(session: ExploreSession) -> str:
         pairs.append(("days", str(settings.steps)))
     if settings.seed is not None:
         pairs.append(("cseed", str(settings.seed)))
+    if session.posterior is not None:
+        pairs.append(("posterior", str(session.posterior.directory)))
     return urlencode(pairs)
 
 
@@ -61,6 +65,7 @@ def parse_query(query: str | None, problems: list[str] | None = None) -> dict[st
         "a": {},
         "b": {},
         "design": {},
+        "posterior": None,
     }
     if not query:
         return state
@@ -75,6 +80,8 @@ def parse_query(query: str | None, problems: list[str] | None = None) -> dict[st
             elif key in ("set", "a", "b"):
                 path, parsed = parse_assignment(value)
                 state[key][path] = parsed
+            elif key == "posterior":
+                state["posterior"] = value
             elif key in ("reps", "days", "cseed"):
                 try:
                     number = int(value)
@@ -115,6 +122,8 @@ def session_from_query(query: str | None) -> ExploreSession:
                 problems.append(f"address: {session.compare_error}")
     if state["design"]:
         session.set_compare_design(**state["design"])
+    if state["posterior"] and not session.load_posterior(state["posterior"]):
+        problems.append(f"address: {session.posterior_error}")
     session.compare_error = None
     if problems:
         session.report("; ".join(problems))

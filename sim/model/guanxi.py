@@ -142,6 +142,20 @@ class GuanxiNetwork:
         n = self.model.n_firms
         self.trust_matrix = np.full((n, n), spec.initial_trust)
         self.reputations = np.full(n, spec.initial_reputation)
+        self.form_chosen_partners()
+
+    def form_chosen_partners(self) -> None:
+        """Day 0: each firm's chosen local partner (``local_partner``) is tied to it,
+        without a search and without a draw (so a scenario without one runs exactly
+        as before); with guanxi off there are no ties."""
+        if not self.model.spec.guanxi.enabled:
+            return
+        by_name = {firm.name: firm for firm in self.model.firms}
+        for spec in self.model.spec.firms:
+            if spec.local_partner:
+                firm, partner = by_name[spec.name], by_name[spec.local_partner]
+                if not self.graph.has_edge(firm.index, partner.index):
+                    self.form(firm, partner)
 
     # ------------------------------------------------------------------ queries
     def partners(self, firm: int) -> list[int]:

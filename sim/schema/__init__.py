@@ -81,6 +81,26 @@ class Scenario(Section):
                         f"firms.{firm.name}.strategies.market: '{strategy.market}' is not a "
                         f"market; allowed: {', '.join(markets)}"
                     )
+        by_name = {f.name: f for f in self.firms}
+        for firm in self.firms:
+            chosen = firm.local_partner
+            if not chosen:
+                continue
+            where = f"firms.{firm.name}.local_partner"
+            if chosen == firm.name:
+                raise ValueError(f"{where}: '{chosen}' is the firm itself; choose another firm")
+            if chosen not in by_name:
+                raise ValueError(
+                    f"{where}: '{chosen}' is not a firm; allowed: "
+                    f"{', '.join(n for n in by_name if n != firm.name)}"
+                )
+            targets = [s.market for s in firm.strategies]
+            if by_name[chosen].home_market not in targets:
+                raise ValueError(
+                    f"{where}: '{chosen}' is from {by_name[chosen].home_market}, not a market "
+                    f"{firm.name} targets ({', '.join(targets)}); a local partner is at home "
+                    "in one of them"
+                )
         if self.model.focal_firm and self.model.focal_firm not in [f.name for f in self.firms]:
             raise ValueError(
                 f"model.focal_firm: '{self.model.focal_firm}' is not a firm; allowed: "

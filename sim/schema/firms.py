@@ -142,6 +142,12 @@ class FirmSection(Section):
         0.3, "Share of the gap to a better performer's strategy closed per revision.", ge=0, le=1
     )
     seeks_partners: bool = param(True, "Searches for guanxi partners.")
+    local_partner: str = param(
+        "",
+        "A chosen local partner: the name of a firm whose home market this firm targets, "
+        "with which it has a guanxi tie from day 0 (then kept or cut by the guanxi rules); "
+        "empty: none.",
+    )
     reciprocity: float = param(
         1.0, "How fully the firm returns favours to its partners (0 = free rider).", ge=0, le=1
     )

@@ -42,12 +42,21 @@ class RunSettings:
     outcomes: tuple[str, ...]
 
 
-def execute_run(settings: RunSettings, run: Run, parameters: Mapping[str, Any]) -> RunResult:
-    """Run one design point with the run's seed; errors are returned, not raised."""
+def execute_run(
+    settings: RunSettings,
+    run: Run,
+    parameters: Mapping[str, Any],
+    on_step: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run one design point with the run's seed; errors are returned, not raised.
+
+    ``on_step`` is called after each simulated day (the UI stops a cancelled
+    optimisation from it by raising a BaseException, which is not caught here).
+    """
     start = time.perf_counter()
     try:
         spec = scenario_from_data(settings.base, f"run {run.run}", dict(parameters))
-        model = run_model(spec, settings.steps, run.seed)
+        model = run_model(spec, settings.steps, run.seed, on_step)
         if settings.record == "daily":
             steps, values = daily_outcomes(model, settings.outcomes)
         else:

@@ -89,7 +89,13 @@ def outbound() -> Iterator[OutboundRecorder]:
 
 
 @pytest.fixture(scope="session")
-def ui_server(outbound: OutboundRecorder, tmp_path_factory) -> Iterator[str]:
+def ui_data_folder(tmp_path_factory) -> Path:
+    """The server's data folder (``GUANXI_UI_DATA``): calibrations and optimisations."""
+    return tmp_path_factory.mktemp("ui-data")
+
+
+@pytest.fixture(scope="session")
+def ui_server(outbound: OutboundRecorder, tmp_path_factory, ui_data_folder: Path) -> Iterator[str]:
     """`guanxi ui` (the real command) on a free port; its URL."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("ui") / "server.log"
@@ -100,6 +106,8 @@ def ui_server(outbound: OutboundRecorder, tmp_path_factory) -> Iterator[str]:
         **{name.lower(): value for name, value in proxies.items()},
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
+        # Optimisations started in the UI write here, and the UI lists results here.
+        "GUANXI_UI_DATA": str(ui_data_folder),
     }
     env.pop("DISPLAY", None)
     with open(log_path, "w") as log:
