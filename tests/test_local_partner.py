@@ -62,3 +62,23 @@ def test_a_chosen_partner_is_tied_on_day_0_and_changes_the_run():
 def test_no_tie_with_guanxi_off():
     off = spec(**{PATH: "china_leader", "guanxi.enabled": False})
     assert MarketModel(off, rng=1).guanxi.graph.number_of_edges() == 0
+
+
+def test_the_chosen_partner_shows_our_posts_to_its_followers_from_the_first_days():
+    """The tie's favours flow from day 1: with no searches and no evaluation (so no
+    other tie forms and this one lasts), the partner cross-promotes our China posts
+    to its followers; without a partner nobody does."""
+    fixed = {
+        "guanxi.search_interval": 10_000,
+        "guanxi.evaluation_window": 10_000,
+        "model.n_users": 2_000,
+    }
+
+    def cross_promotion(**partner) -> float:
+        model = run_model(spec(**fixed, **partner), 20, 1)
+        frame = model.datacollector.get_table_dataframe("firm_market")
+        ours = frame[(frame.firm == "ours") & (frame.market == "china")]
+        return float(ours.cross_promotion_impressions.sum())
+
+    assert cross_promotion(**{PATH: "china_leader"}) > 0
+    assert cross_promotion() == 0
