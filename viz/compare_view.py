@@ -34,7 +34,7 @@ from viz.png import chart_png
 from viz.posterior_view import PosteriorCard
 from viz.report import comparison_report, comparison_stamp_text
 from viz.report_pdf import comparison_report_pdf
-from viz.sidebar import Banner, test_ids
+from viz.sidebar import Banner, job_controls, test_ids
 from viz.state import ExploreSession
 from viz.ticks import Ticks
 
@@ -191,38 +191,17 @@ def ProgressCard(session: ExploreSession, compare_revision: int, refresh: Callab
         session.cancel_comparison()
         refresh()
 
-    with solara.Row(gap="8px", style="align-items: center"):
-        solara.Button(
-            "Run comparison",
-            color="primary",
-            on_click=run,
-            disabled=running,
-            attributes=test_ids("btn-compare-run"),
-        )
-        solara.Button(
-            "Cancel",
-            on_click=cancel,
-            disabled=not running,
-            attributes=test_ids("btn-compare-cancel"),
-        )
-    if job is None:
-        return
-    percent = 100 * job.progress
-    if running:
-        status = f"Running: {percent:.0f}% of {job.simulated_days:,} simulated days"
-    elif job.state == "done":
-        status = f"Done: {job.request.reps} replications x {job.request.steps} days"
-    elif job.state == "cancelled":
-        status = f"Cancelled at {percent:.0f}%"
-    else:
-        status = f"Failed: {job.error}"
-    solara.ProgressLinear(percent if running else False)
-    rv.Html(
-        tag="div",
-        children=[status],
-        attributes={"data-testid": "compare-status", "data-state": job.state},
-        style_="font-size: 13px",
-    )
+    def status() -> str:
+        percent = 100 * job.progress
+        if running:
+            return f"Running: {percent:.0f}% of {job.simulated_days:,} simulated days"
+        if job.state == "done":
+            return f"Done: {job.request.reps} replications x {job.request.steps} days"
+        if job.state == "cancelled":
+            return f"Cancelled at {percent:.0f}%"
+        return f"Failed: {job.error}"
+
+    job_controls("compare", "Run comparison", run, cancel, job, status)
 
 
 @solara.component

@@ -19,7 +19,6 @@ and seed, so both give the same numbers bit for bit.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
@@ -41,6 +40,7 @@ from sim.stats import mean_ci
 from sim.sweep.workers import WORKER_PRELOAD, ResilientProcessPool
 from viz.figures import Chart, band_chart
 from viz.hooks import PosteriorSource, posterior_overrides
+from viz.jobs import BackgroundJob
 from viz.labels import assumption_labels, describe_changes, market_name
 from viz.parameters import assignment
 from viz.stamp import version
@@ -62,7 +62,6 @@ SERIES_TITLES: dict[str, str] = {
 VARIANTS = ("A", "B", "B - A")
 #: Said on every chart of a comparison run over a calibration posterior.
 UNCERTAINTY_NOTE = "includes parameter uncertainty"
-logger = logging.getLogger(__name__)
 MAX_REPLICATIONS = 100
 
 
@@ -474,69 +473,41 @@ def comparison_workers(request: ComparisonRequest) -> int:
     return max(1, min(available_cores(), 2 * request.reps))
 
 
-class ComparisonJob:
+class ComparisonJob(BackgroundJob):
     """A comparison running in a background thread, with progress, cancel and outcome.
 
     Its runs execute in worker processes, one per core (:func:`comparison_workers`),
     started for the comparison and stopped when it ends or is cancelled; with one
-    core, in the background thread itself.
-
-    ``on_update`` is called (from the worker thread) whenever progress or state
-    changes, so the page can re-render; the page itself stays responsive.
+    core, or for a short comparison, in the background thread itself.
     """
 
+    what = "comparison"
+    cancelled = ComparisonCancelled
+
     def __init__(self, request: ComparisonRequest, on_update: Callable[[], None]) -> None:
+        super().__init__(on_update)
         self.request = request
         self.progress = 0.0
-        self.state = "running"  # running, done, cancelled, error
         self.result: ComparisonResult | None = None
-        self.error: str | None = None
         self.recorded = False  # added to the session's list of comparisons
-        self._on_update = on_update
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="guanxi-compare", daemon=True)
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
+        self._pool: ResilientProcessPool | None = None
 
     @property
     def simulated_days(self) -> int:
         return 2 * self.request.reps * self.request.steps
 
-    def start(self) -> ComparisonJob:
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Stop at the next simulated day."""
-        self._cancel.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
     def _progress(self, share: float) -> None:
         self.progress = share
         self._on_update()
 
-    def _run(self) -> None:
-        pool = None
-        try:
-            if comparison_workers(self.request) > 1:
-                self.request.variants()  # refuse bad input before starting processes
-                pool = ResilientProcessPool(
-                    comparison_workers(self.request), preload=(*WORKER_PRELOAD, __name__)
-                )
-            self.result = run_comparison(self.request, self._progress, self._cancel, pool)
-            self.state = "done"
-        except ComparisonCancelled:
-            self.state = "cancelled"
-        except GuanxiError as exc:
-            self.error, self.state = str(exc), "error"
-        except Exception as exc:  # keep the app running; show what went wrong
-            logger.exception("comparison failed")
-            self.error, self.state = f"comparison failed: {exc}", "error"
-        finally:
-            if pool is not None:
-                pool.terminate()  # the workers stop now, whether done, cancelled or failed
-            self._on_update()
+    def work(self) -> None:
+        if comparison_workers(self.request) > 1:
+            self.request.variants()  # refuse bad input before starting processes
+            self._pool = ResilientProcessPool(
+                comparison_workers(self.request), preload=(*WORKER_PRELOAD, __name__)
+            )
+        self.result = run_comparison(self.request, self._progress, self._cancel, self._pool)
+
+    def cleanup(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()  # the workers stop now, whether done, cancelled or failed

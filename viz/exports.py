@@ -8,9 +8,7 @@ file downloaded here reads like a CLI output; the scenario TOML is
 from __future__ import annotations
 
 import io
-import logging
 import re
-import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from viz.figures import (
     network_view,
 )
 from viz.history import RunHistory
+from viz.jobs import BackgroundJob
 from viz.png import chart_png, network_png
 
 RESULT_TABLES: dict[str, tuple[str, Callable[[MarketModel], pd.DataFrame]]] = {
@@ -43,7 +42,6 @@ RESULT_TABLES: dict[str, tuple[str, Callable[[MarketModel], pd.DataFrame]]] = {
     "guanxi_edges": ("Guanxi ties per day: strength and benefit each way", edges_frame),
     "guanxi_events": ("Guanxi ties formed and severed, with reasons", events_frame),
 }
-logger = logging.getLogger(__name__)
 COMPARISON_TABLES: dict[str, tuple[str, Callable[[ComparisonResult], pd.DataFrame]]] = {
     "comparison_summary": (
         "End of run: A, B and B - A, mean and 95% CI",
@@ -153,44 +151,25 @@ def everything_zip(model: MarketModel, history: RunHistory, scenario_toml: str) 
     return zip_from_snapshot(zip_snapshot(model, history, scenario_toml))
 
 
-class ZipJob:
+class ZipJob(BackgroundJob):
     """The "Everything" ZIP drawn in a background thread, with progress.
 
     ``snapshot`` is taken by the caller (under the session's lock); the thread only
     encodes and draws, so steps and other downloads go on meanwhile.
     """
 
+    what = "ZIP export"
+
     def __init__(self, snapshot: ZipSnapshot, filename: str, on_update: Callable[[], None]) -> None:
+        super().__init__(on_update)
         self.snapshot = snapshot
         self.filename = filename
         self.progress = 0.0
-        self.state = "running"  # running, done, error
         self.data: bytes | None = None
-        self.error: str | None = None
-        self._on_update = on_update
-        self._thread = threading.Thread(target=self._run, name="guanxi-zip", daemon=True)
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    def start(self) -> ZipJob:
-        self._thread.start()
-        return self
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
 
     def _progress(self, share: float) -> None:
         self.progress = share
         self._on_update()
 
-    def _run(self) -> None:
-        try:
-            self.data = zip_from_snapshot(self.snapshot, self._progress)
-            self.state = "done"
-        except Exception as exc:  # keep the app running; show what went wrong
-            logger.exception("ZIP export failed")
-            self.error, self.state = f"ZIP export failed: {exc}", "error"
-        finally:
-            self._on_update()
+    def work(self) -> None:
+        self.data = zip_from_snapshot(self.snapshot, self._progress)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import logging
 import threading
 import tomllib
 from collections.abc import Callable, Mapping
@@ -30,10 +29,10 @@ import pandas as pd
 
 from sim.errors import GuanxiError
 from viz.hooks import ParetoPoint
+from viz.jobs import BackgroundJob
 from viz.labels import describe_changes, subject
 from viz.posterior import checked_folder, data_folder
 
-logger = logging.getLogger(__name__)
 PARETO_FILE = "pareto.parquet"
 MANIFEST_FILE = "optimisation.json"
 UI_RUNS = "ui-optimise"
@@ -300,56 +299,29 @@ def run_optimisation(
     return load_front(out)
 
 
-class OptimisationJob:
+class OptimisationJob(BackgroundJob):
     """An optimisation in a background thread, with progress, cancel and outcome."""
 
+    what = "optimisation"
+    cancelled = OptimisationCancelled
+
     def __init__(self, plan, out: Path, on_update: Callable[[], None]) -> None:
+        super().__init__(on_update)
         self.plan = plan
         self.out = out
         self.done = 0
         self.total = planned_runs(plan)
         self.phase = "starting"
-        self.state = "running"  # running, done, cancelled, error
         self.front: ParetoFront | None = None
-        self.error: str | None = None
         self.recorded = False
-        self._on_update = on_update
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="guanxi-optimise", daemon=True)
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
 
     @property
     def progress(self) -> float:
         return self.done / self.total if self.total else 0.0
 
-    def start(self) -> OptimisationJob:
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Stop at the next simulated day of the run in progress."""
-        self._cancel.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
     def _progress(self, done: int, total: int, phase: str) -> None:
         self.done, self.total, self.phase = done, total, phase
         self._on_update()
 
-    def _run(self) -> None:
-        try:
-            self.front = run_optimisation(self.plan, self.out, self._progress, self._cancel)
-            self.state = "done"
-        except OptimisationCancelled:
-            self.state = "cancelled"
-        except GuanxiError as exc:
-            self.error, self.state = str(exc), "error"
-        except Exception as exc:  # keep the app running; show what went wrong
-            logger.exception("optimisation failed")
-            self.error, self.state = f"optimisation failed: {exc}", "error"
-        finally:
-            self._on_update()
+    def work(self) -> None:
+        self.front = run_optimisation(self.plan, self.out, self._progress, self._cancel)

@@ -19,7 +19,7 @@ from sim.optimise.spec import bundled_optimisations
 from viz.echarts_widget import FigureEcharts
 from viz.optimisation import PARETO_FILE, PRESETS, ParetoFront
 from viz.posterior import data_folder, result_folders
-from viz.sidebar import Banner, test_ids
+from viz.sidebar import Banner, job_controls, test_ids
 from viz.state import ExploreSession
 
 
@@ -131,38 +131,18 @@ def RunCard(session: ExploreSession, compare_revision: int, refresh: Callable[[]
                 dense=True,
                 style="min-width: 20em; max-width: 100%",
             )
-        with solara.Row(gap="8px", style="align-items: center"):
-            solara.Button(
-                "Run optimisation",
-                color="primary",
-                on_click=run,
-                disabled=running,
-                attributes=test_ids("btn-optimise-run"),
-            )
-            solara.Button(
-                "Cancel",
-                on_click=cancel,
-                disabled=not running,
-                attributes=test_ids("btn-optimise-cancel"),
-            )
-        if job is None:
-            return
-        percent = 100 * job.progress
-        if running:
-            status = f"Running ({job.phase}): {job.done} of {job.total} runs, {percent:.0f}%"
-        elif job.state == "done":
-            status = f"Done: {job.total} runs; results in {job.out}"
-        elif job.state == "cancelled":
-            status = f"Cancelled after {job.done} of {job.total} runs ({job.out})"
-        else:
-            status = f"Failed: {job.error}"
-        solara.ProgressLinear(percent if running else False)
-        rv.Html(
-            tag="div",
-            children=[status],
-            attributes={"data-testid": "optimise-status", "data-state": job.state},
-            style_="font-size: 13px",
-        )
+
+        def status() -> str:
+            if running:
+                percent = 100 * job.progress
+                return f"Running ({job.phase}): {job.done} of {job.total} runs, {percent:.0f}%"
+            if job.state == "done":
+                return f"Done: {job.total} runs; results in {job.out}"
+            if job.state == "cancelled":
+                return f"Cancelled after {job.done} of {job.total} runs ({job.out})"
+            return f"Failed: {job.error}"
+
+        job_controls("optimise", "Run optimisation", run, cancel, job, status)
 
 
 @solara.component

@@ -43,6 +43,43 @@ def test_ids(name: str) -> dict[str, str]:
     return {"data-testid": name}
 
 
+def job_controls(
+    kind: str,
+    run_label: str,
+    on_run: Callable[[], None],
+    on_cancel: Callable[[], None],
+    job: Any,
+    status: Callable[[], str],
+) -> None:
+    """A background job's Run and Cancel buttons, then (once there is a job) its
+    progress bar and ``status()`` line; test ids ``btn-KIND-run``,
+    ``btn-KIND-cancel`` and ``KIND-status`` (with the job's ``data-state``)."""
+    running = job is not None and job.running
+    with solara.Row(gap="8px", style="align-items: center"):
+        solara.Button(
+            run_label,
+            color="primary",
+            on_click=on_run,
+            disabled=running,
+            attributes=test_ids(f"btn-{kind}-run"),
+        )
+        solara.Button(
+            "Cancel",
+            on_click=on_cancel,
+            disabled=not running,
+            attributes=test_ids(f"btn-{kind}-cancel"),
+        )
+    if job is None:
+        return
+    solara.ProgressLinear(100 * job.progress if running else False)
+    rv.Html(
+        tag="div",
+        children=[status()],
+        attributes={"data-testid": f"{kind}-status", "data-state": job.state},
+        style_="font-size: 13px",
+    )
+
+
 @solara.component
 def Banner(text: str, test_id: str, on_dismiss: Callable[[], None] | None = None):
     """An error line from the schema or the model, with a close button."""
