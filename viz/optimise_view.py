@@ -19,7 +19,7 @@ from sim.optimise.spec import bundled_optimisations
 from viz.echarts_widget import FigureEcharts
 from viz.optimisation import PARETO_FILE, PRESETS, ParetoFront
 from viz.posterior import data_folder, result_folders
-from viz.sidebar import Banner, job_controls, test_ids
+from viz.sidebar import Banner, folder_picker, job_controls, test_ids
 from viz.state import ExploreSession
 
 
@@ -162,29 +162,14 @@ def LoadCard(session: ExploreSession, refresh: Callable[[], None]):
         solara.Card("Or load an optimisation's results", margin=0, elevation=1),
         solara.Row(gap="8px", style="align-items: center; flex-wrap: wrap"),
     ):
-        solara.InputText("Results folder", value=folder, style="min-width: 28em")
-        if found:
-            solara.Select(
-                f"Results found under {root}",
-                values=found,
-                value=folder.value if folder.value in found else None,
-                on_value=lambda value: value and folder.set(value),
-                dense=True,
-                style="min-width: 20em",
-            )
-        solara.Button(
-            "Load results",
-            outlined=True,
-            color="primary",
-            on_click=load,
-            attributes=test_ids("btn-pareto-load"),
-        )
-        solara.Button(
-            icon_name="mdi-refresh",
-            icon=True,
-            small=True,
-            on_click=lambda: set_listing(listing + 1),
-            attributes=test_ids("btn-pareto-list"),
+        folder_picker(
+            "pareto",
+            "Results",
+            folder,
+            found,
+            f"Results found under {root}",
+            load,
+            lambda: set_listing(listing + 1),
         )
 
 

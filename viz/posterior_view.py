@@ -15,7 +15,7 @@ from solara.alias import rv
 
 from sim.inference.posterior import POSTERIOR_FILE
 from viz.posterior import data_folder, result_folders
-from viz.sidebar import Banner, test_ids
+from viz.sidebar import Banner, folder_picker, test_ids
 from viz.state import ExploreSession
 
 
@@ -50,37 +50,21 @@ def PosteriorCard(session: ExploreSession, compare_revision: int, refresh: Calla
             style_="font-size: 12px; color: #555",
         )
         with solara.Row(gap="8px", style="align-items: center; flex-wrap: wrap"):
-            solara.InputText(
-                "Posterior folder", value=folder, continuous_update=True, style="min-width: 28em"
-            )
-            if found:
-                solara.Select(
-                    f"Calibrations found under {root}",
-                    values=found,
-                    value=folder.value if folder.value in found else None,
-                    on_value=lambda value: value and folder.set(value),
-                    dense=True,
-                    style="min-width: 20em",
-                )
-            solara.Button(
-                "Load posterior",
-                color="primary",
-                outlined=True,
-                on_click=load,
-                attributes=test_ids("btn-posterior-load"),
-            )
-            solara.Button(
-                "Clear",
-                on_click=clear,
-                disabled=posterior is None,
-                attributes=test_ids("btn-posterior-clear"),
-            )
-            solara.Button(
-                icon_name="mdi-refresh",
-                icon=True,
-                small=True,
-                on_click=lambda: set_listing(listing + 1),
-                attributes=test_ids("btn-posterior-list"),
+            folder_picker(
+                "posterior",
+                "Posterior",
+                folder,
+                found,
+                f"Calibrations found under {root}",
+                load,
+                lambda: set_listing(listing + 1),
+                extra=lambda: solara.Button(
+                    "Clear",
+                    on_click=clear,
+                    disabled=posterior is None,
+                    attributes=test_ids("btn-posterior-clear"),
+                ),
+                continuous_update=True,
             )
         if posterior is not None:
             text = (

@@ -80,6 +80,53 @@ def job_controls(
     )
 
 
+def folder_picker(
+    kind: str,
+    label: str,
+    folder: solara.Reactive[str],
+    found: Sequence[str],
+    found_label: str,
+    on_load: Callable[[], None],
+    on_list: Callable[[], None],
+    extra: Callable[[], None] | None = None,
+    continuous_update: bool = False,
+) -> None:
+    """A results folder typed or chosen from those ``found``, a Load button, ``extra``
+    buttons and one that lists the folders again; test ids ``btn-KIND-load`` and
+    ``btn-KIND-list``."""
+    solara.InputText(
+        f"{label} folder",
+        value=folder,
+        continuous_update=continuous_update,
+        style="min-width: 28em",
+    )
+    if found:
+        solara.Select(
+            found_label,
+            values=list(found),
+            value=folder.value if folder.value in found else None,
+            on_value=lambda value: value and folder.set(value),
+            dense=True,
+            style="min-width: 20em",
+        )
+    solara.Button(
+        f"Load {label.lower()}",
+        color="primary",
+        outlined=True,
+        on_click=on_load,
+        attributes=test_ids(f"btn-{kind}-load"),
+    )
+    if extra is not None:
+        extra()
+    solara.Button(
+        icon_name="mdi-refresh",
+        icon=True,
+        small=True,
+        on_click=on_list,
+        attributes=test_ids(f"btn-{kind}-list"),
+    )
+
+
 @solara.component
 def Banner(text: str, test_id: str, on_dismiss: Callable[[], None] | None = None):
     """An error line from the schema or the model, with a close button."""
