@@ -102,6 +102,27 @@ def test_switch_and_typed_controls(page):
     assert session.value("firms.ours.strategies.china.budget") == 450.0
 
 
+def test_a_half_typed_value_survives_steps_and_background_updates(page):
+    """Typing is not committed until Enter or leaving the field; meanwhile the page
+    re-renders on every Step and every update of a background job. Those re-renders
+    must not put the field back to the value in use (solara issue #779; it made the
+    browser test of a refused value fail when a ZIP job's last update came between
+    typing and Enter)."""
+    session, rc = page
+    field = rc.find(v.TextField, label="Budget (EUR a day)").widgets[0]  # Western Europe's
+    field.v_model = "-5"  # as the browser's input event sets it
+    by_test_id(rc, v.Btn, "btn-step").click()
+    with session.lock:
+        session.export_revision += 1  # what a background job's update publishes
+    by_test_id(rc, v.Btn, "btn-step").click()
+    assert session.day == 2
+    assert field.v_model == "-5"
+    field.fire_event("keyup.enter", None)
+    assert text_of(rc, "refused-firms.ours.strategies.western_europe.budget").startswith(
+        "Not applied: -5 EUR a day."
+    )
+
+
 def test_a_refused_typed_value_goes_back_to_the_value_in_use_and_says_why(page):
     """Issue 16, bug 4: the refused value stayed in its field while the model ran
     another, and the error blamed the scenario file."""

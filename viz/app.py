@@ -13,6 +13,15 @@ from viz.offline import configure_offline
 
 configure_offline()  # before any page is served: local assets only, no telemetry
 
+import os  # noqa: E402
+
+# reacton's own skipping renderer (reacton >= 1.11, opt-in by this variable, read at
+# each render): a re-render walks only the components whose arguments or state
+# changed. The classic one walks every widget of the page on each Step and sets every
+# property again, which puts a half-typed number back to the value in use
+# (solara issue #779) and costs the server time on every simulated day.
+os.environ.setdefault("REACTON_FAST", "1")
+
 import logging  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
