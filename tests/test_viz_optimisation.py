@@ -155,3 +155,43 @@ def test_the_optimise_tab_shows_a_loaded_front_and_picks_into_b(front_dir):
         assert "now Compare's strategy B" in session.optimise_message
     finally:
         rc.close()
+
+
+def test_an_optimisation_on_the_posterior_s_scenario_draws_from_it_and_says_so(
+    tmp_path, monkeypatch
+):
+    """With a posterior loaded, an optimisation on its scenario takes each market
+    state's parameters from it (as `guanxi optimise --posterior`), and its front says
+    it includes parameter uncertainty; one on another scenario runs without it."""
+    from tests.test_viz_posterior import write_posterior
+    from viz.optimisation import OptimisationJob
+
+    monkeypatch.setattr(OptimisationJob, "start", lambda job: job)  # the plan only
+    session = small_session(n_users=200)
+    # Neither a decision nor an [[uncertainties]] path of the file (a path may not be both).
+    reach_west = "markets.western_europe.organic_reach"
+    particles = {
+        reach_west: [0.01, 0.02, 0.03],
+        "markets.china.engagement_offset": [-0.1, 0.0, 0.1],
+    }
+    china = write_posterior(
+        tmp_path / "china-entry-cal", scenario="china_entry", particles=particles
+    )
+    assert session.load_posterior(str(china)), session.posterior_error
+    assert session.start_optimisation("china_entry", "quick", lambda: None, tmp_path / "a"), (
+        session.optimise_error
+    )
+    plan = session.optimise_job.plan
+    assert plan.posterior is not None and plan.posterior.directory == china
+    assert reach_west in plan.posterior.paths
+
+    front = run_optimisation(plan, tmp_path / "run", None, run_function=synthetic_run)
+    assert front.posterior is not None and "china-test" in front.posterior
+    assert "parameter uncertainty" in pareto_option(front)["title"]["subtext"]
+    without = load_front(str(tmp_path / "run"))
+    assert without.posterior == front.posterior  # read back from the manifest
+
+    baseline = write_posterior(tmp_path / "baseline-cal", scenario="baseline", particles=particles)
+    assert session.load_posterior(str(baseline))
+    assert session.start_optimisation("china_entry", "quick", lambda: None, tmp_path / "b")
+    assert session.optimise_job.plan.posterior is None

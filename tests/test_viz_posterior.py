@@ -19,18 +19,23 @@ REACH = "markets.china.organic_reach"
 DEPENDENCY = "markets.china.dependency_mean"
 
 
-def write_posterior(folder: Path, name: str = "china-test") -> Path:
-    """A small finished calibration: three weighted particles of two market parameters."""
+def write_posterior(
+    folder: Path,
+    name: str = "china-test",
+    scenario: str = "baseline",
+    particles: dict[str, list[float]] | None = None,
+) -> Path:
+    """A small finished calibration of ``scenario``: three weighted particles of two
+    market parameters (or of ``particles``)."""
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(
         {
-            REACH: [0.05, 0.12, 0.2],
-            DEPENDENCY: [0.55, 0.65, 0.75],
+            **(particles or {REACH: [0.05, 0.12, 0.2], DEPENDENCY: [0.55, 0.65, 0.75]}),
             "weight": [0.2, 0.5, 0.3],
             "distance": [0.1, 0.2, 0.3],
         }
     ).to_parquet(folder / "posterior.parquet")
-    (folder / "run.json").write_text(json.dumps({"name": name, "scenario": "baseline"}))
+    (folder / "run.json").write_text(json.dumps({"name": name, "scenario": scenario}))
     return folder
 
 

@@ -74,9 +74,16 @@ class OptimisationCancelled(BaseException):
     """The user cancelled (a BaseException, so a run's own error handling lets it through)."""
 
 
-def preset_plan(name_or_path: str | Path, preset: str = "quick", seed: int | None = None):
+def preset_plan(
+    name_or_path: str | Path,
+    preset: str = "quick",
+    seed: int | None = None,
+    posterior: str | Path | None = None,
+):
     """The optimisation file with ``preset``'s budget, resolved and checked by
-    :func:`sim.optimise.spec.resolve` (one OptimiseError line if unusable)."""
+    :func:`sim.optimise.spec.resolve` (one OptimiseError line if unusable); with a
+    calibration ``posterior`` folder, each market state also draws its parameters from
+    it, as ``guanxi optimise --posterior`` does."""
     from sim.optimise.spec import (
         OptimisationFile,
         OptimiseError,
@@ -87,7 +94,7 @@ def preset_plan(name_or_path: str | Path, preset: str = "quick", seed: int | Non
 
     chosen = PRESETS[preset]
     if not chosen.sizes and chosen.n_users is None:
-        return load_optimisation(name_or_path, seed=seed)
+        return load_optimisation(name_or_path, seed=seed, posterior=posterior)
     path = resolve_optimisation_path(name_or_path)
     text = path.read_text(encoding="utf-8")
     raw = tomllib.loads(text)
@@ -107,7 +114,7 @@ def preset_plan(name_or_path: str | Path, preset: str = "quick", seed: int | Non
             f"{path}: preset {preset}: {' '.join(str(exc).split())[:200]}"
         ) from None
     stamped = text + f"\n# guanxi ui preset '{preset}': {json.dumps(dict(chosen.sizes))}\n"
-    return resolve(spec, str(path), stamped, path.parent, (), path.stem, seed, None)
+    return resolve(spec, str(path), stamped, path.parent, (), path.stem, seed, posterior)
 
 
 class ThreadEngine:
@@ -147,6 +154,8 @@ class ParetoFront:
     points: tuple[ParetoPoint, ...]
     # how each objective is measured, in words ("25th percentile over market states, day 60")
     details: tuple[str, ...] = ()
+    # the calibration posterior the market states drew from, in words; None without one
+    posterior: str | None = None
 
     def lever_words(self, point: ParetoPoint) -> str:
         return describe_changes(point.overrides, self.focal, self.currency)
@@ -210,6 +219,17 @@ def load_front(text: str | Path) -> ParetoFront:
         table=table,
         points=tuple(points),
         details=details,
+        posterior=posterior_words(manifest.get("posterior")),
+    )
+
+
+def posterior_words(recorded: Mapping[str, Any] | None) -> str | None:
+    """The posterior an optimisation's manifest records, in words (None without one)."""
+    if not recorded:
+        return None
+    return (
+        f"calibration '{recorded.get('calibration', '?')}', "
+        f"{recorded.get('particles', '?')} particles, from {recorded.get('directory', '?')}"
     )
 
 

@@ -69,7 +69,8 @@ def pareto_option(front: ParetoFront) -> dict[str, Any]:
     return {
         "title": {
             "text": f"Pareto front: {y_title} against {x_title}",
-            "subtext": "each point a strategy, re-evaluated in fresh market states",
+            "subtext": "each point a strategy, re-evaluated in fresh market states"
+            + ("; includes parameter uncertainty (posterior)" if front.posterior else ""),
             "left": "center",
             "textStyle": {"fontSize": 14},
         },
@@ -142,6 +143,19 @@ def RunCard(session: ExploreSession, compare_revision: int, refresh: Callable[[]
                 return f"Cancelled after {job.done} of {job.total} runs ({job.out})"
             return f"Failed: {job.error}"
 
+        if session.posterior is not None:
+            rv.Html(
+                tag="div",
+                children=[
+                    "A posterior is loaded ("
+                    + session.posterior.describe(session.spec.focal_firm)
+                    + f"). An optimisation on scenario {session.posterior.scenario} draws "
+                    "its market states from it, so its results include parameter "
+                    "uncertainty; one on another scenario runs without it."
+                ],
+                attributes=test_ids("optimise-posterior"),
+                style_="font-size: 12px; color: #555",
+            )
         job_controls("optimise", "Run optimisation", run, cancel, job, status)
 
 
@@ -189,7 +203,14 @@ def FrontView(session: ExploreSession, front: ParetoFront, refresh: Callable[[],
                 f"{len(front.points)} strategies the search found on its front, checked again "
                 f"in fresh market states; read from {front.directory}. Pick one into Compare "
                 "to test it against your strategy on the scenario set on the left."
+                + (
+                    f" Includes parameter uncertainty: the market states drew from the "
+                    f"posterior of {front.posterior}."
+                    if front.posterior
+                    else ""
+                )
             ],
+            attributes=test_ids("pareto-about"),
             style_="font-size: 12px; color: #555",
         )
         FigureEcharts(

@@ -85,6 +85,11 @@ class CalibrationPosterior:
         return self.posterior.paths
 
     @property
+    def scenario(self) -> str:
+        """The scenario it was calibrated on (by name)."""
+        return self.posterior.scenario
+
+    @property
     def particles(self) -> int:
         return len(self.posterior.samples)
 

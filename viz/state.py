@@ -409,9 +409,14 @@ class ExploreSession:
         out: Path | None = None,
     ) -> bool:
         """Run optimisation ``name`` (bundled or a path) with a budget preset in the
-        background; False (and :attr:`optimise_error`) if it cannot start."""
+        background; False (and :attr:`optimise_error`) if it cannot start. With a
+        posterior of the optimisation's scenario loaded, its market states draw their
+        parameters from it (``guanxi optimise --posterior``)."""
         try:
             plan = preset_plan(name, preset)
+            posterior = self.posterior
+            if posterior is not None and posterior.scenario == plan.base.model.name:
+                plan = preset_plan(name, preset, posterior=posterior.directory)
         except GuanxiError as exc:
             return self._optimise_fail(str(exc))
         self.cancel_optimisation()
