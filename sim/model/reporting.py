@@ -248,6 +248,9 @@ def collect(model: MarketModel) -> None:
             )
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     """Today's outcomes per firm and target market, as the firm_market table's columns.
 
@@ -257,7 +260,8 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     firm, market = np.nonzero(model.strategy.active)  # row-major: firm, then market
     ordered = model.ordered_firms
     ledger, stocks, metrics = model.ledger, model.stocks, model.metrics
-    flows = dict(zip(FLOWS, ledger.flows[:, firm, market], strict=True))
+    flow_block = ledger.flows[:, firm, market]  # (flows, rows)
+    flows = dict(zip(FLOWS, flow_block, strict=True))
     followers = stocks.followers[firm, market]
     posts = flows["posts"]
     marketing_cost = flows["spend_posts"] + flows["spend_ads"] + flows["spend_answers"]
@@ -286,12 +290,12 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     market_names = [m.name for m in model.markets]
     firm_list, market_list = firm.tolist(), market.tolist()
     customers = stocks.customers[firm, market]
-    # The numeric columns; when all are float64 (the model's), converted to Python
-    # numbers as one array.
-    numeric = {
+    # The numeric columns: those before the flows, the flows, those after; when all
+    # are float64 (the model's), converted to Python numbers as one array.
+    before = {
         "attitude_mean": metrics.attitude_mean[firm, market],
         "attitude_sd": metrics.attitude_sd[firm, market],
-        "awareness": stocks.aware[firm, market] / np.maximum(model.market_size, 1)[market],
+        "awareness": stocks.aware[firm, market] / size,
         "followers": followers,
         "customers": customers,
         "people_per_user": people,
@@ -300,18 +304,23 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
         "follower_share": followers / size,
         "customer_share": customers / size,
         "sales_share": stocks.sales_share[firm, market],
-        **flows,
+    }
+    after = {
         "engagement_rate": engagement_rate,
         "marketing_cost": marketing_cost,
         "customer_acquisition_cost": acquisition_cost,
         "retention": retention,
         "share_of_voice": share_of_voice,
     }
-    arrays = [np.asarray(column) for column in numeric.values()]
-    if all(column.dtype == np.float64 for column in arrays):
-        values = np.stack(arrays).tolist()
+    numeric = {**before, **flows, **after}
+    arrays = [np.asarray(column) for column in (*before.values(), *after.values())]
+    if flow_block.dtype == _FLOAT64 and all(column.dtype == _FLOAT64 for column in arrays):
+        n_before = len(before)
+        values = np.concatenate(
+            [np.stack(arrays[:n_before]), flow_block, np.stack(arrays[n_before:])]
+        ).tolist()
     else:
-        values = [column.tolist() for column in arrays]
+        values = [np.asarray(column).tolist() for column in numeric.values()]
     return {
         "step": [model.steps] * len(firm_list),
         "firm": [names[f] for f in firm_list],
