@@ -37,7 +37,7 @@ from sim.model.awareness import WordOfMouth
 from sim.model.crm import update_crm_capability
 from sim.model.culture import Culture
 from sim.model.engagement import consume_and_engage
-from sim.model.entries import Cells, Expressed
+from sim.model.entries import Cells, Expressed, distinct
 from sim.model.exposure import Scratch, attention, expose
 from sim.model.firms import book_plans, close_books, create_firms
 from sim.model.following import follow_and_unfollow, reach_dilution
@@ -217,7 +217,10 @@ class MarketModel(mesa.Model):
         follow_and_unfollow(self, ledger, touched, consumed, excess, fit, exposure.followers)
         buyers = purchase(self, ledger, touched, consumed, exposure.referral_source)
         # Users who engaged or bought today express their opinion to ties tomorrow.
-        self.expressed = Expressed(np.union1d(touched.index[engagements > 0], buyers))
+        # (np.union1d's values: the sorted distinct entries of both.)
+        self.expressed = Expressed(
+            distinct(np.concatenate([touched.index[engagements > 0], buyers]))
+        )
         update_crm_capability(self, ledger)
         self.guanxi.end_day(ledger)
         close_books(self, ledger)
