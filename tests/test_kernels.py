@@ -228,3 +228,19 @@ def test_ads_reach_each_non_follower_with_the_paid_reach():
     assert (hits[p == 0] == 0).all() and (hits[p == 1] == repeats).all()
     live = (p > 0) & (p < 1)
     assert np.abs(z_scores(hits[live], repeats, p[live])).max() < 5
+
+
+def test_first_above_is_the_forward_scan():
+    """The galloping search of told_by_ties finds what a scan forwards finds."""
+    draw = np.random.default_rng(7)
+    for _ in range(300):
+        ascending = np.cumsum(draw.integers(0, 4, draw.integers(1, 60)))
+        if ascending[-1] == 0:
+            continue
+        start = 0
+        for value in np.sort(draw.integers(0, ascending[-1], 20)):
+            scan = start
+            while ascending[scan] <= value:
+                scan += 1
+            start = kernels.first_above(ascending, start, value)
+            assert start == scan

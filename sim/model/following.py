@@ -37,7 +37,7 @@ import numpy as np
 
 from sim.model import kernels
 from sim.model.elementwise import sigmoid
-from sim.model.entries import Touched, per_entry
+from sim.model.entries import Touched, distinct, per_entry
 from sim.model.kernels import doubled, first_success, next_success_at
 from sim.model.ledger import FLOWS
 
@@ -206,7 +206,7 @@ def start_following(
         ledger.flows.reshape(len(FLOWS), -1),
         FLOWS.index("new_followers"),
     )
-    changed = np.unique(changed)
+    changed = distinct(changed)
     model.organic_seen[changed] = model.organic_reach_of(changed)
 
 

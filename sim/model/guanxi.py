@@ -200,16 +200,19 @@ class GuanxiNetwork:
         spec = self.model.spec.guanxi
         if self.degree(firm.index) >= spec.max_partners:
             return
-        partners = self.graph.adj[firm.index]
+        adjacency = self.graph._adj  # the dicts behind graph.adj (its views cost more)
+        partners = adjacency[firm.index]
         trusted = self.trust_matrix[firm.index].tolist()
+        # No tie severed yet: no pair is cooling down.
+        severed = bool(self.severed_at)
         candidates = [
             other
             for other in self.model.firms
             if other is not firm
             and other.seeks_partners
             and other.index not in partners
-            and self.degree(other.index) < spec.max_partners
-            and not self.cooling_down(firm.index, other.index)
+            and len(adjacency[other.index]) < spec.max_partners
+            and not (severed and self.cooling_down(firm.index, other.index))
         ]
         if not candidates:
             return
@@ -254,9 +257,12 @@ class GuanxiNetwork:
         active = self.model.strategy.active.tolist()
         mine = active[firm.index]
         reputation = self.reputations.tolist()
+        # Each firm's performance (Firm.performance), read once.
+        performance = self.model.metrics.performance.tolist()
+        own = performance[firm.index]
         # Sharing a partner with the firm = being a partner of one of its partners; an
         # introduction is worth the introducer's trust (the best introducer's).
-        adjacency = self.graph.adj
+        adjacency = self.graph._adj
         trust = self.trust_matrix
         introduced: dict[int, float] = {}
         for partner in adjacency[firm.index]:
@@ -269,12 +275,11 @@ class GuanxiNetwork:
             theirs = active[other.index]
             shared = sum(map(operator.and_, mine, theirs))
             union = sum(map(operator.or_, mine, theirs))
-            similarity = 0.5 * shared / union + 0.5 * (
-                1.0 - abs(firm.performance - other.performance)
-            )
+            theirs_performance = performance[other.index]
+            similarity = 0.5 * shared / union + 0.5 * (1.0 - abs(own - theirs_performance))
             scores.append(
                 spec.similarity_weight * similarity
-                + spec.success_weight * other.performance
+                + spec.success_weight * theirs_performance
                 + spec.reputation_weight * reputation[other.index]
                 + spec.introduction_weight * introduced.get(other.index, 0.0)
             )

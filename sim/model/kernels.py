@@ -529,6 +529,35 @@ def touched_entries(
     return user, firm, market, cell, seen, own, referred
 
 
+@numba.njit(cache=True, inline="always")
+def first_above(ascending: np.ndarray, start: int, value: int) -> int:
+    """The first position from ``start`` on of a non-decreasing array that holds more
+    than ``value`` (there is one): what a scan forwards from ``start`` finds, by a
+    galloping search (steps doubling from ``start``, then halving), so that a pass
+    over sorted values costs the log of each gap rather than the gap."""
+    if ascending[start] > value:
+        return start
+    # ascending[low] <= value; find high with ascending[high] > value.
+    low = start
+    step = 1
+    high = start + 1
+    last = ascending.size - 1
+    while high < last and ascending[high] <= value:
+        low = high
+        step *= 2
+        high = start + step
+    if high > last:
+        high = last
+    # ascending[low] <= value < ascending[high]: halve.
+    while high - low > 1:
+        middle = (low + high) // 2
+        if ascending[middle] <= value:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
 @numba.njit(cache=True)
 def told_by_ties(
     telling,
@@ -557,8 +586,7 @@ def told_by_ties(
     position = 0
     for i in range(telling.size):
         t = telling[i]
-        while running[position] <= t:
-            position += 1
+        position = first_above(running, position, t)
         entry = aware_entries[position]
         speaker = entry // n_firms
         slot = t - (running[position] - tie_degree[speaker])

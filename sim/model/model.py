@@ -37,7 +37,7 @@ from sim.model.awareness import WordOfMouth
 from sim.model.crm import update_crm_capability
 from sim.model.culture import Culture
 from sim.model.engagement import consume_and_engage
-from sim.model.entries import Cells, Expressed
+from sim.model.entries import Cells, Expressed, distinct
 from sim.model.exposure import Scratch, attention, expose
 from sim.model.firms import book_plans, close_books, create_firms
 from sim.model.following import follow_and_unfollow, reach_dilution
@@ -100,6 +100,9 @@ class MarketModel(mesa.Model):
         population = np.array([m.population for m in self.markets], float)
         self.people_per_user = population / np.maximum(self.market_size, 1.0)
         self.brands_followed_mean = np.array([m.brands_followed_mean for m in self.markets])
+        # Per market: organic reach and mean SNS dependency (for organic_reach_of).
+        self.organic_reach = np.array([m.organic_reach for m in self.markets])
+        self.dependency_mean = np.array([m.dependency_mean for m in self.markets])
         # The users' share of a followed brand's posts seen (organic reach x attention x
         # dilution by the brands they follow), kept up to date when they follow or leave.
         self.organic_seen = self.organic_reach_of(np.arange(pop.n_users))  # (N,) float32
@@ -135,8 +138,8 @@ class MarketModel(mesa.Model):
         """
         pop, users_spec = self.population, self.spec.users
         market = pop.market[users]
-        organic = np.array([m.organic_reach for m in self.markets])[market]
-        mean_dependency = np.array([m.dependency_mean for m in self.markets])[market]
+        organic = self.organic_reach[market]
+        mean_dependency = self.dependency_mean[market]
         base = users_spec.attention_base
         relative = attention(base, pop.sns_dependency[users]) / attention(base, mean_dependency)
         dilution = reach_dilution(
@@ -214,7 +217,10 @@ class MarketModel(mesa.Model):
         follow_and_unfollow(self, ledger, touched, consumed, excess, fit, exposure.followers)
         buyers = purchase(self, ledger, touched, consumed, exposure.referral_source)
         # Users who engaged or bought today express their opinion to ties tomorrow.
-        self.expressed = Expressed(np.union1d(touched.index[engagements > 0], buyers))
+        # (np.union1d's values: the sorted distinct entries of both.)
+        self.expressed = Expressed(
+            distinct(np.concatenate([touched.index[engagements > 0], buyers]))
+        )
         update_crm_capability(self, ledger)
         self.guanxi.end_day(ledger)
         close_books(self, ledger)

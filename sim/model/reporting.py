@@ -1,4 +1,5 @@
-"""What the model records each day, in Mesa's DataCollector (its public API only):
+"""What the model records each day, in Mesa's DataCollector (its public API, but for
+the firm series, which it builds from the model's arrays: :func:`firm_records`):
 
 * model series (:data:`MODEL_REPORTERS`): the focal firm's outcomes and the guanxi
   network's measures;
@@ -152,8 +153,65 @@ FIRM_MARKET_COLUMNS = [
 ]
 
 
+def firm_records(model: MarketModel) -> list[tuple]:
+    """Today's firm series as Mesa's agent records, read from the model's arrays at once.
+
+    The records :class:`mesa.DataCollector` builds with :data:`FIRM_REPORTERS`, one
+    reporter call per firm and column: per agent of ``model.agents`` (their order)
+    ``(time, unique_id, *values)``, the values those of :data:`FIRM_ATTRIBUTES` in
+    its order (kept in step with it by hand), the same Python objects (each :class:`~sim.model.firms.Firm` view as its
+    property gives it: the measures from ``model.metrics``, the guanxi from
+    ``model.guanxi``). ``tests/test_model_speedups.py`` checks them against Mesa's.
+    """
+    metrics, guanxi = model.metrics, model.guanxi
+    performance = metrics.performance.tolist()
+    mean_attitude = metrics.mean_attitude.tolist()
+    aware = metrics.aware.tolist()
+    followers = metrics.followers.tolist()
+    customers = metrics.customers.tolist()
+    reputation = guanxi.reputations.tolist()
+    centrality = guanxi.measures().centrality
+    time = model.time
+    records = []
+    for firm in model.agents:
+        f = firm.index
+        records.append(
+            (
+                time,
+                firm.unique_id,
+                firm.name,
+                firm.is_focal,
+                firm.crm_capability,
+                performance[f],
+                mean_attitude[f],
+                int(aware[f]),
+                int(followers[f]),
+                int(customers[f]),
+                firm.revenue,
+                firm.costs,
+                firm.profit,
+                firm.total_profit,
+                guanxi.degree(f),
+                guanxi.level(f),
+                reputation[f],
+                float(centrality.get(f, 0.0)),
+                firm.strategy_revisions,
+            )
+        )
+    return records
+
+
 class MarketDataCollector(mesa.DataCollector):
-    """Mesa's DataCollector, which can also take a day's rows of a table as columns."""
+    """Mesa's DataCollector, which can also take a day's rows of a table as columns,
+    and records the firm series from the model's arrays (:func:`firm_records`)."""
+
+    def _record_agents(self, model):
+        """Mesa's agent records; with the firm reporters (:data:`FIRM_REPORTERS`), the
+        same records built by :func:`firm_records` (20 firms x 17 reporter calls a day
+        in Mesa's loop cost more than the rest of the day's reporting)."""
+        if self.agent_reporters == FIRM_REPORTERS and hasattr(model, "metrics"):
+            return firm_records(model)
+        return super()._record_agents(model)
 
     def add_table_columns(self, table_name: str, columns: dict[str, list[Any]]) -> None:
         """Append rows given as equal-length columns: the same table as one
@@ -190,6 +248,9 @@ def collect(model: MarketModel) -> None:
             )
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     """Today's outcomes per firm and target market, as the firm_market table's columns.
 
@@ -199,7 +260,8 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     firm, market = np.nonzero(model.strategy.active)  # row-major: firm, then market
     ordered = model.ordered_firms
     ledger, stocks, metrics = model.ledger, model.stocks, model.metrics
-    flows = dict(zip(FLOWS, ledger.flows[:, firm, market], strict=True))
+    flow_block = ledger.flows[:, firm, market]  # (flows, rows)
+    flows = dict(zip(FLOWS, flow_block, strict=True))
     followers = stocks.followers[firm, market]
     posts = flows["posts"]
     marketing_cost = flows["spend_posts"] + flows["spend_ads"] + flows["spend_answers"]
@@ -228,12 +290,12 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
     market_names = [m.name for m in model.markets]
     firm_list, market_list = firm.tolist(), market.tolist()
     customers = stocks.customers[firm, market]
-    # The numeric columns; when all are float64 (the model's), converted to Python
-    # numbers as one array.
-    numeric = {
+    # The numeric columns: those before the flows, the flows, those after; when all
+    # are float64 (the model's), converted to Python numbers as one array.
+    before = {
         "attitude_mean": metrics.attitude_mean[firm, market],
         "attitude_sd": metrics.attitude_sd[firm, market],
-        "awareness": stocks.aware[firm, market] / np.maximum(model.market_size, 1)[market],
+        "awareness": stocks.aware[firm, market] / size,
         "followers": followers,
         "customers": customers,
         "people_per_user": people,
@@ -242,18 +304,23 @@ def firm_market_columns(model: MarketModel) -> dict[str, list[Any]]:
         "follower_share": followers / size,
         "customer_share": customers / size,
         "sales_share": stocks.sales_share[firm, market],
-        **flows,
+    }
+    after = {
         "engagement_rate": engagement_rate,
         "marketing_cost": marketing_cost,
         "customer_acquisition_cost": acquisition_cost,
         "retention": retention,
         "share_of_voice": share_of_voice,
     }
-    arrays = [np.asarray(column) for column in numeric.values()]
-    if all(column.dtype == np.float64 for column in arrays):
-        values = np.stack(arrays).tolist()
+    numeric = {**before, **flows, **after}
+    arrays = [np.asarray(column) for column in (*before.values(), *after.values())]
+    if flow_block.dtype == _FLOAT64 and all(column.dtype == _FLOAT64 for column in arrays):
+        n_before = len(before)
+        values = np.concatenate(
+            [np.stack(arrays[:n_before]), flow_block, np.stack(arrays[n_before:])]
+        ).tolist()
     else:
-        values = [column.tolist() for column in arrays]
+        values = [np.asarray(column).tolist() for column in numeric.values()]
     return {
         "step": [model.steps] * len(firm_list),
         "firm": [names[f] for f in firm_list],
