@@ -41,6 +41,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -242,7 +243,7 @@ def calibrate(
 
     found: dict[str, float] = dict(given or {})
     rows = []
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         for step in STEPS:
             if step.parameter in found:
                 achieved = averaged(pool, step.scenario, found, seeds, n_users)[step.statistic]

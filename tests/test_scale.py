@@ -37,3 +37,20 @@ def test_the_scale_check_flags_an_amount_that_grows_with_users():
     bad = {c.metric for c in comparisons if not c.passed}
     assert bad == {"profit"}
     assert all(isinstance(c, Comparison) for c in comparisons)
+
+
+def test_the_scale_check_never_forks_this_process(monkeypatch):
+    """Its worker processes start from a fork server (as sweeps' do), not by forking
+    this process, which may hold threads: a deadlock risk Python warns about
+    ("This process is multi-threaded, use of fork() may lead to deadlocks")."""
+    import os
+
+    def refuse_fork():
+        raise AssertionError("os.fork() called in the parent process")
+
+    monkeypatch.setattr(os, "fork", refuse_fork)
+    results, _ = scale_check(scenarios=("baseline",), sizes=(500, 1_000), days=3, seeds=2)
+    assert {key: len(runs) for key, runs in results.items()} == {
+        ("baseline", 500): 2,
+        ("baseline", 1_000): 2,
+    }

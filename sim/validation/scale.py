@@ -19,6 +19,7 @@ import argparse
 import itertools
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,7 @@ def scale_check(
 ) -> tuple[dict, list[Comparison]]:
     """Run every scenario at every size with the same seeds; compare the resolutions."""
     jobs = [(s, n, days, 1000 + k) for s in scenarios for n in sizes for k in range(seeds)]
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         runs = list(pool.map(run_one, *zip(*jobs, strict=True)))
     results: dict[tuple[str, int], list[dict[str, float]]] = {}
     for (scenario, size, _, _), run in zip(jobs, runs, strict=True):
