@@ -3,6 +3,7 @@ with cancel, reading a results folder, and a Pareto point put into Compare."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pandas as pd
@@ -97,6 +98,13 @@ def test_results_folders_that_cannot_be_used_are_refused_in_one_line(tmp_path, f
     with pytest.raises(GuanxiError, match="has no column 'firms.ours.strategies.china") as info:
         load_front(str(broken))
     assert "\n" not in str(info.value)
+    # A manifest of the wrong shape (a hand-edited or foreign file) is one line too.
+    manifest = json.loads((front_dir / "optimisation.json").read_text())
+    for key, wrong in (("posterior", "x"), ("base_scenario", [1]), ("objectives", [3])):
+        (broken / "optimisation.json").write_text(json.dumps({**manifest, key: wrong}))
+        with pytest.raises(GuanxiError, match="not readable") as info:
+            load_front(str(broken))
+        assert "\n" not in str(info.value)
     session = small_session(n_users=200)
     assert not session.load_pareto(str(tmp_path / "nowhere"))
     assert "not a folder" in session.optimise_error

@@ -191,7 +191,14 @@ def load_front(text: str | Path) -> ParetoFront:
             )
             for o in manifest["objectives"]
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        details = tuple(_measured(o) for o in manifest["objectives"])
+        model = base.get("model", {})
+        focal = str(model.get("focal_firm") or _focal(base))
+        currency = str(model.get("currency", "EUR"))
+        scenario = str(model.get("name", "?"))
+        name = str(manifest.get("name", folder.name))
+        posterior = posterior_words(manifest.get("posterior"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise GuanxiError(f"{where}: not readable ({' '.join(str(exc).split())[:160]})") from None
     missing = [
         c for c in ("strategy", *decisions, *(k for k, _, _ in objectives)) if c not in table
@@ -200,9 +207,6 @@ def load_front(text: str | Path) -> ParetoFront:
         raise GuanxiError(f"{where}: {PARETO_FILE} has no column '{missing[0]}'")
     if table.empty:
         raise GuanxiError(f"{where}: {PARETO_FILE} holds no strategy")
-    details = tuple(_measured(o) for o in manifest["objectives"])
-    focal = str(base.get("model", {}).get("focal_firm") or _focal(base))
-    currency = str(base.get("model", {}).get("currency", "EUR"))
     points = []
     for _, row in table.iterrows():
         overrides = {path: _plain(row[path]) for path in decisions}
@@ -210,8 +214,8 @@ def load_front(text: str | Path) -> ParetoFront:
         points.append(ParetoPoint(overrides, values, str(row["strategy"])))
     return ParetoFront(
         directory=folder,
-        name=str(manifest.get("name", folder.name)),
-        scenario=str(base.get("model", {}).get("name", "?")),
+        name=name,
+        scenario=scenario,
         focal=focal,
         currency=currency,
         decisions=decisions,
@@ -219,7 +223,7 @@ def load_front(text: str | Path) -> ParetoFront:
         table=table,
         points=tuple(points),
         details=details,
-        posterior=posterior_words(manifest.get("posterior")),
+        posterior=posterior,
     )
 
 
