@@ -192,6 +192,12 @@ def test_an_optimisation_on_the_posterior_s_scenario_draws_from_it_and_says_so(
     plan = session.optimise_job.plan
     assert plan.posterior is not None and plan.posterior.directory == china
     assert reach_west in plan.posterior.paths
+    # Each market state of the search takes one of the posterior's particles.
+    from sim.optimise.search import SEARCH_DIR, market_states
+
+    states = market_states(plan, SEARCH_DIR)
+    assert len(states) == plan.scenarios
+    assert all(state[reach_west] in particles[reach_west] for state in states)
 
     front = run_optimisation(plan, tmp_path / "run", None, run_function=synthetic_run)
     assert front.posterior is not None and "china-test" in front.posterior
