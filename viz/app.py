@@ -13,6 +13,10 @@ from viz.offline import configure_offline
 
 configure_offline()  # before any page is served: local assets only, no telemetry
 
+from viz.page import preload_scripts  # noqa: E402
+
+preload_scripts()  # the page asks for its widget libraries and ECharts at once
+
 import os  # noqa: E402
 
 # reacton's own skipping renderer (reacton >= 1.11, opt-in by this variable, read at

@@ -19,6 +19,7 @@ assets (a third of the bytes to parse on the first page load).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,10 @@ def _template() -> tuple[str, bool]:
 
 
 TEMPLATE, PATCHED = _template()
+# The script the template loads, under the asset server's ECharts folder.
+ECHARTS_SCRIPT = "echarts@{}/dist/echarts.min.js".format(
+    re.search(r'const version = "([^"]+)"', TEMPLATE).group(1)  # type: ignore[union-attr]
+)
 
 
 class GuardedEchartsWidget(solara_echarts.EchartsWidget):

@@ -68,6 +68,25 @@ def test_page_loads_from_the_local_server_only(open_session, outbound):
     assert session.errors == []
 
 
+def test_the_scripts_the_page_needs_later_are_fetched_once_at_the_start(open_session):
+    """The preload hints (viz.page) name the very addresses the page asks for later:
+    a hint that missed would make the browser fetch the script a second time."""
+    session = open_session()
+    hinted = session.page.eval_on_selector_all(
+        "link[rel=preload][as=script]", "links => links.map(link => link.href)"
+    )
+    assert len(hinted) == 3
+    for script in ("/jupyter-vuetify/nodeps.js", "/jupyter-vue/nodeps.js", "/echarts@"):
+        fetched = [url for url in session.requests if script in url]
+        assert len(fetched) == 1 and fetched[0] in hinted, f"{script}: fetched {fetched}"
+    used = session.page.evaluate(
+        "urls => urls.filter(url => performance.getEntriesByName(url).length > 0)", hinted
+    )
+    assert used == hinted
+    assert session.page.evaluate("typeof window.requirejs") == "function"
+    assert session.errors == []
+
+
 def test_strategy_control_step_play_and_live_updates(open_session, outbound):
     session = open_session()
     page = session.page
