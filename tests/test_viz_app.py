@@ -7,6 +7,7 @@ import io
 import time
 import zipfile
 
+import ipyvue
 import ipyvuetify as v
 import pytest
 import solara
@@ -154,7 +155,7 @@ def test_a_refused_typed_value_goes_back_to_the_value_in_use_and_says_why(page):
 
 def test_help_opens_in_the_page_and_states_the_limits_the_ui_enforces(page):
     session, rc = page
-    by_test_id(rc, v.Btn, "btn-help-model.n_users").click()
+    by_test_id(rc, ipyvue.Html, "btn-help-model.n_users").click()
     text = text_of(rc, "help-model.n_users")
     assert "0 to 200000" in text.replace(",", "") or "to 200000" in text
     assert "200,000" in text

@@ -120,7 +120,12 @@ def Explorer(session: ExploreSession):
         ".guanxi-layout > .col:first-child { position: sticky; top: 0; "
         "align-self: flex-start; height: auto !important; max-height: 100vh; "
         "overflow-y: auto !important; padding-right: 4px } "
-        ".guanxi-sidebar > * { flex-shrink: 0 }"
+        ".guanxi-sidebar > * { flex-shrink: 0 } "
+        # the parameters' info buttons (viz.controls._help), drawn like Vuetify's
+        ".guanxi-help { border: 0; background: none; padding: 0 2px; margin-left: 2px; "
+        "font-size: 16px; line-height: 1; color: rgba(0, 0, 0, 0.54); cursor: pointer; "
+        "border-radius: 50%; vertical-align: middle } "
+        ".guanxi-help:hover, .guanxi-help:focus-visible { background: rgba(0, 0, 0, 0.08) }"
     )
     with solara.Columns([1, 3], gutters_dense=True, classes=["guanxi-layout"]):
         # The controls scroll on their own, so that they and the charts are seen together.

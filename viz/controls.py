@@ -95,8 +95,8 @@ def ParameterControl(
             else:
                 set_refused(None)
 
-    def help_icon() -> None:
-        _help(parameter, lambda: set_show_help(not show_help), scope)
+    def help_icon() -> Any:
+        return _help(parameter, lambda: set_show_help(not show_help), scope)
 
     marker = f"border-left: 3px solid {CHANGED_COLOR}; padding-left: 6px;" if changed else ""
     with rv.Html(tag="div", class_="guanxi-param", style_=f"margin: 2px 0; {marker}"):
@@ -124,7 +124,7 @@ def _control(
     scope: str,
     currency: str,
     generation: int,
-    help_icon: Callable[[], None],
+    help_icon: Callable[[], Any],
 ) -> None:
     """The input itself (keyed by ``generation``: a refused value gets a fresh field)."""
     key = f"{parameter.path}-{generation}"
@@ -150,9 +150,11 @@ def _control(
             )
             help_icon()
     elif parameter.fits_slider(value):
-        with rv.Html(tag="div", style_="font-size: 12px; color: #555"):
-            rv.Html(tag="span", children=[_label(parameter, value, currency)])
-            help_icon()
+        rv.Html(
+            tag="div",
+            style_="font-size: 12px; color: #555",
+            children=[_label(parameter, value, currency), help_icon()],
+        )
         SliderControl(parameter, value, commit, scope).key(key)
     else:
         with rv.Html(tag="div", style_="display: flex; align-items: center"):
@@ -176,19 +178,24 @@ def _control(
             help_icon()
 
 
-def _help(parameter: Parameter, toggle: Callable[[], None], scope: str = "") -> None:
-    """The info icon: hover for the help as a tooltip, click to show it in the page."""
-    solara.Button(
-        icon_name="mdi-information-outline",
-        icon=True,
-        x_small=True,
-        on_click=toggle,
-        style="margin-left: 2px",
+def _help(parameter: Parameter, toggle: Callable[[], None], scope: str = "") -> Any:
+    """The info icon: hover for the help as a tooltip, click to show it in the page.
+
+    A plain ``<button>`` showing the icon font's glyph: one widget, where a Vuetify
+    icon button is two (a button and its icon), and a page holds dozens of these.
+    """
+    button = rv.Html(
+        tag="button",
+        class_="guanxi-help mdi mdi-information-outline",
         attributes={
+            "type": "button",
             "title": help_text(parameter),
+            "aria-label": f"Help: {parameter.label}",
             "data-testid": f"{scope}btn-help-{parameter.path}",
         },
     )
+    rv.use_event(button, "click", lambda *_: toggle())
+    return button
 
 
 @solara.component
@@ -252,16 +259,18 @@ def Section(
 ):
     """A titled block whose contents (``render()``) are only built while it is open."""
     is_open, set_open = solara.use_state(initially_open)
-    icon = "mdi-chevron-down" if is_open else "mdi-chevron-right"
-    with solara.Column(gap="0px", style="margin-top: 4px"):
-        solara.Button(
-            title,
-            icon_name=icon,
+    # One widget for the title (a chevron character, not an icon widget): the page
+    # shows a dozen sections before anything is opened.
+    chevron = "\u25be" if is_open else "\u25b8"
+    with rv.Html(tag="div", style_="margin-top: 4px"):
+        button = rv.Btn(
+            children=[f"{chevron}\u2002{title}"],
             text=True,
-            on_click=lambda: set_open(not is_open),
-            style="justify-content: flex-start; text-transform: none; font-weight: 600",
-            attributes={"data-testid": test_id} if test_id else None,
+            block=True,
+            style_="justify-content: flex-start; text-transform: none; font-weight: 600",
+            attributes={"data-testid": test_id} if test_id else {},
         )
+        rv.use_event(button, "click", lambda *_: set_open(not is_open))
         if is_open:
-            with solara.Column(gap="0px", style="padding-left: 8px"):
+            with rv.Html(tag="div", style_="padding-left: 8px"):
                 render()
